@@ -1,0 +1,80 @@
+"""Scoring configuration: every knob of the method, with the paper's defaults.
+
+The daemon builds one `ScoringConfig` from its TOML `[scoring]` section; the CLI and the
+benchmarks build theirs directly. Everything here is plain data, so a `ScoreResult.method`
+can record exactly which settings produced a score.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+NerName = Literal["lexicon", "scispacy"]
+MatcherName = Literal["exact", "exact+embedding"]
+ClassifierName = Literal["rules", "llm", "hybrid"]
+ExplainerName = Literal["template", "llm"]
+
+
+class EsasWeights(BaseModel):
+    """Penalty weights of the ESAS denominator (the paper's 2 / 1.5 / 1)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    missing: float = Field(2.0, ge=0)
+    mismatch: float = Field(1.5, ge=0)
+    surplus: float = Field(1.0, ge=0)
+
+
+class SectionWeights(BaseModel):
+    """How the per-section scores combine; the paper's code weighted impression 3 : findings 1."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    findings: float = Field(1.0, ge=0)
+    impression: float = Field(3.0, ge=0)
+    report: float = Field(1.0, ge=0)
+
+
+class ScoringConfig(BaseModel):
+    """All settings of one `Scorer`. Unknown keys are an error, so a typo never goes unnoticed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ner: NerName = "lexicon"
+    matcher: MatcherName = "exact+embedding"
+    classifier: ClassifierName = "rules"
+    explainer: ExplainerName = "template"
+
+    weights: EsasWeights = EsasWeights()
+    section_weights: SectionWeights = SectionWeights()
+
+    # Cosine similarity at or above which two different concepts are proposed as one entity.
+    embedding_threshold: float = Field(0.80, ge=0, le=1)
+    # Sizes differing by more than this fraction (and by more than size_abs_tolerance_mm) differ.
+    size_rel_tolerance: float = Field(0.2, ge=0)
+    size_abs_tolerance_mm: float = Field(2.0, ge=0)
+
+    # Grade = 1 + number of thresholds the ESAS reaches; four thresholds give grades 1..5.
+    grade_thresholds: tuple[float, ...] = (0.35, 0.55, 0.75, 0.95)
+
+    # Concept ids whose omission, addition or negation/laterality flip is a major discrepancy.
+    # None means the lexicon's own `critical = true` list.
+    critical_findings: tuple[str, ...] | None = None
+
+    # Where the embedding model lives; None = the packaged all-MiniLM-L6-v2.
+    embedding_model_path: str | None = None
+    # scispacy back-end: the spaCy model package to load.
+    scispacy_model: str = "en_core_sci_lg"
+
+    @field_validator("grade_thresholds")
+    @classmethod
+    def _ascending(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if list(value) != sorted(value) or any(not 0 <= v <= 1 for v in value):
+            raise ValueError("grade_thresholds must be ascending values in [0, 1]")
+        return value
+
+    @property
+    def max_grade(self) -> int:
+        return len(self.grade_thresholds) + 1

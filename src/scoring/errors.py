@@ -1,0 +1,31 @@
+"""Coded errors of the scoring package, each naming what to do about it (spaCy's E-codes)."""
+
+from __future__ import annotations
+
+
+class ScoringError(Exception):
+    """Base of every error the scoring package raises on purpose."""
+
+    code = "S000"
+
+
+class BackendUnavailable(ScoringError):
+    """A back-end named in the configuration cannot run here."""
+
+    code = "S001"
+
+    def __init__(self, kind: str, name: str, why: str, *, available: list[str]) -> None:
+        self.kind, self.name, self.available = kind, name, available
+        super().__init__(
+            f"[{self.code}] {kind}={name!r} unavailable: {why}; available: {', '.join(available)}"
+        )
+
+
+class EmptyReport(ScoringError):
+    """A report with no text cannot be compared."""
+
+    code = "S002"
+
+    def __init__(self, which: str) -> None:
+        self.which = which
+        super().__init__(f"[{self.code}] the {which} report is empty")

@@ -1,0 +1,69 @@
+"""`Mention`: one entity found in one report, with everything said about it.
+
+NER back-ends produce mentions; matching, the context check and the entity table consume them.
+Keeping the attributes here, in one flat object, is what lets the rules and the LLM back-ends
+be swapped without either knowing how the other reads text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Polarity = Literal["present", "absent", "possible"]
+
+SEVERITY_WORDS = {1: "trace/minimal", 2: "small/mild", 3: "moderate", 4: "large/severe"}
+
+
+@dataclass
+class Mention:
+    concept: str
+    label: str
+    kind: str
+    text: str
+    start: int
+    end: int
+    section: str
+    sentence: tuple[int, int]
+    polarity: Polarity = "present"
+    historical: bool = False
+    laterality: str | None = None
+    severity: int | None = None
+    size_mm: float | None = None
+    change: str | None = None
+    anatomy: str | None = None
+    position: str | None = None
+    words: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return (self.start, self.end)
+
+    @property
+    def counted(self) -> bool:
+        """A negative statement on its own is no assertion to agree or disagree with."""
+        return self.polarity != "absent"
+
+    def signature(self) -> tuple[object, ...]:
+        """What makes two mentions of one concept in one section say the same thing."""
+        return (self.concept, self.polarity, self.laterality, self.severity, self.size_mm,
+                self.change, self.anatomy, self.position)
+
+    def attributes(self) -> dict[str, str]:
+        """The attributes as words, for the entity table, FHIR and the LLM prompt."""
+        out: dict[str, str] = {"polarity": self.polarity}
+        if self.laterality:
+            out["laterality"] = self.laterality
+        if self.severity is not None:
+            out["severity"] = self.words.get("severity", SEVERITY_WORDS[self.severity])
+        if self.size_mm is not None:
+            out["size"] = self.words.get("size", f"{self.size_mm:g} mm")
+        if self.change:
+            out["change"] = self.change
+        if self.anatomy:
+            out["anatomy"] = self.anatomy
+        if self.position:
+            out["position"] = self.position
+        if self.historical:
+            out["historical"] = "yes"
+        return out

@@ -1,0 +1,201 @@
+"""`Scorer`: the single construction point of the method and its only entry.
+
+score(prelim, final) = sections -> NER -> alignment -> context check -> ESAS per section ->
+weighted ESAS -> grade, discrepancy -> explanation. Models load once in `__init__`; `score`
+and `score_many` are then cheap and safe to call from worker threads.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+
+from scoring.config import ScoringConfig
+from scoring.context_check import ContextClassifier, PairContext, Verdict, make_classifier
+from scoring.embeddings import Embedder
+from scoring.errors import EmptyReport
+from scoring.esas import count, critical_ids, discrepancy, esas, grade, is_critical
+from scoring.explain import ExplanationInput, make_explainer
+from scoring.lexicon import Lexicon, load_lexicon
+from scoring.matching import Alignment, align
+from scoring.mention import Mention
+from scoring.ner import make_ner
+from scoring.result import Counts, EntityRow, Method, ScoreResult, SectionScore
+from scoring.sections import Section, scored_text_span, split_sections
+
+
+def _version() -> str:
+    try:
+        return metadata.version("radagree")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0.0.0+source"
+
+
+@dataclass
+class _Analysis:
+    """One pair between NER and the context check."""
+
+    prelim: str
+    final: str
+    alignments: dict[str, list[Alignment]]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def shared(self) -> list[tuple[Mention, Mention]]:
+        return [(a.prelim, a.final) for rows in self.alignments.values() for a in rows
+                if a.prelim is not None and a.final is not None]
+
+
+def pair_sections(prelim: str, final: str) -> tuple[list[Section], list[Section]]:
+    """Score section by section when both reports have the same sections; otherwise compare
+    the scored text of each as one `report` section (a findings-only preliminary against a
+    final with an impression must not count the impression as all missing)."""
+    sp, sf = split_sections(prelim), split_sections(final)
+    if [s.name for s in sp] == [s.name for s in sf]:
+        return sp, sf
+    return [scored_text_span(sp)], [scored_text_span(sf)]
+
+
+class Scorer:
+    def __init__(self, config: ScoringConfig | None = None,
+                 classifier: ContextClassifier | None = None) -> None:
+        self.config = config or ScoringConfig()
+        self.lexicon: Lexicon = load_lexicon()
+        kwargs = {"model": self.config.scispacy_model} if self.config.ner == "scispacy" else {}
+        self.ner = make_ner(self.config.ner, **kwargs)
+        self.embedder: Embedder | None = None
+        if self.config.matcher == "exact+embedding":
+            self.embedder = Embedder(self.config.embedding_model_path)
+            if self.config.ner == "lexicon":
+                self.embedder.warm(c.label for c in self.lexicon.concepts.values())
+        self.classifier = classifier or make_classifier(self.config)
+        self.explainer = make_explainer(self.config)
+        self.critical = critical_ids(self.config, self.lexicon.critical_ids)
+
+    # ------------------------------------------------------------------ public entry points
+    def score(self, prelim: str, final: str) -> ScoreResult:
+        analysis = self._analyse([(prelim, final)])[0]
+        t = time.perf_counter()
+        verdicts = self.classifier.check([PairContext(prelim, final, analysis.shared())])[0]
+        analysis.timings["context_check"] = _ms(t)
+        return self._finish(analysis, verdicts)
+
+    async def score_many(self, pairs: Sequence[tuple[str, str]]) -> list[ScoreResult]:
+        """Batched: one NER pass over all texts, one classifier call over all pairs (the LLM
+        back-end turns that into concurrent requests that vLLM batches)."""
+        analyses = self._analyse(pairs)
+        t = time.perf_counter()
+        verdicts = await self.classifier.acheck(
+            [PairContext(a.prelim, a.final, a.shared()) for a in analyses])
+        per_pair = _ms(t) / max(len(analyses), 1)
+        for a in analyses:
+            a.timings["context_check"] = per_pair
+        return [self._finish(a, v) for a, v in zip(analyses, verdicts, strict=True)]
+
+    def method(self) -> Method:
+        c = self.config
+        return Method(
+            ner=self.ner.name, matcher=c.matcher, classifier=self.classifier.name,
+            explainer=self.explainer.name,
+            embedding_model=self.embedder.name if self.embedder else None,
+            llm_model=self.classifier.model,
+            weights=c.weights.model_dump(), section_weights=c.section_weights.model_dump(),
+            embedding_threshold=c.embedding_threshold,
+            grade_thresholds=list(c.grade_thresholds), lexicon_version=self.lexicon.version,
+            version=_version(),
+        )
+
+    # ------------------------------------------------------------------ the steps
+    def _analyse(self, pairs: Sequence[tuple[str, str]]) -> list[_Analysis]:
+        t = time.perf_counter()
+        layouts = []
+        for prelim, final in pairs:
+            if not prelim.strip():
+                raise EmptyReport("preliminary")
+            if not final.strip():
+                raise EmptyReport("final")
+            layouts.append(pair_sections(prelim, final))
+        t_sections = _ms(t) / len(pairs)
+        t = time.perf_counter()
+        items = [(text, secs) for (p, f), (sp, sf) in zip(pairs, layouts, strict=True)
+                 for text, secs in ((p, sp), (f, sf))]
+        mentions = self.ner.extract_many(items)
+        t_ner = _ms(t) / len(pairs)
+        out = []
+        for k, (prelim, final) in enumerate(pairs):
+            t = time.perf_counter()
+            mp, mf = mentions[2 * k], mentions[2 * k + 1]
+            names = dict.fromkeys(s.name for s in layouts[k][1])
+            alignments = {
+                name: align([m for m in mp if m.section == name],
+                            [m for m in mf if m.section == name], self.lexicon,
+                            self.embedder, self.config.embedding_threshold)
+                for name in names
+            }
+            out.append(_Analysis(prelim, final, alignments, {
+                "sections": t_sections, "ner": t_ner, "matching": _ms(t)}))
+        return out
+
+    def _finish(self, analysis: _Analysis, verdicts: list[Verdict]) -> ScoreResult:
+        t = time.perf_counter()
+        verdict_of = dict(zip(map(id, (p for p, _ in analysis.shared())), verdicts,
+                              strict=True))
+        rows: list[EntityRow] = []
+        sections: list[SectionScore] = []
+        weights = self.config.section_weights.model_dump()
+        for name, alignments in analysis.alignments.items():
+            section_rows = [self._row(a, verdict_of) for a in alignments]
+            section_rows.sort(key=lambda r: (r.final_span or r.prelim_span or (0, 0)))
+            rows += section_rows
+            counts = count(section_rows)
+            sections.append(SectionScore(section=name, esas=esas(counts, self.config.weights),
+                                         weight=weights[name], counts=counts))
+        total = sum((s.counts for s in sections), start=Counts())
+        scored = [s for s in sections if sum(s.counts.model_dump().values()) and s.weight > 0]
+        if scored:
+            score = sum(s.esas * s.weight for s in scored) / sum(s.weight for s in scored)
+        else:
+            score = 1.0
+        score = round(min(max(score, 0.0), 1.0), 4)
+        g = grade(score, self.config.grade_thresholds)
+        disc = discrepancy(rows)
+        analysis.timings["scoring"] = _ms(t)
+        t = time.perf_counter()
+        explanation = self.explainer.explain(ExplanationInput(
+            esas=score, grade=g, max_grade=self.config.max_grade, discrepancy=disc,
+            counts=total, rows=rows, prelim_text=analysis.prelim, final_text=analysis.final))
+        analysis.timings["explanation"] = _ms(t)
+        return ScoreResult(
+            esas=score, grade=g, discrepancy=disc, counts=total, entities=rows,
+            explanation=explanation, method=self.method(),
+            timings_ms={k: round(v, 3) for k, v in analysis.timings.items()},
+            sections=sections,
+        )
+
+    def _row(self, a: Alignment, verdict_of: dict[int, Verdict]) -> EntityRow:
+        p, f = a.prelim, a.final
+        ref = f or p
+        assert ref is not None
+        critical = is_critical(p, self.critical) or is_critical(f, self.critical)
+        common = {
+            "concept": ref.concept, "label": ref.label, "kind": ref.kind, "section": ref.section,
+            "prelim_text": p.text if p else None, "prelim_span": p.span if p else None,
+            "final_text": f.text if f else None, "final_span": f.span if f else None,
+            "prelim_attributes": p.attributes() if p else {},
+            "final_attributes": f.attributes() if f else {},
+            "critical": critical,
+        }
+        if p is not None and f is not None:
+            v = verdict_of[id(p)]
+            return EntityRow(category="matched" if v.same else "mismatched",
+                             reason=v.reason, match=a.match, similarity=a.similarity,
+                             decided_by=v.decided_by, **common)
+        if f is not None:
+            return EntityRow(category="missing", counted=f.counted, **common)
+        assert p is not None
+        return EntityRow(category="surplus", counted=p.counted, **common)
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
