@@ -10,7 +10,8 @@ import csv
 import os
 from pathlib import Path
 
-DATA = Path(os.environ.get("RADAGREE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = Path(os.environ.get("RADAGREE_SHARED_DATA",
+                           Path(__file__).resolve().parents[2] / "shared" / "data"))
 IU_CSV = DATA / "reports" / "iu-xray-openi" / "indiana_reports.csv"
 
 

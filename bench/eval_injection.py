@@ -21,15 +21,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _iu import iu_reports, report_text  # noqa: E402
-from injection import BENIGN, ERRORS, SENTENCE  # noqa: E402
-
-from scoring import Scorer, ScoringConfig  # noqa: E402
+from _iu import iu_reports, report_text
+from injection import BENIGN, ERRORS, SENTENCE
+from scoring import Scorer, ScoringConfig
 
 TARGET = 0.95
 
 
-def SENTENCES(text: str) -> list[str]:  # noqa: N802 - reads as a constant splitter
+def SENTENCES(text: str) -> list[str]:
     return [s.strip() for line in text.splitlines() for s in SENTENCE.split(line) if s.strip()]
 _single: dict = {}
 

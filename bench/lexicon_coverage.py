@@ -15,11 +15,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _iu import iu_reports, report_text  # noqa: E402
-
-from scoring.lexicon import load_lexicon  # noqa: E402
-from scoring.ner import LexiconNer  # noqa: E402
-from scoring.sections import split_sections  # noqa: E402
+from _iu import iu_reports, report_text
+from scoring.lexicon import load_lexicon
+from scoring.ner import LexiconNer
+from scoring.sections import split_sections
 
 IGNORED = {"normal", "No Indexing", "Technical Quality of Image Unsatisfactory"}
 

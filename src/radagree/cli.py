@@ -20,7 +20,7 @@ SCORING_OPTIONS = [
     click.option("--ner", type=click.Choice(["lexicon", "scispacy"]), default=None,
                  help="NER back-end (default: lexicon)."),
     click.option("--matcher", type=click.Choice(["exact", "exact+embedding"]), default=None,
-                 help="Entity matcher (default: exact+embedding)."),
+                 help="Entity matcher (default: exact)."),
     click.option("--classifier", type=click.Choice(["rules", "llm", "hybrid"]), default=None,
                  help="Context check back-end (default: rules)."),
     click.option("--explainer", type=click.Choice(["template", "llm"]), default=None,
@@ -144,7 +144,7 @@ def score_rows(scorer: Any, rows: list[dict[str, str]], progress: bool,
                 for p, f in pairs:
                     try:
                         results.append(scorer.score(p, f))
-                    except Exception as exc:  # noqa: BLE001 - reported per row
+                    except Exception as exc:
                         results.append(exc)
             for row, res in zip(chunk, results, strict=True):
                 if isinstance(res, Exception):

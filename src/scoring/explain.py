@@ -68,7 +68,7 @@ def _names(rows: Sequence[EntityRow], side: str) -> str:
     for r in rows:
         attrs = r.final_attributes if side == "final" else r.prelim_attributes
         parts.append(describe(attrs, r.label) + (" [critical]" if r.critical else ""))
-    return "; ".join(parts)
+    return "; ".join(dict.fromkeys(parts))
 
 
 class TemplateExplainer:
@@ -95,13 +95,15 @@ class TemplateExplainer:
             parts.append(f"Missed (in the final only): {_names(missing, 'final')}.")
         if surplus:
             parts.append(f"Added (not in the final): {_names(surplus, 'prelim')}.")
+        changes: list[str] = []
         for r in changed:
-            parts.append(
+            changes.append(
                 f"{r.label.capitalize()} is {_REASON_WORDS.get(r.reason or '', 'different')}: "
                 f"preliminary '{describe(r.prelim_attributes, r.label)}', "
                 f"final '{describe(r.final_attributes, r.label)}'"
                 + (" [critical]." if r.critical else ".")
             )
+        parts += list(dict.fromkeys(changes))
         critical = [r for r in counted if r.critical and r.category != "matched"]
         if data.discrepancy == "major" and critical:
             parts.append("This matters clinically: "

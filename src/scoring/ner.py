@@ -110,7 +110,7 @@ def attach_qualifiers(
         if quals.get("severity"):
             _, level, words = min(quals["severity"])
             mention.severity = int(level)
-            mention.words["severity"] = words.lower()
+            mention.words["severity"] = _adjective(words.lower())
         if quals.get("change"):
             mention.change = min(quals["change"])[1]
         if quals.get("position"):
@@ -121,6 +121,11 @@ def attach_qualifiers(
             mention.words["size"] = words
         mention.anatomy = fixed or _most_specific(
             [v for _, v, _ in sorted(quals.get("anatomy", []))], lexicon)
+
+
+def _adjective(word: str) -> str:
+    """'mildly' -> 'mild', so "mildly enlarged heart" reads "mild cardiomegaly"."""
+    return word[:-2] if word.endswith("ly") else word
 
 
 def _most_specific(places: list[str], lexicon: Lexicon) -> str | None:

@@ -96,6 +96,7 @@ def render_html(result: ScoreResult, prelim: str, final: str) -> str:
                "</span>Grey: a negative statement in one report only (not counted)</span>")
     c = result.counts
     m = result.method
+    disc = html.escape(result.discrepancy)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
@@ -104,8 +105,9 @@ def render_html(result: ScoreResult, prelim: str, final: str) -> str:
 <h1>Preliminary vs final report agreement</h1>
 <div class="score"><span class="big">ESAS {result.esas:.2f}</span>
 <span>Grade <strong>{result.grade}</strong> of {len(m.grade_thresholds) + 1}</span>
-<span class="disc-{html.escape(result.discrepancy)}">{html.escape(result.discrepancy)} discrepancy</span>
-<span>matched {c.matched} · mismatched {c.mismatched} · missing {c.missing} · surplus {c.surplus}</span>
+<span class="disc-{disc}">{disc} discrepancy</span>
+<span>matched {c.matched} · mismatched {c.mismatched} · missing {c.missing} ·
+surplus {c.surplus}</span>
 </div>
 <h2>Explanation</h2><p>{html.escape(result.explanation)}</p>
 <h2>Legend</h2><div class="legend">{legend}</div>

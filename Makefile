@@ -1,0 +1,39 @@
+# The README's commands: `make demo` (set up, then score the example pair) and `make test`.
+# `make serve` joins them when the daemon lands (issues #3 and #5).
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(VENV)/.installed
+
+# CPU torch comes first, from the exact release the rest is built against (a plain resolve
+# would fetch a multi-GB CUDA build); everything else is pinned by constraints.txt.
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip check
+	touch $@
+
+demo: setup
+	$(BIN)/radagree score examples/preliminary.txt examples/final.txt --html visualisation.html
+	@echo "visualisation written to visualisation.html"
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+
+test: lint
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python bench/lexicon_coverage.py
+	$(BIN)/python bench/eval_injection.py --ablation
+	$(BIN)/python bench/eval_radfact.py
+	$(BIN)/python bench/eval_divergence.py
+	taskset -c 0 $(BIN)/python bench/throughput.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info

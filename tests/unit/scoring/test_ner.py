@@ -1,0 +1,83 @@
+"""The lexicon NER on real text through the real spaCy + medspaCy pipeline."""
+
+import pytest
+
+from scoring.ner import LexiconNer
+from scoring.sections import split_sections
+
+
+@pytest.fixture(scope="module")
+def ner():
+    return LexiconNer()
+
+
+def mentions(ner, text):
+    return {m.concept: m for m in ner.extract(text, split_sections(text))}
+
+
+def test_negation_and_list_of_negated_findings(ner):
+    found = mentions(ner, "No pneumothorax, pleural effusion or focal consolidation.")
+    assert {found[c].polarity for c in ("pneumothorax", "pleural_effusion", "consolidation")} \
+        == {"absent"}
+
+
+def test_negation_does_not_leak_past_the_clause(ner):
+    found = mentions(ner, "No pneumothorax. There is mild cardiomegaly.")
+    assert found["pneumothorax"].polarity == "absent"
+    assert found["cardiomegaly"].polarity == "present"
+
+
+def test_no_change_is_not_a_negation(ner):
+    found = mentions(ner, "No change in the small left pleural effusion.")
+    effusion = found["pleural_effusion"]
+    assert effusion.polarity == "present"
+    assert effusion.change == "stable"
+    assert effusion.laterality == "left"
+
+
+def test_uncertainty_triggers(ner):
+    assert mentions(ner, "Opacity may represent pneumonia.")["pneumonia"].polarity == "possible"
+    assert mentions(ner, "Pneumothorax cannot be excluded.")["pneumothorax"].polarity \
+        == "possible"
+
+
+def test_gap_pattern_keeps_its_negation(ner):
+    found = mentions(ner, "The heart is not enlarged.")
+    assert found["cardiomegaly"].polarity == "absent"
+    found = mentions(ner, "The cardiac silhouette is mildly enlarged.")
+    assert found["cardiomegaly"].polarity == "present"
+    assert found["cardiomegaly"].severity == 2
+
+
+def test_abbreviation_gives_side_and_lobe(ner):
+    found = mentions(ner, "RLL consolidation.")
+    assert found["consolidation"].laterality == "right"
+    assert found["consolidation"].anatomy == "lower lobe"
+
+
+def test_qualifiers_go_to_the_nearest_finding(ner):
+    found = mentions(ner, "Small right pleural effusion and left lower lobe atelectasis.")
+    assert found["pleural_effusion"].laterality == "right"
+    assert found["pleural_effusion"].severity == 2
+    assert found["atelectasis"].laterality == "left"
+    assert found["atelectasis"].anatomy == "lower lobe"
+
+
+def test_size_in_cm_and_mm_agree(ner):
+    cm = mentions(ner, "A 1.5 cm nodule in the right upper lobe.")["nodule"]
+    mm = mentions(ner, "A 15 mm nodule in the right upper lobe.")["nodule"]
+    assert cm.size_mm == mm.size_mm == 15.0
+
+
+def test_repeated_statement_is_merged(ner):
+    text = "Small left pleural effusion. The effusion is unchanged."
+    effusions = [m for m in ner.extract(text, split_sections(text))
+                 if m.concept == "pleural_effusion"]
+    assert len(effusions) == 1
+    assert effusions[0].change == "stable" and effusions[0].laterality == "left"
+
+
+def test_spans_point_into_the_full_text(ner):
+    text = "INDICATION: cough\nFINDINGS: Small left effusion.\nIMPRESSION: Left effusion."
+    for m in ner.extract(text, split_sections(text)):
+        assert text[m.start:m.end].lower() == m.text.lower()

@@ -1,0 +1,74 @@
+"""Golden behaviour on the RadEval typed pairs: orderings and classes, never exact values."""
+
+import asyncio
+
+import pytest
+
+from scoring import EmptyReport, ScoreResult
+
+
+def by_id(radeval_pairs, scorer):
+    # ref is the radiologist's final, hyp stands for the preliminary
+    return {p["id"]: scorer.score(p["hyp"], p["ref"]) for p in radeval_pairs}
+
+
+def test_radeval_pairs_discrepancy_classes(radeval_pairs, scorer):
+    results = by_id(radeval_pairs, scorer)
+    assert results[1].discrepancy == "none"  # paraphrase
+    assert results[5].discrepancy == "none"  # exact
+    for pair_id in (2, 3, 4, 6, 7, 8):
+        assert results[pair_id].discrepancy != "none", pair_id
+    assert results[4].discrepancy == "major"  # invented pneumothorax
+
+
+def test_radeval_pairs_ordering(radeval_pairs, scorer):
+    results = by_id(radeval_pairs, scorer)
+    for error_id in (2, 3, 4, 6, 7, 8):
+        assert results[error_id].esas < results[1].esas
+        assert results[error_id].esas < results[5].esas
+    assert results[3].counts.missing >= 1
+    assert results[4].counts.surplus >= 1
+    assert results[2].counts.mismatched >= 1
+
+
+def test_identity_is_full_agreement(scorer):
+    text = "FINDINGS: Small right pleural effusion. No pneumothorax.\nIMPRESSION: Effusion."
+    result = scorer.score(text, text)
+    assert result.esas == 1.0 and result.discrepancy == "none"
+    assert result.grade == scorer.config.max_grade
+
+
+def test_result_contract_fields(scorer):
+    result = scorer.score("Mild cardiomegaly.", "Moderate cardiomegaly. Left effusion.")
+    dumped = result.model_dump(mode="json")
+    for key in ("esas", "grade", "discrepancy", "counts", "entities", "explanation",
+                "method", "timings_ms"):
+        assert key in dumped
+    assert set(dumped["counts"]) == {"matched", "mismatched", "missing", "surplus"}
+    assert dumped["method"]["ner"] == "lexicon"
+    assert dumped["method"]["classifier"] == "rules"
+    assert ScoreResult.model_validate(dumped) == result
+
+
+def test_impression_weighs_more_than_findings(scorer):
+    final = "FINDINGS: Left effusion.\nIMPRESSION: Right pneumothorax."
+    wrong_impression = "FINDINGS: Left effusion.\nIMPRESSION: Right effusion."
+    wrong_findings = "FINDINGS: Right effusion.\nIMPRESSION: Right pneumothorax."
+    assert scorer.score(wrong_impression, final).esas < scorer.score(wrong_findings, final).esas
+
+
+def test_negative_statement_in_one_report_is_not_counted(scorer):
+    result = scorer.score("Mild cardiomegaly.", "Mild cardiomegaly. No pneumothorax.")
+    assert result.esas == 1.0
+    assert [r.counted for r in result.entities if r.concept == "pneumothorax"] == [False]
+
+
+def test_score_many_matches_score(scorer):
+    pairs = [("Mild cardiomegaly.", "Severe cardiomegaly."), ("No effusion.", "Effusion.")]
+    many = asyncio.run(scorer.score_many(pairs))
+    assert [r.esas for r in many] == [scorer.score(p, f).esas for p, f in pairs]
+
+
+def test_empty_report_is_a_clear_error(scorer):
+    with pytest.raises(EmptyReport, match="preliminary"):
+        scorer.score("  ", "Effusion.")
