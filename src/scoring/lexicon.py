@@ -14,6 +14,9 @@ from functools import cache
 from importlib import resources
 
 GAP = "*"
+# A synonym starting with "!" states the concept's absence ("!heart size * normal" is
+# "no cardiomegaly"), so normal statements align with their findings.
+ABSENT = "!"
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,8 @@ def plural(word: str) -> str | None:
 
 def variants(term: str) -> list[str]:
     """The term, its plural and its British spellings, lower-cased, without duplicates."""
+    if term.startswith(ABSENT):
+        return [ABSENT + v for v in variants(term[len(ABSENT):])]
     term = " ".join(term.lower().split())
     out = [term]
     words = term.split(" ")

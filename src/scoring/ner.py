@@ -15,7 +15,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from scoring.errors import BackendUnavailable
-from scoring.lexicon import Lexicon, load_lexicon
+from scoring.lexicon import ABSENT, Lexicon, load_lexicon
 from scoring.mention import Mention, Polarity
 from scoring.pipeline import NEGATION_CUES, QUALIFIERS, build_pipeline
 from scoring.sections import Section
@@ -166,9 +166,11 @@ class LexiconNer:
         mentions = []
         fixed = []
         for ent in ents:
-            concept = self.lexicon.concept(ent.ent_id_)
+            stated_absent = ent.ent_id_.endswith(ABSENT)
+            concept = self.lexicon.concept(ent.ent_id_.removesuffix(ABSENT))
+            polarity = "absent" if stated_absent else _polarity(ent, concept.polarity)
             mentions.append(_mention(ent, section, concept.id, concept.label, concept.kind,
-                                     _polarity(ent, concept.polarity)))
+                                     polarity))
             fixed.append(concept.anatomy)
         attach_qualifiers(doc, ents, mentions, self.lexicon, fixed)
         return _dedupe(mentions, self.lexicon)

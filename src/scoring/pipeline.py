@@ -15,13 +15,14 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from scoring.lexicon import GAP, Lexicon, variants
+from scoring.lexicon import ABSENT, GAP, Lexicon, variants
 
 QUALIFIERS = "qualifiers"
 NEGATION_CUES = frozenset({"no", "not", "without", "never", "nor", "neither", "absent", "non"})
 # Words a "*" gap in a lexicon term may not swallow: they would turn a normal statement into a
 # finding ("heart size is normal and not enlarged" keeps its negation through the cue check).
-_GAP_STOP = ["normal", "and", "or", "but", "with", "which", "that", "although", "however"]
+_GAP_STOP = ["normal", "and", "or", "but", "with", "which", "that", "although", "however",
+             "upper", "borderline", "enlarged"]
 
 # Assertion triggers added to medspaCy's defaults. Seeded from the CheXpert labeler's
 # uncertainty and negation patterns and NegBio's, written as ConText phrases.
@@ -135,9 +136,11 @@ def concept_patterns(lexicon: Lexicon) -> list[dict[str, Any]]:
                     raise ValueError(
                         f"lexicon term {term!r} belongs to both {seen[term]!r} and {concept.id!r}"
                     )
+                absent = term.startswith(ABSENT)
                 patterns.append(
-                    {"label": concept.kind.upper(), "id": concept.id,
-                     "pattern": _term_pattern(term)}
+                    {"label": concept.kind.upper(),
+                     "id": concept.id + (ABSENT if absent else ""),
+                     "pattern": _term_pattern(term.removeprefix(ABSENT))}
                 )
     return patterns
 

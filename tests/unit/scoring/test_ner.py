@@ -81,3 +81,12 @@ def test_spans_point_into_the_full_text(ner):
     text = "INDICATION: cough\nFINDINGS: Small left effusion.\nIMPRESSION: Left effusion."
     for m in ner.extract(text, split_sections(text)):
         assert text[m.start:m.end].lower() == m.text.lower()
+
+
+def test_normal_statements_deny_their_finding(ner):
+    found = mentions(ner, "Heart size is normal. The lungs are clear.")
+    assert found["cardiomegaly"].polarity == "absent"
+    assert found["opacity"].polarity == "absent"
+    # the borderline wording is a finding, not a normal statement
+    found = mentions(ner, "Heart size is at the upper limits of normal.")
+    assert found["cardiomegaly"].polarity == "present"

@@ -72,3 +72,23 @@ def test_score_many_matches_score(scorer):
 def test_empty_report_is_a_clear_error(scorer):
     with pytest.raises(EmptyReport, match="preliminary"):
         scorer.score("  ", "Effusion.")
+
+
+def test_normal_statement_contradicts_the_finding(scorer):
+    result = scorer.score("Heart size is normal.", "Moderate cardiomegaly.")
+    rows = [r for r in result.entities if r.concept == "cardiomegaly"]
+    assert [(r.category, r.reason) for r in rows] == [("mismatched", "negation")]
+
+
+def test_scispacy_backend_names_the_missing_model():
+    from scoring import BackendUnavailable, Scorer, ScoringConfig
+
+    with pytest.raises(BackendUnavailable, match=r"en_core_sci_lg.*available: lexicon"):
+        Scorer(ScoringConfig(ner="scispacy"))
+
+
+def test_llm_classifier_is_a_clear_error_until_registered():
+    from scoring import BackendUnavailable, Scorer, ScoringConfig
+
+    with pytest.raises(BackendUnavailable, match="classifier='llm'"):
+        Scorer(ScoringConfig(classifier="llm"))
