@@ -1,0 +1,1 @@
+"""Package data: the lexicon, qualifier words and section titles (see lexicon.toml)."""
