@@ -153,7 +153,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=300, help="reports to edit")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--matcher", default="exact+embedding")
+    parser.add_argument("--matcher", default="exact")
     parser.add_argument("--ablation", action="store_true", help="run both matchers")
     parser.add_argument("--write-csv", type=Path, help="write id,preliminary,final and exit")
     parser.add_argument("--show-failures", default="", help="edit type whose failures to print")

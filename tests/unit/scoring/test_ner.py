@@ -90,3 +90,10 @@ def test_normal_statements_deny_their_finding(ner):
     # the borderline wording is a finding, not a normal statement
     found = mentions(ner, "Heart size is at the upper limits of normal.")
     assert found["cardiomegaly"].polarity == "present"
+
+
+def test_side_is_read_even_before_a_named_place(ner):
+    found = mentions(ner, "Right paratracheal calcification. Catheter tip in the right atrium.")
+    assert found["calcification"].laterality == "right"
+    assert found["calcification"].anatomy == "paratracheal"
+    assert found["central_line"].laterality == "right"
