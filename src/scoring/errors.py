@@ -29,3 +29,14 @@ class EmptyReport(ScoringError):
     def __init__(self, which: str) -> None:
         self.which = which
         super().__init__(f"[{self.code}] the {which} report is empty")
+
+
+class UnknownConcept(ScoringError):
+    """A configured concept id (e.g. in `critical_findings`) is not in the lexicon."""
+
+    code = "S003"
+
+    def __init__(self, setting: str, ids: list[str]) -> None:
+        self.ids = ids
+        super().__init__(f"[{self.code}] {setting}: unknown concept id(s) {', '.join(ids)}; "
+                         "see src/scoring/data/lexicon.toml for the ids")

@@ -15,7 +15,7 @@ from importlib import metadata
 from scoring.config import ScoringConfig
 from scoring.context_check import ContextClassifier, PairContext, Verdict, make_classifier
 from scoring.embeddings import Embedder
-from scoring.errors import EmptyReport
+from scoring.errors import EmptyReport, UnknownConcept
 from scoring.esas import count, critical_ids, discrepancy, esas, grade, is_critical
 from scoring.explain import ExplanationInput, make_explainer
 from scoring.lexicon import Lexicon, load_lexicon
@@ -72,6 +72,9 @@ class Scorer:
         self.classifier = classifier or make_classifier(self.config)
         self.explainer = make_explainer(self.config)
         self.critical = critical_ids(self.config, self.lexicon.critical_ids)
+        unknown = sorted(self.critical - set(self.lexicon.concepts))
+        if unknown and self.config.ner == "lexicon":
+            raise UnknownConcept("critical_findings", unknown)
 
     # ------------------------------------------------------------------ public entry points
     def score(self, prelim: str, final: str) -> ScoreResult:

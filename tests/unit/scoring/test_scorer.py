@@ -92,3 +92,12 @@ def test_llm_classifier_is_a_clear_error_until_registered():
 
     with pytest.raises(BackendUnavailable, match="classifier='llm'"):
         Scorer(ScoringConfig(classifier="llm"))
+
+
+def test_critical_findings_override_must_name_lexicon_concepts():
+    from scoring import Scorer, ScoringConfig, ScoringError
+
+    with pytest.raises(ScoringError, match="pneumothrax"):
+        Scorer(ScoringConfig(critical_findings=("pneumothrax",)))
+    custom = Scorer(ScoringConfig(critical_findings=("pleural_effusion",)))
+    assert custom.score("Clear.", "Small effusion.").discrepancy == "major"
