@@ -8,11 +8,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
 
 from scoring.errors import BackendUnavailable
 from scoring.lexicon import ABSENT, Lexicon, load_lexicon
@@ -157,22 +158,26 @@ class LexiconNer:
         jobs = [(i, s) for i, (_, sections) in enumerate(items) for s in sections]
         texts = (items[i][0][s.start:s.end] for i, s in jobs)
         out: list[list[Mention]] = [[] for _ in items]
-        for (i, section), doc in zip(jobs, self.nlp.pipe(texts), strict=True):
+        for (i, section), doc in zip(jobs, self._docs(texts), strict=True):
             out[i].extend(self._mentions(doc, section))
         return out
 
+    def _docs(self, texts: Iterable[str]) -> Iterator[Doc]:
+        """Processed docs whose `ents` are the entities (batched through `nlp.pipe`)."""
+        return self.nlp.pipe(texts)
+
+    def _read(self, ent: Span) -> tuple[str, str, str, Polarity, str | None]:
+        """concept id, label, kind, polarity and fixed anatomy of one entity."""
+        concept = self.lexicon.concept(ent.ent_id_.removesuffix(ABSENT))
+        stated_absent = ent.ent_id_.endswith(ABSENT)
+        polarity = "absent" if stated_absent else _polarity(ent, concept.polarity)
+        return concept.id, concept.label, concept.kind, polarity, concept.anatomy
+
     def _mentions(self, doc: Doc, section: Section) -> list[Mention]:
         ents = list(doc.ents)
-        mentions = []
-        fixed = []
-        for ent in ents:
-            stated_absent = ent.ent_id_.endswith(ABSENT)
-            concept = self.lexicon.concept(ent.ent_id_.removesuffix(ABSENT))
-            polarity = "absent" if stated_absent else _polarity(ent, concept.polarity)
-            mentions.append(_mention(ent, section, concept.id, concept.label, concept.kind,
-                                     polarity))
-            fixed.append(concept.anatomy)
-        attach_qualifiers(doc, ents, mentions, self.lexicon, fixed)
+        read = [self._read(ent) for ent in ents]
+        mentions = [_mention(ent, section, *r[:4]) for ent, r in zip(ents, read, strict=True)]
+        attach_qualifiers(doc, ents, mentions, self.lexicon, [r[4] for r in read])
         return _dedupe(mentions, self.lexicon)
 
 
@@ -196,27 +201,21 @@ class ScispacyNer(LexiconNer):
         super().__init__()
         self.sci = sci
 
-    def extract_many(
-        self, items: Sequence[tuple[str, Sequence[Section]]]
-    ) -> list[list[Mention]]:
-        jobs = [(i, s) for i, (_, sections) in enumerate(items) for s in sections]
-        out: list[list[Mention]] = [[] for _ in items]
-        for i, section in jobs:
-            text = items[i][0][section.start:section.end]
-            sci_doc = self.sci(text)
+    def _docs(self, texts: Iterable[str]) -> Iterator[Doc]:
+        """scispacy's entities, then our pipeline minus the lexicon ruler for attributes."""
+        for text in texts:
             doc = self.nlp.make_doc(text)
             spans = [doc.char_span(e.start_char, e.end_char, label="FINDING",
-                                   alignment_mode="expand") for e in sci_doc.ents]
-            doc.ents = [s for s in spans if s is not None]
-            for _, proc in self.nlp.pipeline:
-                if getattr(proc, "name", "") != "entity_ruler":
+                                   alignment_mode="expand") for e in self.sci(text).ents]
+            doc.ents = filter_spans([s for s in spans if s is not None])
+            for name, proc in self.nlp.pipeline:
+                if name != "entity_ruler":
                     doc = proc(doc)
-            ents = list(doc.ents)
-            mentions = [_mention(e, section, e.text.lower(), e.text.lower(), "finding",
-                                 _polarity(e, None)) for e in ents]
-            attach_qualifiers(doc, ents, mentions, self.lexicon, [None] * len(ents))
-            out[i].extend(_dedupe(mentions, self.lexicon))
-        return out
+            yield doc
+
+    def _read(self, ent: Span) -> tuple[str, str, str, Polarity, str | None]:
+        words = ent.text.lower()
+        return words, words, "finding", _polarity(ent, None), None
 
 
 def _mention(ent: Span, section: Section, concept: str, label: str, kind: str,

@@ -97,3 +97,22 @@ def test_side_is_read_even_before_a_named_place(ner):
     assert found["calcification"].laterality == "right"
     assert found["calcification"].anatomy == "paratracheal"
     assert found["central_line"].laterality == "right"
+
+
+def test_scispacy_wiring_reads_attributes_of_model_entities():
+    """en_core_sci_lg cannot be installed here; a spaCy pipeline that tags the same spans
+    stands in for it, so the wiring (entities in, our attributes read) is still tested."""
+    import spacy
+
+    from scoring.ner import LexiconNer, ScispacyNer
+
+    stand_in = spacy.blank("en")
+    stand_in.add_pipe("entity_ruler").add_patterns(
+        [{"label": "ENTITY", "pattern": "pleural effusion"}])
+    ner = ScispacyNer.__new__(ScispacyNer)
+    LexiconNer.__init__(ner)
+    ner.sci = stand_in
+    text = "No left pleural effusion."
+    found = ner.extract(text, split_sections(text))
+    assert [(m.concept, m.polarity, m.laterality) for m in found] == \
+        [("pleural effusion", "absent", "left")]
