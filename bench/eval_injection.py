@@ -93,6 +93,11 @@ def build_cases(n: int, seed: int) -> list[dict]:
     return cases
 
 
+def esas_by_case(cases: list[dict]) -> dict[tuple[str, str], float]:
+    """(uid, edit) -> ESAS of the scored cases, to compare two edits with each alone."""
+    return {(c["uid"], c["edit"]): c["result"].esas for c in cases}
+
+
 def evaluate(cases: list[dict], matcher: str) -> dict[str, dict[str, float]]:
     scorer = Scorer(ScoringConfig(matcher=matcher))
     t = time.perf_counter()
@@ -100,9 +105,7 @@ def evaluate(cases: list[dict], matcher: str) -> dict[str, dict[str, float]]:
     elapsed = time.perf_counter() - t
     for c, r in zip(cases, results, strict=True):
         c["result"] = r
-    single = {(c["uid"], c["edit"]): c["result"].esas for c in cases}
-    global _single
-    _single = single
+    single = esas_by_case(cases)
     by_edit: dict[str, list[dict]] = {}
     for c in cases:
         by_edit.setdefault(c["edit"], []).append(c)
@@ -171,7 +174,7 @@ def main() -> int:
     for matcher in matchers:
         report = evaluate(cases, matcher)
         show(report, matcher)
-        single = _single
+        single = esas_by_case(cases)
         if args.show_failures:
             for c in cases:
                 r = c["result"]
