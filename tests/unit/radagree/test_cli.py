@@ -19,6 +19,12 @@ def write(path, text):
     return str(path)
 
 
+def write_csv(path, rows):
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    return str(path)
+
+
 def test_score_prints_table_score_and_explanation(runner, tmp_path):
     p = write(tmp_path / "p.txt", "FINDINGS: Left effusion.\nIMPRESSION: Effusion.")
     f = write(tmp_path / "f.txt", "FINDINGS: Right effusion.\nIMPRESSION: Effusion.")
@@ -44,15 +50,14 @@ def test_score_missing_file_names_it(runner, tmp_path):
 
 
 def test_score_batch_reports_bad_rows_and_exits_1(runner, tmp_path):
-    pairs = tmp_path / "pairs.csv"
-    with pairs.open("w", newline="") as handle:
-        w = csv.writer(handle)
-        w.writerow(["id", "preliminary", "final"])
-        w.writerow(["a", "No effusion.", "Small left effusion."])
-        w.writerow(["b", "", "Effusion."])
-        w.writerow(["c", "Pneumothorax.", "Pneumothorax."])
+    pairs = write_csv(tmp_path / "pairs.csv", [
+        ["id", "preliminary", "final"],
+        ["a", "No effusion.", "Small left effusion."],
+        ["b", "", "Effusion."],
+        ["c", "Pneumothorax.", "Pneumothorax."],
+    ])
     out_file = tmp_path / "out.jsonl"
-    out = runner.invoke(main, ["score-batch", str(pairs), "--out", str(out_file),
+    out = runner.invoke(main, ["score-batch", pairs, "--out", str(out_file),
                                "--no-progress"])
     assert out.exit_code == 1
     lines = [json.loads(x) for x in out_file.read_text().splitlines()]
@@ -70,15 +75,14 @@ def test_score_batch_missing_column_is_exit_2(runner, tmp_path):
 
 
 def test_calibrate_prints_both_figures_and_writes_snippet(runner, tmp_path):
-    labelled = tmp_path / "labelled.csv"
-    with labelled.open("w", newline="") as handle:
-        w = csv.writer(handle)
-        w.writerow(["id", "preliminary", "final", "grade"])
-        w.writerow(["1", "Mild cardiomegaly.", "Mild cardiomegaly.", "5"])
-        w.writerow(["2", "No effusion.", "Large effusion. Pneumothorax.", "1"])
-        w.writerow(["3", "Mild cardiomegaly.", "Mild cardiomegaly. Left effusion.", "3"])
+    labelled = write_csv(tmp_path / "labelled.csv", [
+        ["id", "preliminary", "final", "grade"],
+        ["1", "Mild cardiomegaly.", "Mild cardiomegaly.", "5"],
+        ["2", "No effusion.", "Large effusion. Pneumothorax.", "1"],
+        ["3", "Mild cardiomegaly.", "Mild cardiomegaly. Left effusion.", "3"],
+    ])
     snippet = tmp_path / "grades.toml"
-    out = runner.invoke(main, ["calibrate", str(labelled), "--out", str(snippet)])
+    out = runner.invoke(main, ["calibrate", labelled, "--out", str(snippet)])
     assert out.exit_code == 0, out.output
     assert "before:" in out.output and "after:" in out.output and "within +-1" in out.output
     assert "grade_thresholds" in snippet.read_text()
