@@ -38,3 +38,53 @@ def embedding_scorer():
 def radeval_pairs(shared_data: Path) -> list[dict]:
     path = shared_data / "eval" / "radeval-divergence" / "divergence_examples.json"
     return json.loads(path.read_text())
+
+
+# --- stores: every store test runs on a real SQLite file and on a real PostgreSQL server ---
+
+PG_URL_ENV = "RADAGREE_TEST_PG_URL"
+
+
+def _pg_admin_url() -> str | None:
+    url = os.environ.get(PG_URL_ENV)
+    if url:
+        return url
+    if os.environ.get("CI"):
+        pytest.fail(f"{PG_URL_ENV} is not set: .ci/run must start PostgreSQL")
+    return None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path: Path) -> str:
+    """A fresh, empty store of each kind (migrated by the code under test)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'radagree.db'}"
+        return
+    admin = _pg_admin_url()
+    if admin is None:
+        pytest.skip(f"PostgreSQL not available on this machine ({PG_URL_ENV} unset)")
+    import uuid
+
+    from sqlalchemy import create_engine, make_url, text
+
+    name = f"radagree_test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    url = make_url(admin).set(database=name).render_as_string(hide_password=False)
+    yield url
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(store_url: str):
+    from radagree.store import make_engine, migrate
+
+    eng = make_engine(store_url)
+    migrate(eng)
+    yield eng
+    eng.dispose()

@@ -1,0 +1,50 @@
+"""radagree ingest: HL7 v2 ORU^R01 over MLLP, stored before it is acknowledged, paired by
+accession number. Imports no other radagree package."""
+
+from ingest.config import FieldMap, MllpConfig
+from ingest.header import Header, Rejection, peek
+from ingest.message import ParseError, ReportEvent, parse_reports
+from ingest.metrics import refresh_gauges
+from ingest.pairing import expire
+from ingest.processor import BatchOutcome, process_pending
+from ingest.queue import (
+    ClaimedPair,
+    ReportInfo,
+    claim_pairs,
+    complete,
+    fail,
+    release,
+    release_stale,
+)
+from ingest.server import MllpServer
+from ingest.store import Incoming, MessageStore, Stored, StoreUnavailable, store_messages
+from ingest.tables import metadata
+
+__all__ = [
+    "BatchOutcome",
+    "ClaimedPair",
+    "FieldMap",
+    "Header",
+    "Incoming",
+    "MessageStore",
+    "MllpConfig",
+    "MllpServer",
+    "ParseError",
+    "Rejection",
+    "ReportEvent",
+    "ReportInfo",
+    "StoreUnavailable",
+    "Stored",
+    "claim_pairs",
+    "complete",
+    "expire",
+    "fail",
+    "metadata",
+    "parse_reports",
+    "peek",
+    "process_pending",
+    "refresh_gauges",
+    "release",
+    "release_stale",
+    "store_messages",
+]

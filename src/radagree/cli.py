@@ -1,4 +1,4 @@
-"""The `radagree` command line: score, score-batch, calibrate (and the daemon commands).
+"""The `radagree` command line: score, score-batch, calibrate; serve, migrate, replay.
 
 Errors a user can fix are one line on stderr naming the file, row or field, with exit code 2;
 a row that cannot be scored is reported and the run goes on (exit 1 at the end).
@@ -224,6 +224,15 @@ def calibrate(labelled_csv: Path, out_path: Path | None, max_grade: int,
     else:
         click.echo(snippet, nl=False)
 
+
+def _add_daemon_commands() -> None:
+    from radagree.daemon_cli import migrate, replay, serve
+
+    for command in (serve, migrate, replay):
+        main.add_command(command)
+
+
+_add_daemon_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

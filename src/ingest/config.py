@@ -1,0 +1,70 @@
+"""Ingest settings: the MLLP listener and the HL7 field mapping.
+
+The daemon fills `MllpConfig` from the TOML `[mllp]` section and `FieldMap` from
+`[mllp.fields]`; tests and `radagree replay --direct` build them directly. Unknown keys are
+an error, so a typo in a deployment never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Network, IPv6Network
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# A field path as `SEG-n` or `SEG-n.c` (component c, 1-based), e.g. "OBR-18" or "PID-3.1".
+FieldPath = str
+
+
+class FieldMap(BaseModel):
+    """Where each report fact lives in an ORU^R01 (DESIGN.md §6 defaults).
+
+    Sites differ: some put the accession in OBR-3 or ORC-3 only, some the resident in OBR-34.
+    Each entry is a list tried in order; the first non-empty value wins.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    accession: list[FieldPath] = ["OBR-18", "OBR-3", "ORC-3"]
+    status: list[FieldPath] = ["OBR-25"]
+    patient_id: list[FieldPath] = ["PID-3.1"]
+    procedure: list[FieldPath] = ["OBR-4"]
+    attending: list[FieldPath] = ["OBR-32"]
+    resident: list[FieldPath] = ["OBR-33"]
+    observed_at: list[FieldPath] = ["OBR-7"]
+    status_changed_at: list[FieldPath] = ["OBR-22"]
+    # OBX value types whose OBX-5 is report text; CE counts only for its text component.
+    text_value_types: list[str] = ["TX", "FT", "ST", "CE"]
+    # OBX value types that embed a document (noted on the report, never scored).
+    embedded_value_types: list[str] = ["ED", "RP"]
+
+
+class MllpConfig(BaseModel):
+    """The listener: address, limits, TLS and who may connect."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(2575, ge=0, le=65535)
+    max_connections: int = Field(64, ge=1)
+    # Reports can embed base64 PDFs; 16 MiB leaves room for those and bounds memory.
+    max_message_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    idle_timeout_s: float = Field(300.0, gt=0)
+    # Charset used when MSH-18 is empty or unknown; latin-1 decodes every byte.
+    default_charset: str = "latin-1"
+    # Accepted MSH-11 processing ids and MSH-12 versions (prefixes: "2.5" accepts "2.5.1").
+    processing_ids: list[str] = ["P", "T", "D"]
+    versions: list[str] = ["2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7", "2.8"]
+    # Empty = anyone may connect; otherwise only peers inside one of these networks.
+    allow_networks: list[IPv4Network | IPv6Network] = []
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # With a CA file, the listener requires a client certificate signed by it (mutual TLS).
+    tls_client_ca: Path | None = None
+    # Messages grouped into one store transaction: one fsync serves them all.
+    commit_batch: int = Field(64, ge=1)
+    fields: FieldMap = FieldMap()
+
+    @property
+    def is_tls(self) -> bool:
+        return self.tls_cert is not None

@@ -1,0 +1,189 @@
+"""Full parsing of a stored ORU^R01 into one `ReportEvent` per OBR (python-hl7).
+
+Runs after the message is durable, so any failure here is recorded on the stored message and
+never costs the sender an answer. Text assembly follows DESIGN.md §6: OBX-5 of the text value
+types in order (repetitions and OBX-4 sub-ids are lines), HL7 escapes decoded, embedded
+documents (ED/RP: PDF, CDA) noted on the report but never scored.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import hl7
+
+from ingest.config import FieldMap, MllpConfig
+from ingest.header import codec_for, first_value, normalise
+
+
+class _DropAll(logging.Filter):
+    """python-hl7 logs the whole field on an unknown escape sequence: that is report text,
+    which must never reach a log line. Its warnings carry nothing else, so drop them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+logging.getLogger("hl7").addFilter(_DropAll())
+logging.getLogger("hl7.util").addFilter(_DropAll())
+
+# Highlighting (2.10.3) has no meaning in plain text: drop the markers instead of "_".
+_ESCAPE_MAP = {"H": "", "N": ""}
+# OBX-3 codes whose ST value is a DICOM reference, not report text.
+_DICOM_REFERENCES = {"113014", "112002", "113012", "121139"}
+
+
+class ParseError(Exception):
+    """A stored message that cannot be turned into reports; the reason is kept on its row."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportEvent:
+    """One OBR of an ORU: a report version for one accession."""
+
+    obr_index: int
+    accession: str
+    status: str
+    text: str
+    patient_id: str = ""
+    procedure: str = ""
+    attending: str = ""
+    resident: str = ""
+    observed_at: str = ""
+    status_changed_at: str = ""
+    has_embedded_document: bool = False
+    # OBX value types seen under this OBR, to explain a report that has no scorable text.
+    value_types: tuple[str, ...] = field(default_factory=tuple)
+
+
+def decode(raw: bytes, default_charset: str) -> str:
+    """Normalised text in the charset MSH-18 declares (errors replaced: the bytes are kept)."""
+    data = normalise(raw)
+    first = data.split(b"\r", 1)[0].decode("latin-1")
+    sep = first[3:4] or "|"
+    fields = first.split(sep)
+    charset = codec_for(fields[17] if len(fields) > 17 else "", default_charset)
+    return data.decode(charset, errors="replace")
+
+
+def parse_reports(raw: bytes, config: MllpConfig) -> list[ReportEvent]:
+    """Every OBR of the message as a report event; `ParseError` naming the problem otherwise."""
+    text = decode(raw, config.default_charset)
+    try:
+        message = hl7.parse(text)
+    except Exception as exc:  # python-hl7 raises bare ParseException/IndexError/ValueError
+        raise ParseError(f"HL7 structure could not be parsed: {type(exc).__name__}") from exc
+    enc = _encoding_chars(text)
+    fmap = config.fields
+    events: list[ReportEvent] = []
+    pid: list[str] = []
+    orc: list[str] = []
+    current: _Builder | None = None
+    for segment in message:
+        name = str(segment[0])
+        fields = [str(f) for f in segment]
+        if name == "PID":
+            pid = fields
+        elif name == "ORC":
+            orc = fields
+        elif name == "OBR":
+            if current is not None:
+                events.append(current.build())
+            current = _Builder(len(events) + 1, {"PID": pid, "ORC": orc, "OBR": fields}, fmap, enc)
+        elif name == "OBX" and current is not None:
+            current.add_obx(message, fields)
+    if current is not None:
+        events.append(current.build())
+    if not events:
+        raise ParseError("the ORU^R01 has no OBR segment")
+    scorable = [e for e in events if e.text.strip()]
+    if not scorable:
+        raise ParseError("no report text: " + "; ".join(_why_no_text(e) for e in events))
+    return scorable
+
+
+def _why_no_text(event: ReportEvent) -> str:
+    kinds = ", ".join(event.value_types) or "none"
+    embedded = " (embedded document noted, not scored)" if event.has_embedded_document else ""
+    return f"OBR #{event.obr_index} has no TX/FT/ST/CE text OBX; OBX value types: {kinds}{embedded}"
+
+
+def _encoding_chars(text: str) -> str:
+    sep = text[3:4]
+    return text[4:].split(sep, 1)[0] or "^~\\&"
+
+
+class _Builder:
+    """Collects the OBX text of one OBR."""
+
+    def __init__(
+        self, index: int, segments: dict[str, list[str]], fmap: FieldMap, enc: str
+    ) -> None:
+        self.index = index
+        self.segments = segments
+        self.fmap = fmap
+        self.enc = enc
+        self.lines: list[str] = []
+        self.embedded = False
+        self.value_types: set[str] = set()
+
+    def add_obx(self, message: hl7.Message, fields: list[str]) -> None:
+        comp, rep = self.enc[0:1] or "^", self.enc[1:2] or "~"
+
+        def field(n: int) -> str:
+            return fields[n] if n < len(fields) else ""
+
+        value_type = field(2).strip().upper()
+        self.value_types.add(value_type or "?")
+        if value_type in self.fmap.embedded_value_types:
+            self.embedded = True
+            return
+        if value_type not in self.fmap.text_value_types:
+            return
+        identifier = field(3).split(comp)
+        if identifier[0] in _DICOM_REFERENCES or identifier[-1].upper().endswith("UID"):
+            return
+        for repetition in field(5).split(rep):
+            if value_type == "CE":
+                # A coded entry: its text component (CE-2) is what a reader sees.
+                parts = repetition.split(comp)
+                repetition = parts[1] if len(parts) > 1 else ""
+            value = message.unescape(repetition, _ESCAPE_MAP) if repetition else ""
+            value = value.replace("\r", "\n")
+            if value.strip():
+                self.lines.append(value.rstrip())
+
+    def build(self) -> ReportEvent:
+        s, fmap, enc = self.segments, self.fmap, self.enc
+
+        def get(paths: list[str]) -> str:
+            return first_value(s, paths, enc)
+
+        return ReportEvent(
+            obr_index=self.index,
+            accession=get(fmap.accession),
+            status=get(fmap.status).upper(),
+            text="\n".join(self.lines),
+            patient_id=get(fmap.patient_id),
+            procedure=_readable(s, fmap.procedure, enc),
+            attending=_readable(s, fmap.attending, enc),
+            resident=_readable(s, fmap.resident, enc),
+            observed_at=get(fmap.observed_at),
+            status_changed_at=get(fmap.status_changed_at),
+            has_embedded_document=self.embedded,
+            value_types=tuple(sorted(self.value_types)),
+        )
+
+
+def _readable(segments: dict[str, list[str]], paths: list[str], enc: str) -> str:
+    """A whole field (all components) as text, e.g. a procedure code with its name."""
+    for path in paths:
+        seg, _, number = path.partition("-")
+        number = number.split(".", 1)[0]
+        fields = segments.get(seg) or []
+        n = int(number)
+        if n < len(fields) and fields[n].strip():
+            rep = enc[1] if len(enc) > 1 else "~"
+            return fields[n].split(rep, 1)[0].strip()
+    return ""

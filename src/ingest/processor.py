@@ -1,0 +1,97 @@
+"""From stored messages to reports and pairs, exactly once.
+
+Each message is parsed outside any transaction (parsing is the slow part, and SQLite has one
+writer), then claimed with a conditional UPDATE (`state = 'received'` -> `'parsed'`) in the
+same transaction that inserts its reports and runs the pairing. A message is therefore turned
+into reports once, whichever process or crash came first: a crash before the commit leaves it
+`received`, and whoever claims it first wins.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.engine import Engine
+
+from ingest.config import MllpConfig
+from ingest.message import ParseError, ReportEvent, parse_reports
+from ingest.pairing import lock_accessions, on_report
+from ingest.tables import FAILED, PARSED, RECEIVED, messages, reports
+
+
+@dataclass
+class BatchOutcome:
+    """What one pass did, for metrics and tests."""
+
+    messages: int = 0
+    failed: int = 0
+    reports: Counter[str] = field(default_factory=Counter)
+    pairing: Counter[str] = field(default_factory=Counter)
+
+
+def process_pending(engine: Engine, config: MllpConfig, limit: int = 200) -> BatchOutcome:
+    """Parse up to `limit` received messages (oldest first) and pair their reports."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(messages.c.id, messages.c.raw, messages.c.received_at)
+            .where(messages.c.state == RECEIVED)
+            .order_by(messages.c.id)
+            .limit(limit)
+        ).all()
+    outcome = BatchOutcome()
+    if not rows:
+        return outcome
+    parsed: list[tuple[int, datetime, list[ReportEvent] | ParseError]] = []
+    for row in rows:
+        try:
+            events: list[ReportEvent] | ParseError = parse_reports(row.raw, config)
+        except ParseError as exc:
+            events = exc
+        parsed.append((row.id, row.received_at, events))
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        lock_accessions(
+            conn, [e.accession for _, _, ev in parsed if isinstance(ev, list) for e in ev]
+        )
+        for message_id, received_at, events in parsed:
+            ok = isinstance(events, list)
+            claimed = conn.execute(
+                update(messages)
+                .where(and_(messages.c.id == message_id, messages.c.state == RECEIVED))
+                .values(
+                    state=PARSED if ok else FAILED,
+                    processed_at=now,
+                    error=None if ok else str(events),
+                )
+            ).rowcount
+            if claimed != 1:
+                continue  # another processor got there first
+            outcome.messages += 1
+            if not ok:
+                outcome.failed += 1
+                continue
+            for event in events:
+                report_id = conn.execute(
+                    reports.insert().values(
+                        message_id=message_id,
+                        obr_index=event.obr_index,
+                        accession=event.accession,
+                        status=event.status,
+                        text=event.text,
+                        patient_id=event.patient_id[:199],
+                        procedure=event.procedure[:512],
+                        attending=event.attending[:512],
+                        resident=event.resident[:512],
+                        observed_at=event.observed_at[:32],
+                        status_changed_at=event.status_changed_at[:32],
+                        has_embedded_document=event.has_embedded_document,
+                        received_at=received_at,
+                        pairing="new",
+                    )
+                ).inserted_primary_key[0]
+                outcome.reports[event.status] += 1
+                outcome.pairing[on_report(conn, int(report_id), now)] += 1
+    return outcome

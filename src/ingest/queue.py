@@ -1,0 +1,164 @@
+"""The scoring queue is the `pairs` table: workers claim ready pairs, then settle them.
+
+On PostgreSQL the claim is `SELECT ... FOR UPDATE SKIP LOCKED`, so any number of workers and
+replicas take disjoint batches without waiting on each other. On SQLite the claiming
+transaction holds the single write lock (BEGIN IMMEDIATE), which makes one claimer at a time.
+Settling is conditional on still holding the claim, so a pair cancelled or re-released while
+it was being scored is never overwritten by a stale worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
+
+from ingest.tables import FAILED_PAIR, READY, SCORED, SCORING, pairs, reports
+
+
+@dataclass(frozen=True, slots=True)
+class ReportInfo:
+    """A report as the scorer and outbound see it (no HL7)."""
+
+    id: int
+    status: str
+    text: str
+    patient_id: str
+    procedure: str
+    attending: str
+    resident: str
+    observed_at: str
+    status_changed_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedPair:
+    id: int
+    accession: str
+    version: int
+    final_status: str
+    attempts: int
+    prelim: ReportInfo
+    final: ReportInfo
+
+
+def _info(row: Any, prefix: str) -> ReportInfo:
+    def g(name: str) -> Any:
+        return getattr(row, f"{prefix}_{name}")
+
+    return ReportInfo(
+        id=g("id"), status=g("status"), text=g("text") or "", patient_id=g("patient_id"),
+        procedure=g("procedure"), attending=g("attending"), resident=g("resident"),
+        observed_at=g("observed_at"), status_changed_at=g("status_changed_at"),
+    )
+
+
+_REPORT_COLUMNS = ("id", "status", "text", "patient_id", "procedure", "attending", "resident",
+                   "observed_at", "status_changed_at")
+
+
+def claim_pairs(engine: Engine, worker: str, limit: int = 16) -> list[ClaimedPair]:
+    """Take up to `limit` ready pairs, oldest first, for `worker`."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        ids = conn.execute(
+            select(pairs.c.id)
+            .where(pairs.c.state == READY)
+            .order_by(pairs.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).scalars().all()
+        if not ids:
+            return []
+        conn.execute(
+            update(pairs)
+            .where(pairs.c.id.in_(ids))
+            .values(state=SCORING, claimed_by=worker, claimed_at=now,
+                    attempts=pairs.c.attempts + 1, updated_at=now)
+        )
+        p, f = aliased(reports, name="p"), aliased(reports, name="f")
+        columns = [pairs.c.id, pairs.c.accession, pairs.c.version, pairs.c.final_status,
+                   pairs.c.attempts]
+        columns += [getattr(p.c, c).label(f"p_{c}") for c in _REPORT_COLUMNS]
+        columns += [getattr(f.c, c).label(f"f_{c}") for c in _REPORT_COLUMNS]
+        rows = conn.execute(
+            select(*columns)
+            .join(p, p.c.id == pairs.c.prelim_report_id)
+            .join(f, f.c.id == pairs.c.final_report_id)
+            .where(pairs.c.id.in_(ids))
+            .order_by(pairs.c.id)
+        ).all()
+    return [
+        ClaimedPair(
+            id=r.id, accession=r.accession, version=r.version, final_status=r.final_status,
+            attempts=r.attempts, prelim=_info(r, "p"), final=_info(r, "f"),
+        )
+        for r in rows
+    ]
+
+
+def complete(engine: Engine, pair_id: int, worker: str, result: dict[str, Any]) -> bool:
+    """Store the score; False when the claim was lost (cancelled or released meanwhile)."""
+    return _settle(engine, pair_id, worker, state=SCORED, result=result, error=None)
+
+
+def fail(
+    engine: Engine, pair_id: int, worker: str, error: str, attempts: int, max_attempts: int
+) -> bool:
+    """Give the pair back for another try, or mark it failed after `max_attempts`."""
+    state = FAILED_PAIR if attempts >= max_attempts else READY
+    return _settle(engine, pair_id, worker, state=state, result=None, error=error)
+
+
+def release(engine: Engine, pair_ids: list[int], worker: str) -> int:
+    """Hand claimed pairs back untouched (graceful shutdown, LLM waiting)."""
+    if not pair_ids:
+        return 0
+    with engine.begin() as conn:
+        return conn.execute(
+            update(pairs)
+            .where(and_(pairs.c.id.in_(pair_ids), pairs.c.state == SCORING,
+                        pairs.c.claimed_by == worker))
+            .values(state=READY, claimed_by=None, claimed_at=None,
+                    attempts=pairs.c.attempts - 1)
+        ).rowcount or 0
+
+
+def release_stale(engine: Engine, lease: timedelta, worker: str | None = None) -> int:
+    """Pairs claimed longer ago than `lease` (a worker that died) go back to ready.
+
+    With `worker`, all claims of that worker name are released at once: a restarted process
+    reclaims what its previous life held.
+    """
+    now = datetime.now(UTC)
+    cond = pairs.c.claimed_at < now - lease
+    if worker is not None:
+        cond = cond | (pairs.c.claimed_by == worker)
+    with engine.begin() as conn:
+        return conn.execute(
+            update(pairs)
+            .where(and_(pairs.c.state == SCORING, cond))
+            .values(state=READY, claimed_by=None, claimed_at=None, updated_at=now)
+        ).rowcount or 0
+
+
+def _settle(
+    engine: Engine, pair_id: int, worker: str, *, state: str,
+    result: dict[str, Any] | None, error: str | None,
+) -> bool:
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        return (
+            conn.execute(
+                update(pairs)
+                .where(and_(pairs.c.id == pair_id, pairs.c.state == SCORING,
+                            pairs.c.claimed_by == worker))
+                .values(state=state, result=result, error=error, claimed_by=None,
+                        updated_at=now)
+            ).rowcount
+            == 1
+        )

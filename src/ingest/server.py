@@ -1,0 +1,199 @@
+"""The MLLP listener: one asyncio task per connection, store-then-ACK for every frame.
+
+Lifecycle follows uvicorn's shape: `start()` binds, `stop()` stops accepting, lets every
+connection finish the frame it is answering, then closes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import time
+from datetime import UTC, datetime
+from ipaddress import ip_address
+
+import structlog
+
+from ingest import metrics
+from ingest.ack import build_ack
+from ingest.config import MllpConfig
+from ingest.framing import FrameReader, FrameTooLarge, FramingError, frame
+from ingest.header import INTERNAL_ERROR, Rejection, peek
+from ingest.store import Incoming, MessageStore, StoreUnavailable
+
+log = structlog.get_logger("ingest.mllp")
+
+
+def tls_context(config: MllpConfig) -> ssl.SSLContext | None:
+    """Server TLS from the configured files; with a client CA, client certificates are
+    required and must chain to it (mutual TLS)."""
+    if config.tls_cert is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(config.tls_cert, config.tls_key)
+    if config.tls_client_ca is not None:
+        context.load_verify_locations(cafile=str(config.tls_client_ca))
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+class MllpServer:
+    def __init__(self, config: MllpConfig, store: MessageStore) -> None:
+        self.config = config
+        self.store = store
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+        self._busy: set[asyncio.Task[None]] = set()
+        self._closing = False
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful when configured as 0)."""
+        assert self._server is not None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(
+            self._on_connection,
+            self.config.host,
+            self.config.port,
+            ssl=tls_context(self.config),
+            backlog=256,
+        )
+        log.info("mllp_listening", host=self.config.host, port=self.port,
+                 tls=self.config.is_tls, mutual_tls=self.config.tls_client_ca is not None)
+
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop accepting; give connections `grace_s` to finish the frame in hand."""
+        self._closing = True
+        if self._server is not None:
+            self._server.close()
+        idle = [t for t in self._connections if t not in self._busy]
+        for task in idle:
+            task.cancel()
+        if self._connections:
+            _, pending = await asyncio.wait(set(self._connections), timeout=grace_s)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=1.0)
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 1.0)
+
+    def _allowed(self, peer: str) -> bool:
+        if not self.config.allow_networks:
+            return True
+        try:
+            address = ip_address(peer)
+        except ValueError:
+            return False
+        return any(address in network for network in self.config.allow_networks)
+
+    async def _on_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        peername = writer.get_extra_info("peername") or ("", 0)
+        peer = str(peername[0])
+        if self._closing:
+            writer.close()
+            return
+        if not self._allowed(peer):
+            metrics.CONNECTIONS_REFUSED.labels("not_allowed").inc()
+            log.warning("mllp_peer_refused", peer=peer, reason="not in allow_networks")
+            writer.close()
+            return
+        if len(self._connections) >= self.config.max_connections:
+            metrics.CONNECTIONS_REFUSED.labels("too_many").inc()
+            log.warning("mllp_peer_refused", peer=peer, reason="connection cap reached",
+                        cap=self.config.max_connections)
+            writer.close()
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        metrics.CONNECTIONS.inc()
+        try:
+            await self._serve(reader, writer, peer, task)
+        except asyncio.CancelledError:
+            pass
+        except (ConnectionError, ssl.SSLError) as exc:
+            log.info("mllp_connection_lost", peer=peer, error=type(exc).__name__)
+        finally:
+            self._connections.discard(task)
+            metrics.CONNECTIONS.dec()
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), 1.0)
+
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str,
+        task: asyncio.Task[None],
+    ) -> None:
+        frames = FrameReader(reader, self.config.max_message_bytes)
+        missing_cr = 0
+        while not self._closing:
+            try:
+                payload = await asyncio.wait_for(frames.read(), self.config.idle_timeout_s)
+            except TimeoutError:
+                log.info("mllp_idle_timeout", peer=peer, after_s=self.config.idle_timeout_s)
+                return
+            except FrameTooLarge as exc:
+                self._busy.add(task)
+                try:
+                    await self._answer(writer, exc.head, peer, oversized=exc.limit)
+                finally:
+                    self._busy.discard(task)
+                return
+            except FramingError as exc:
+                metrics.FRAMING_ERRORS.inc()
+                log.warning("mllp_framing_error", peer=peer, reason=str(exc))
+                return
+            if frames.missing_final_cr > missing_cr:
+                metrics.FRAMES_MISSING_CR.inc(frames.missing_final_cr - missing_cr)
+                missing_cr = frames.missing_final_cr
+            if payload is None:
+                return
+            self._busy.add(task)
+            try:
+                await self._answer(writer, payload, peer)
+            finally:
+                self._busy.discard(task)
+
+    async def _answer(
+        self, writer: asyncio.StreamWriter, payload: bytes, peer: str,
+        oversized: int | None = None,
+    ) -> None:
+        started = time.perf_counter()
+        header, rejection = peek(payload, self.config)
+        if oversized is not None:
+            # Table 0357 has no size code; 207 with the limit named is what senders log.
+            rejection = Rejection(
+                INTERNAL_ERROR, f"message larger than the {oversized}-byte limit", "MSH"
+            )
+        item = Incoming(
+            raw=payload, header=header, rejection=rejection, peer=peer,
+            received_at=datetime.now(UTC),
+            truncated_from=(oversized + 1) if oversized is not None else None,
+        )
+        try:
+            stored = await self.store.put(item)
+            code, reason = stored.ack_code, stored.rejection
+            result = "duplicate" if stored.duplicate else (
+                "accepted" if code == "AA" else "rejected"
+            )
+        except StoreUnavailable as exc:
+            code = "AE"
+            reason = Rejection(INTERNAL_ERROR, "message not stored, please resend")
+            result = "store_error"
+            log.error("store_unavailable", peer=peer, error=type(exc).__name__)
+        ack = build_ack(header, code, reason)
+        writer.write(frame(ack))
+        await writer.drain()
+        metrics.ACK_LATENCY.observe(time.perf_counter() - started)
+        metrics.MESSAGES.labels(header.type_name, result, code).inc()
+        if result != "accepted":
+            log.info("mllp_answered", peer=peer, type=header.type_name, result=result, ack=code,
+                     error_code=reason.error.code if reason else None)

@@ -1,0 +1,111 @@
+"""The ingest tables (SQLAlchemy Core). `radagree` owns the engine and the migrations.
+
+Nothing here is ever deleted except by the retention job. A message row exists for every frame
+that reached the listener with a readable start (accepted, duplicate-with-other-content or
+rejected), so an ACK always points at a stored row.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Message states: received -> parsed | failed; refused messages are stored as rejected.
+RECEIVED, PARSED, FAILED, REJECTED = "received", "parsed", "failed", "rejected"
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # sender + "|" + MSH-10; NULL for a row that must not take part in duplicate detection
+    # (no control id, or a different message re-using an id already stored).
+    Column("dedupe_key", String(512), nullable=True),
+    Column("sender", String(256), nullable=False, default=""),
+    Column("control_id", String(199), nullable=False, default=""),
+    Column("message_type", String(32), nullable=False, default=""),
+    Column("peer", String(128), nullable=False, default=""),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("ack_code", String(2), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("error_code", String(8), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("duplicates", Integer, nullable=False, default=0),
+    Column("processed_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("dedupe_key"),
+    Index(None, "state", "id"),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message_id", Integer, ForeignKey("messages.id"), nullable=False),
+    Column("obr_index", Integer, nullable=False),
+    Column("accession", String(199), nullable=False),
+    Column("status", String(1), nullable=False),
+    Column("text", Text, nullable=True),  # NULL once the retention job has purged it
+    Column("patient_id", String(199), nullable=False, default=""),
+    Column("procedure", String(512), nullable=False, default=""),
+    Column("attending", String(512), nullable=False, default=""),
+    Column("resident", String(512), nullable=False, default=""),
+    Column("observed_at", String(32), nullable=False, default=""),
+    Column("status_changed_at", String(32), nullable=False, default=""),
+    Column("has_embedded_document", Boolean, nullable=False, default=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    # unpaired | paired | late | expired | cancelled | partial
+    Column("pairing", String(16), nullable=False),
+    UniqueConstraint("message_id", "obr_index"),
+    Index(None, "accession", "status"),
+    Index(None, "pairing", "status", "received_at"),
+)
+
+# Pair states. `waiting` = a final whose preliminary has not arrived (within the window).
+WAITING, READY, SCORING, SCORED, FAILED_PAIR = "waiting", "ready", "scoring", "scored", "failed"
+CANCELLED, NO_PRELIM = "cancelled", "final_without_prelim"
+
+pairs = Table(
+    "pairs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("accession", String(199), nullable=False),
+    # 1 for the first final, +1 for each correction: the FHIR identifier is accession-version.
+    Column("version", Integer, nullable=False),
+    Column("prelim_report_id", Integer, ForeignKey("reports.id"), nullable=True),
+    Column("final_report_id", Integer, ForeignKey("reports.id"), nullable=False),
+    Column("final_status", String(1), nullable=False),
+    Column("state", String(24), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claimed_by", String(128), nullable=True),
+    Column("claimed_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("result", JSON, nullable=True),
+    Column("error", Text, nullable=True),
+    UniqueConstraint("accession", "version"),
+    Index(None, "state", "id"),
+)

@@ -1,0 +1,99 @@
+"""The daemon's configuration: one TOML file, then `RADAGREE_<SECTION>__<KEY>` overrides.
+
+Every section is the owning package's own model (ingest's `MllpConfig`, scoring's
+`ScoringConfig`), so a key is defined once, next to the code that reads it. Unknown keys are
+errors, named with their section, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from ingest import MllpConfig
+from scoring import ScoringConfig
+
+CONFIG_ENV = "RADAGREE_CONFIG"
+
+
+class HttpConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class StoreConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Relative SQLite paths are relative to the working folder.
+    url: str = "sqlite:///radagree.db"
+
+
+class PairingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # How long a final waits for its preliminary before it counts as final_without_prelim.
+    window_days: float = Field(7.0, gt=0)
+    # How long a preliminary waits for its final before it expires (counted, kept).
+    prelim_expiry_days: float = Field(30.0, gt=0)
+    expiry_interval_s: float = Field(300.0, gt=0)
+
+
+class WorkersConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Pairs claimed per batch by a scoring worker, and how often an idle worker looks.
+    scoring_batch: int = Field(16, ge=1)
+    poll_interval_s: float = Field(0.5, gt=0)
+    max_attempts: int = Field(3, ge=1)
+    # A claim older than this belongs to a dead worker and is released.
+    claim_lease_s: float = Field(600.0, gt=0)
+    shutdown_grace_s: float = Field(10.0, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RADAGREE_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    mllp: MllpConfig = MllpConfig()
+    http: HttpConfig = HttpConfig()
+    store: StoreConfig = StoreConfig()
+    scoring: ScoringConfig = ScoringConfig()
+    pairing: PairingConfig = PairingConfig()
+    workers: WorkersConfig = WorkersConfig()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: explicit arguments, then environment, then the TOML file.
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = os.environ.get(CONFIG_ENV)
+        if path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(path)))
+        return tuple(sources)
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from `path` (or $RADAGREE_CONFIG), the environment and `overrides`."""
+    if path is not None:
+        if not path.is_file():
+            raise FileNotFoundError(f"configuration file not found: {path}")
+        os.environ[CONFIG_ENV] = str(path)
+    return Settings(**overrides)

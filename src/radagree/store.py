@@ -1,0 +1,65 @@
+"""The store engine: one place that knows SQLite from PostgreSQL.
+
+SQLite runs in WAL mode with `synchronous=FULL` (an ACKed message survives power loss) and
+every transaction begins IMMEDIATE: the write lock is taken up front, so two writers queue on
+the busy timeout instead of failing with "database is locked" when a reader upgrades.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.engine import Engine, make_url
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def all_metadata() -> list[MetaData]:
+    """Every package's tables, in dependency order (the migrations' target)."""
+    from ingest import tables as ingest_tables
+
+    return [ingest_tables.metadata]
+
+
+def make_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
+    """An engine for `url`; a relative SQLite path is relative to the working folder."""
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
+        _sqlite_pragmas(engine, busy_timeout_s)
+        return engine
+    if parsed.drivername in ("postgresql", "postgres"):
+        url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(False))
+    return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
+
+
+def _sqlite_pragmas(engine: Engine, busy_timeout_s: float) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def alembic_config(engine: Engine) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision` (idempotent; every start runs it)."""
+    command.upgrade(alembic_config(engine), revision)

@@ -1,0 +1,187 @@
+"""Store, pairing state machine and scoring queue on a real SQLite file and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from support.hl7build import oru
+
+from ingest import (
+    Incoming,
+    MllpConfig,
+    claim_pairs,
+    complete,
+    expire,
+    peek,
+    process_pending,
+    release_stale,
+    store_messages,
+)
+from ingest.tables import messages, pairs, reports
+
+CONFIG = MllpConfig()
+
+
+def put(engine, *raws: bytes):
+    items = []
+    for raw in raws:
+        header, rejection = peek(raw, CONFIG)
+        items.append(Incoming(raw, header, rejection, received_at=datetime.now(UTC)))
+    with engine.begin() as conn:
+        stored = store_messages(conn, items)
+    process_pending(engine, CONFIG)
+    return stored
+
+
+def pair_rows(engine, accession):
+    with engine.connect() as conn:
+        return conn.execute(
+            select(pairs).where(pairs.c.accession == accession).order_by(pairs.c.version)
+        ).all()
+
+
+def report_text(engine, report_id):
+    with engine.connect() as conn:
+        return conn.execute(select(reports.c.text).where(reports.c.id == report_id)).scalar()
+
+
+def test_migrations_match_the_tables(engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from radagree.store import all_metadata
+
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), all_metadata())
+    assert diff == []
+
+
+def test_p_then_f_then_c(engine):
+    put(engine, oru("ACC1", "P", "prelim text", status_changed_at="20261126090000"))
+    assert pair_rows(engine, "ACC1") == []
+    put(engine, oru("ACC1", "F", "final text", status_changed_at="20261126100000"))
+    (first,) = pair_rows(engine, "ACC1")
+    assert (first.state, first.version, first.final_status) == ("ready", 1, "F")
+    assert report_text(engine, first.prelim_report_id) == "prelim text"
+    put(engine, oru("ACC1", "C", "corrected text", status_changed_at="20261126110000"))
+    rows = pair_rows(engine, "ACC1")
+    assert [(r.version, r.final_status, r.state) for r in rows] == [
+        (1, "F", "ready"), (2, "C", "ready")]
+    assert rows[1].prelim_report_id == first.prelim_report_id
+    assert report_text(engine, rows[1].final_report_id) == "corrected text"
+
+
+def test_final_before_prelim_waits_then_pairs(engine):
+    put(engine, oru("ACC2", "F", "final"))
+    (waiting,) = pair_rows(engine, "ACC2")
+    assert waiting.state == "waiting" and waiting.prelim_report_id is None
+    put(engine, oru("ACC2", "P", "prelim"))
+    (ready,) = pair_rows(engine, "ACC2")
+    assert ready.state == "ready" and report_text(engine, ready.prelim_report_id) == "prelim"
+
+
+def test_latest_prelim_before_the_final_is_chosen_by_sender_clock(engine):
+    # Arrival order differs from the sender's clock (OBR-22).
+    put(engine, oru("ACC3", "P", "second draft", status_changed_at="20261126093000"),
+        oru("ACC3", "P", "first draft", status_changed_at="20261126090000"))
+    put(engine, oru("ACC3", "F", "final", status_changed_at="20261126100000"))
+    (pair,) = pair_rows(engine, "ACC3")
+    assert report_text(engine, pair.prelim_report_id) == "second draft"
+    with engine.connect() as conn:
+        states = conn.execute(select(reports.c.text, reports.c.pairing)
+                              .where(reports.c.accession == "ACC3")).all()
+    assert dict(states) == {"second draft": "paired", "first draft": "superseded",
+                            "final": "paired"}
+
+
+def test_cancel_and_late_prelim(engine):
+    put(engine, oru("ACC4", "P", "p"), oru("ACC4", "F", "f"))
+    put(engine, oru("ACC4", "P", "too late"))
+    with engine.connect() as conn:
+        late = conn.execute(select(reports.c.pairing).where(reports.c.text == "too late")).scalar()
+    assert late == "late"
+    put(engine, oru("ACC4", "X", "cancelled"))
+    assert [r.state for r in pair_rows(engine, "ACC4")] == ["cancelled"]
+
+
+def test_expiry_counts_and_keeps(engine):
+    put(engine, oru("ACC5", "F", "lonely final"), oru("ACC6", "P", "lonely prelim"))
+    later = datetime.now(UTC) + timedelta(days=40)
+    with engine.begin() as conn:
+        done = expire(conn, timedelta(days=7), timedelta(days=30), now=later)
+    assert done == {"final_without_prelim": 1, "expired_prelim": 1}
+    assert pair_rows(engine, "ACC5")[0].state == "final_without_prelim"
+
+
+def test_duplicate_is_answered_again_and_processed_once(engine):
+    message = oru("ACC7", "P", "p", control_id="DUP1")
+    first = put(engine, message)[0]
+    again = put(engine, message)[0]
+    assert (first.ack_code, again.ack_code, again.duplicate) == ("AA", "AA", True)
+    assert again.message_id == first.message_id
+    other = put(engine, oru("ACC7", "P", "different", control_id="DUP1"))[0]
+    assert other.ack_code == "AR" and other.rejection.error.code == "205"
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(reports)).scalar() == 1
+        assert conn.execute(select(messages.c.duplicates).where(
+            messages.c.id == first.message_id)).scalar() == 1
+        # the refused one is stored too, with its reason
+        assert conn.execute(select(messages.c.state).where(
+            messages.c.id == other.message_id)).scalar() == "rejected"
+
+
+def test_same_control_id_from_two_senders_is_not_a_duplicate(engine):
+    a = put(engine, oru("ACC8", "P", "p", control_id="X1", sending_facility="SITE_A"))[0]
+    b = put(engine, oru("ACC9", "P", "p", control_id="X1", sending_facility="SITE_B"))[0]
+    assert a.message_id != b.message_id and not b.duplicate
+
+
+def test_processing_twice_concurrently_yields_reports_once(engine):
+    with engine.begin() as conn:
+        store_messages(conn, [Incoming(m, *peek(m, CONFIG)) for m in
+                              [oru(f"C{i}", "P", "p") for i in range(50)]])
+    threads = [threading.Thread(target=process_pending, args=(engine, CONFIG)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(reports)).scalar() == 50
+
+
+def test_claims_are_disjoint_across_workers(engine):
+    for i in range(40):
+        put(engine, oru(f"Q{i}", "P", "p"), oru(f"Q{i}", "F", "f"))
+    got: list[list[int]] = []
+    lock = threading.Lock()
+
+    def worker(name: str) -> None:
+        while batch := claim_pairs(engine, name, limit=3):
+            with lock:
+                got.append([p.id for p in batch])
+            for p in batch:
+                assert complete(engine, p.id, name, {"esas": 1.0})
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = [i for batch in got for i in batch]
+    assert len(ids) == 40 and len(set(ids)) == 40
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(pairs)
+                            .where(pairs.c.state == "scored")).scalar() == 40
+
+
+def test_claimed_pair_carries_both_texts_and_stale_claims_return(engine):
+    put(engine, oru("R1", "P", "the prelim"), oru("R1", "F", "the final"))
+    (pair,) = claim_pairs(engine, "dead-worker")
+    assert (pair.prelim.text, pair.final.text, pair.attempts) == ("the prelim", "the final", 1)
+    assert claim_pairs(engine, "other") == []
+    assert release_stale(engine, timedelta(hours=1), worker="dead-worker") == 1
+    (again,) = claim_pairs(engine, "other")
+    assert again.id == pair.id and again.attempts == 2
+    assert not complete(engine, pair.id, "dead-worker", {"esas": 0.5})  # lost its claim
