@@ -15,6 +15,7 @@ from ingest.queue import (
     fail,
     release,
     release_stale,
+    renew_claims,
 )
 from ingest.server import MllpServer
 from ingest.store import Incoming, MessageStore, Stored, StoreUnavailable, store_messages
@@ -46,5 +47,6 @@ __all__ = [
     "refresh_gauges",
     "release",
     "release_stale",
+    "renew_claims",
     "store_messages",
 ]

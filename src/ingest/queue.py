@@ -128,6 +128,20 @@ def release(engine: Engine, pair_ids: list[int], worker: str) -> int:
         ).rowcount or 0
 
 
+def renew_claims(engine: Engine, pair_ids: list[int], worker: str) -> int:
+    """Heartbeat: a live worker keeps its claims fresh so no one takes them as stale."""
+    if not pair_ids:
+        return 0
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        return conn.execute(
+            update(pairs)
+            .where(and_(pairs.c.id.in_(pair_ids), pairs.c.state == SCORING,
+                        pairs.c.claimed_by == worker))
+            .values(claimed_at=now)
+        ).rowcount or 0
+
+
 def release_stale(engine: Engine, lease: timedelta, worker: str | None = None) -> int:
     """Pairs claimed longer ago than `lease` (a worker that died) go back to ready.
 

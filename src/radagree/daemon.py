@@ -56,8 +56,11 @@ class Daemon:
         s = self.settings
         self.engine = make_engine(s.store.url)
         await asyncio.to_thread(migrate, self.engine)
+        # SQLite serves one daemon only, so every claim found at start is a dead one's;
+        # on PostgreSQL other replicas may be alive: only expired leases are released.
+        lease = 0.0 if self.engine.dialect.name == "sqlite" else s.workers.claim_lease_s
         released = await asyncio.to_thread(
-            ingest.release_stale, self.engine, timedelta(seconds=s.workers.claim_lease_s)
+            ingest.release_stale, self.engine, timedelta(seconds=lease)
         )
         if released:
             log.info("claims_released", pairs=released)
@@ -79,6 +82,10 @@ class Daemon:
         )
         self.scheduler.add_job(
             self._expire, "interval", seconds=s.pairing.expiry_interval_s, id="expire",
+            coalesce=True, max_instances=1,
+        )
+        self.scheduler.add_job(
+            self._claims, "interval", seconds=s.workers.claim_lease_s / 3, id="claims",
             coalesce=True, max_instances=1,
         )
         self.scheduler.start()
@@ -114,6 +121,16 @@ class Daemon:
             await asyncio.to_thread(func, *args)
 
         return job
+
+    async def _claims(self) -> None:
+        """Renew our own claims, release those of workers that stopped renewing."""
+        lease = timedelta(seconds=self.settings.workers.claim_lease_s)
+        await asyncio.to_thread(
+            ingest.renew_claims, self.engine, sorted(self._claimed), self.worker_id
+        )
+        released = await asyncio.to_thread(ingest.release_stale, self.engine, lease)
+        if released:
+            log.warning("claims_released", pairs=released, reason="lease expired")
 
     async def _expire(self) -> None:
         p = self.settings.pairing

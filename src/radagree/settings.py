@@ -56,8 +56,9 @@ class WorkersConfig(BaseModel):
     scoring_batch: int = Field(16, ge=1)
     poll_interval_s: float = Field(0.5, gt=0)
     max_attempts: int = Field(3, ge=1)
-    # A claim older than this belongs to a dead worker and is released.
-    claim_lease_s: float = Field(600.0, gt=0)
+    # Live workers renew their claims every third of this; a claim not renewed for this long
+    # belongs to a dead worker (kill -9, lost node) and any replica releases it.
+    claim_lease_s: float = Field(60.0, ge=3)
     shutdown_grace_s: float = Field(10.0, gt=0)
 
 

@@ -1,0 +1,211 @@
+"""The MLLP listener over real TCP sockets: ACK paths, duplicates, concurrency, limits, TLS."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Awaitable, Callable
+from ipaddress import ip_network
+
+import pytest
+from sqlalchemy import func, select
+from support.hl7build import oru
+
+from ingest import MessageStore, MllpConfig, MllpServer
+from ingest.framing import frame
+from ingest.replay import MllpClient, read_ack
+from ingest.tables import messages
+from radagree.store import make_engine
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def run_server(
+    engine, body: Callable[[MllpServer], Awaitable[None]], **config
+) -> None:
+    async def main() -> None:
+        store = MessageStore(engine, batch=64)
+        store.start()
+        server = MllpServer(MllpConfig(host="127.0.0.1", port=0, **config), store)
+        await server.start()
+        try:
+            await body(server)
+        finally:
+            await server.stop(2.0)
+            await store.stop()
+
+    asyncio.run(main())
+
+
+def count(engine, *where) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(messages).where(*where)).scalar()
+
+
+def test_ack_paths_and_duplicates(engine):
+    async def body(server: MllpServer) -> None:
+        client = await MllpClient.connect("127.0.0.1", server.port)
+        ok = oru("A1", "F", "No effusion.", control_id="M1")
+        assert (await client.send(ok)).code == "AA"
+        assert (await client.send(ok)).code == "AA"  # resend after a lost ACK
+        refused = await client.send(oru("A1", "F", "x", message_type="ADT^A08", control_id="M2"))
+        assert refused.code == "AR" and "200" in refused.error.split("^")[0] + refused.raw.decode()
+        assert "ADT^A08" in refused.reason
+        # the connection stays usable after a refusal
+        assert (await client.send(oru("A2", "P", "y", control_id="M3"))).code == "AA"
+        await client.close()
+
+    run_server(engine, body)
+    assert count(engine) == 3  # M1 once, M2 stored as rejected, M3
+    assert count(engine, messages.c.state == "rejected") == 1
+
+
+def test_sixteen_connections_at_once(engine):
+    async def body(server: MllpServer) -> None:
+        async def sender(n: int) -> list[str]:
+            client = await MllpClient.connect("127.0.0.1", server.port)
+            codes = [(await client.send(oru(f"S{n}-{i}", "P", "text", control_id=f"C{n}-{i}"))
+                      ).code for i in range(25)]
+            await client.close()
+            return codes
+
+        results = await asyncio.gather(*(sender(n) for n in range(16)))
+        assert all(code == "AA" for codes in results for code in codes)
+
+    run_server(engine, body)
+    assert count(engine) == 16 * 25
+
+
+def test_missing_final_cr_is_accepted(engine):
+    async def body(server: MllpServer) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"\x0b" + oru("A1", "F", "x") + b"\x1c")  # no CR
+        await writer.drain()
+        ack = await asyncio.wait_for(reader.readuntil(b"\x1c\r"), 5)
+        assert read_ack(ack[1:-2]).code == "AA"
+        writer.close()
+
+    run_server(engine, body)
+    assert count(engine) == 1
+
+
+def test_oversized_message_is_refused_stored_and_closed(engine):
+    async def body(server: MllpServer) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(frame(oru("A1", "F", "x", pdf_bytes=200_000)))
+        await writer.drain()
+        ack = await asyncio.wait_for(reader.readuntil(b"\x1c\r"), 5)
+        reply = read_ack(ack[1:-2])
+        assert reply.code == "AR" and "limit" in reply.reason
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # closed by the server
+        writer.close()
+
+    run_server(engine, body, max_message_bytes=64 * 1024)
+    with engine.connect() as conn:
+        row = conn.execute(select(messages.c.state, messages.c.size, messages.c.raw)).one()
+    assert row.state == "rejected" and row.size > 64 * 1024 and len(row.raw) <= 4096
+
+
+def test_garbage_closes_the_connection_and_the_server_keeps_serving(engine):
+    async def body(server: MllpServer) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"GET / HTTP/1.1\r\n\r\n")
+        await writer.drain()
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        client = await MllpClient.connect("127.0.0.1", server.port)
+        assert (await client.send(oru("A1", "F", "x"))).code == "AA"
+        await client.close()
+
+    run_server(engine, body)
+
+
+def test_idle_connection_is_closed(engine):
+    async def body(server: MllpServer) -> None:
+        reader, _writer = await asyncio.open_connection("127.0.0.1", server.port)
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+
+    run_server(engine, body, idle_timeout_s=0.3)
+
+
+def test_connection_cap_and_allow_list(engine):
+    async def body(server: MllpServer) -> None:
+        first = await MllpClient.connect("127.0.0.1", server.port)
+        assert (await first.send(oru("A1", "F", "x"))).code == "AA"
+        reader, _ = await asyncio.open_connection("127.0.0.1", server.port)
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # over the cap: closed
+        await first.close()
+
+    run_server(engine, body, max_connections=1)
+
+    async def refused(server: MllpServer) -> None:
+        reader, _ = await asyncio.open_connection("127.0.0.1", server.port)
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+
+    run_server(engine, refused, allow_networks=[ip_network("10.0.0.0/8")])
+
+
+def test_store_down_answers_ae_and_stores_nothing(tmp_path):
+    # A real PostgreSQL URL on a port where nothing listens: every commit fails.
+    engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:9/none?connect_timeout=2")
+
+    async def body(server: MllpServer) -> None:
+        client = await MllpClient.connect("127.0.0.1", server.port)
+        reply = await client.send(oru("A1", "F", "x"))
+        assert reply.code == "AE" and "207" in reply.raw.decode()
+        await client.close()
+
+    run_server(engine, body)
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory):
+    import trustme
+
+    folder = tmp_path_factory.mktemp("tls")
+    ca, other_ca = trustme.CA(), trustme.CA()
+    server = ca.issue_cert("127.0.0.1", "localhost")
+    server.private_key_and_cert_chain_pem.write_to_path(str(folder / "server.pem"))
+    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
+    ca.issue_cert("sender.example").private_key_and_cert_chain_pem.write_to_path(
+        str(folder / "client.pem"))
+    other_ca.issue_cert("intruder.example").private_key_and_cert_chain_pem.write_to_path(
+        str(folder / "intruder.pem"))
+    return folder
+
+
+def _client_context(folder, cert: str | None) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(folder / "ca.pem"))
+    if cert:
+        context.load_cert_chain(str(folder / cert))
+    return context
+
+
+def test_tls_and_mutual_tls(engine, tls_files):
+    tls = {"tls_cert": tls_files / "server.pem", "tls_key": tls_files / "server.pem"}
+
+    async def plain_tls(server: MllpServer) -> None:
+        client = await MllpClient.connect("127.0.0.1", server.port,
+                                          _client_context(tls_files, None))
+        assert (await client.send(oru("T1", "F", "x"))).code == "AA"
+        await client.close()
+        # a plain-TCP sender gets nothing from a TLS port
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(frame(oru("T2", "F", "x")))
+        await writer.drain()
+        assert b"MSA" not in await asyncio.wait_for(reader.read(), 5)
+
+    run_server(engine, plain_tls, **tls)
+
+    async def mutual(server: MllpServer) -> None:
+        good = await MllpClient.connect("127.0.0.1", server.port,
+                                        _client_context(tls_files, "client.pem"))
+        assert (await good.send(oru("T3", "F", "x"))).code == "AA"
+        await good.close()
+        for cert in (None, "intruder.pem"):
+            with pytest.raises((ssl.SSLError, ConnectionError, asyncio.IncompleteReadError)):
+                bad = await MllpClient.connect("127.0.0.1", server.port,
+                                               _client_context(tls_files, cert))
+                await bad.send(oru("T4", "F", "x"), timeout=5)
+
+    run_server(engine, mutual, tls_client_ca=tls_files / "ca.pem", **tls)
+    assert count(engine) == 2
