@@ -1,10 +1,10 @@
-# The README's commands: `make demo` (set up, then score the example pair) and `make test`.
-# `make serve` joins them when the daemon lands (issues #3 and #5).
+# The README's commands: `make serve` (set up, then run the daemon on embedded defaults) and
+# `make test`. `make demo` scores the example pair from the command line.
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup serve demo test lint bench bench-ingest clean
 
 setup: $(VENV)/.installed
 
@@ -17,6 +17,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	$(BIN)/pip check
 	touch $@
+
+serve: setup
+	$(BIN)/radagree serve
 
 demo: setup
 	$(BIN)/radagree score examples/preliminary.txt examples/final.txt --html visualisation.html
@@ -34,6 +37,10 @@ bench: setup
 	$(BIN)/python bench/eval_radfact.py
 	$(BIN)/python bench/eval_divergence.py
 	taskset -c 0 $(BIN)/python bench/throughput.py
+	$(MAKE) bench-ingest
+
+bench-ingest: setup
+	$(BIN)/python bench/ingest_load.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -10,12 +10,13 @@ from ingest.processor import BatchOutcome, process_pending
 from ingest.queue import (
     ClaimedPair,
     ReportInfo,
+    Settlement,
     claim_pairs,
     complete,
     fail,
     release,
     release_stale,
-    renew_claims,
+    settle,
 )
 from ingest.server import MllpServer
 from ingest.store import Incoming, MessageStore, Stored, StoreUnavailable, store_messages
@@ -34,6 +35,7 @@ __all__ = [
     "Rejection",
     "ReportEvent",
     "ReportInfo",
+    "Settlement",
     "StoreUnavailable",
     "Stored",
     "claim_pairs",
@@ -47,6 +49,6 @@ __all__ = [
     "refresh_gauges",
     "release",
     "release_stale",
-    "renew_claims",
+    "settle",
     "store_messages",
 ]

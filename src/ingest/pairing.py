@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, func, select, text, update
+from sqlalchemy import and_, bindparam, func, select, text, update
 from sqlalchemy.engine import Connection
 
 from ingest.tables import (
@@ -37,52 +39,91 @@ def lock_accessions(conn: Connection, accessions: list[str]) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
-def _order_key(row: object) -> tuple[str, int]:
+@dataclass(frozen=True, slots=True)
+class PairingReport:
+    """The facts of a just-stored report that pairing needs (no second read of the row)."""
+
+    id: int
+    accession: str
+    status: str
+    status_changed_at: str = ""
+    observed_at: str = ""
+
+
+def _order_key(row: Any) -> tuple[str, int]:
     """Reports are ordered by the time the sender says the status changed (OBR-22, else
     OBR-7), not by arrival: a P queued on another channel may arrive after its F."""
-    return (row.status_changed_at or row.observed_at or "", row.id)  # type: ignore[attr-defined]
+    return (row.status_changed_at or row.observed_at or "", row.id)
 
 
-def on_report(conn: Connection, report_id: int, now: datetime | None = None) -> str:
+# Statements are built once with bound parameters: pairing runs for every report, and
+# building Core statements per call cost more than executing them (bench/ingest_load.py).
+_LATEST = (
+    select(pairs.c.id, pairs.c.state, pairs.c.version, pairs.c.prelim_report_id)
+    .where(pairs.c.accession == bindparam("accession"))
+    .order_by(pairs.c.version.desc())
+    .limit(1)
+)
+_SET_PAIRING = (
+    update(reports).where(reports.c.id == bindparam("rid")).values(pairing=bindparam("value"))
+)
+_COMPLETE_WAITING = (
+    update(pairs)
+    .where(pairs.c.id == bindparam("pid"))
+    .values(prelim_report_id=bindparam("prelim"), state=READY, updated_at=bindparam("now"))
+)
+_REPLACE_WAITING_FINAL = (
+    update(pairs)
+    .where(pairs.c.id == bindparam("pid"))
+    .values(final_report_id=bindparam("final"), final_status=bindparam("fstatus"),
+            updated_at=bindparam("now"))
+)
+_UNPAIRED_PRELIMS = select(
+    reports.c.id, reports.c.status_changed_at, reports.c.observed_at
+).where(
+    reports.c.accession == bindparam("accession"),
+    reports.c.status == "P",
+    reports.c.pairing == "unpaired",
+)
+_INSERT_PAIR = pairs.insert()
+
+
+def _set_pairing(conn: Connection, report_id: int, value: str) -> None:
+    conn.execute(_SET_PAIRING, {"rid": report_id, "value": value})
+
+
+def on_report(conn: Connection, report: PairingReport, now: datetime | None = None) -> str:
     """Apply one stored report to its accession's pairs; return the event for the metrics."""
     now = now or datetime.now(UTC)
-    report = conn.execute(select(reports).where(reports.c.id == report_id)).one()
-    status = report.status
-    if status == "P":
+    if report.status == "P":
         return _on_prelim(conn, report, now)
-    if status in ("F", "C"):
+    if report.status in ("F", "C"):
         return _on_final(conn, report, now)
-    if status == "X":
+    if report.status == "X":
         return _on_cancel(conn, report, now)
-    conn.execute(update(reports).where(reports.c.id == report.id).values(pairing="partial"))
+    _set_pairing(conn, report.id, "partial")
     return "partial"
 
 
-def _latest_pair(conn: Connection, accession: str) -> object | None:
-    return conn.execute(
-        select(pairs).where(pairs.c.accession == accession).order_by(pairs.c.version.desc())
-    ).first()
+def _latest_pair(conn: Connection, accession: str) -> Any:
+    return conn.execute(_LATEST, {"accession": accession}).first()
 
 
-def _on_prelim(conn: Connection, report: object, now: datetime) -> str:
+def _on_prelim(conn: Connection, report: PairingReport, now: datetime) -> str:
     latest = _latest_pair(conn, report.accession)
     if latest is not None and latest.state == WAITING:
         # The final came first and is still within the window: this P completes the pair.
-        conn.execute(
-            update(pairs)
-            .where(pairs.c.id == latest.id)
-            .values(prelim_report_id=report.id, state=READY, updated_at=now)
-        )
-        conn.execute(update(reports).where(reports.c.id == report.id).values(pairing="paired"))
+        conn.execute(_COMPLETE_WAITING, {"pid": latest.id, "prelim": report.id, "now": now})
+        _set_pairing(conn, report.id, "paired")
         return "paired"
     if latest is not None:
-        conn.execute(update(reports).where(reports.c.id == report.id).values(pairing="late"))
+        _set_pairing(conn, report.id, "late")
         return "late_prelim"
-    conn.execute(update(reports).where(reports.c.id == report.id).values(pairing="unpaired"))
+    _set_pairing(conn, report.id, "unpaired")
     return "prelim_waiting"
 
 
-def _on_final(conn: Connection, report: object, now: datetime) -> str:
+def _on_final(conn: Connection, report: PairingReport, now: datetime) -> str:
     latest = _latest_pair(conn, report.accession)
     if latest is None:
         prelim = _choose_prelim(conn, report)
@@ -90,11 +131,9 @@ def _on_final(conn: Connection, report: object, now: datetime) -> str:
         return "paired" if prelim is not None else "final_waiting"
     if latest.state == WAITING:
         # Still no preliminary: the newer final replaces the older one in the waiting pair.
-        conn.execute(
-            update(pairs)
-            .where(pairs.c.id == latest.id)
-            .values(final_report_id=report.id, final_status=report.status, updated_at=now)
-        )
+        conn.execute(_REPLACE_WAITING_FINAL, {"pid": latest.id, "final": report.id,
+                                              "fstatus": report.status, "now": now})
+        _set_pairing(conn, report.id, "paired")
         return "final_waiting"
     # A correction (or a re-sent final): score again against the same preliminary; the FHIR
     # resources of this accession are then updated in place.
@@ -102,51 +141,40 @@ def _on_final(conn: Connection, report: object, now: datetime) -> str:
     return "corrected" if latest.prelim_report_id is not None else "final_waiting"
 
 
-def _choose_prelim(conn: Connection, final: object) -> int | None:
+def _choose_prelim(conn: Connection, final: PairingReport) -> int | None:
     """The latest P before the final (by the sender's clock); older ones are superseded."""
-    candidates = conn.execute(
-        select(reports).where(
-            and_(
-                reports.c.accession == final.accession,
-                reports.c.status == "P",
-                reports.c.pairing == "unpaired",
-            )
-        )
-    ).all()
+    candidates = conn.execute(_UNPAIRED_PRELIMS, {"accession": final.accession}).all()
     if not candidates:
         return None
     final_time = final.status_changed_at or final.observed_at or ""
     before = [r for r in candidates if not final_time or _order_key(r)[0] <= final_time]
     chosen = max(before or candidates, key=_order_key)
     for r in candidates:
-        conn.execute(
-            update(reports)
-            .where(reports.c.id == r.id)
-            .values(pairing="paired" if r.id == chosen.id else "superseded")
-        )
+        _set_pairing(conn, r.id, "paired" if r.id == chosen.id else "superseded")
     return int(chosen.id)
 
 
 def _insert_pair(
-    conn: Connection, final: object, prelim_id: int | None, version: int, now: datetime
+    conn: Connection, final: PairingReport, prelim_id: int | None, version: int, now: datetime
 ) -> None:
     conn.execute(
-        pairs.insert().values(
-            accession=final.accession,
-            version=version,
-            prelim_report_id=prelim_id,
-            final_report_id=final.id,
-            final_status=final.status,
-            state=READY if prelim_id is not None else WAITING,
-            attempts=0,
-            created_at=now,
-            updated_at=now,
-        )
+        _INSERT_PAIR,
+        {
+            "accession": final.accession,
+            "version": version,
+            "prelim_report_id": prelim_id,
+            "final_report_id": final.id,
+            "final_status": final.status,
+            "state": READY if prelim_id is not None else WAITING,
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
-    conn.execute(update(reports).where(reports.c.id == final.id).values(pairing="paired"))
+    _set_pairing(conn, final.id, "paired")
 
 
-def _on_cancel(conn: Connection, report: object, now: datetime) -> str:
+def _on_cancel(conn: Connection, report: PairingReport, now: datetime) -> str:
     """X: every pair of the accession is cancelled; those already scored (and sent) are
     picked up by outbound to become entered-in-error."""
     conn.execute(

@@ -13,12 +13,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Engine
 
 from ingest.config import MllpConfig
 from ingest.message import ParseError, ReportEvent, parse_reports
-from ingest.pairing import lock_accessions, on_report
+from ingest.pairing import PairingReport, lock_accessions, on_report
 from ingest.tables import FAILED, PARSED, RECEIVED, messages, reports
 
 
@@ -52,46 +52,67 @@ def process_pending(engine: Engine, config: MllpConfig, limit: int = 200) -> Bat
             events = exc
         parsed.append((row.id, row.received_at, events))
     now = datetime.now(UTC)
+    ok_ids = [mid for mid, _, events in parsed if isinstance(events, list)]
     with engine.begin() as conn:
         lock_accessions(
             conn, [e.accession for _, _, ev in parsed if isinstance(ev, list) for e in ev]
         )
-        for message_id, received_at, events in parsed:
-            ok = isinstance(events, list)
-            claimed = conn.execute(
+        # Claim: only rows still `received` are ours; another processor may have won some.
+        claimed = set(
+            conn.execute(
                 update(messages)
-                .where(and_(messages.c.id == message_id, messages.c.state == RECEIVED))
-                .values(
-                    state=PARSED if ok else FAILED,
-                    processed_at=now,
-                    error=None if ok else str(events),
-                )
-            ).rowcount
-            if claimed != 1:
-                continue  # another processor got there first
-            outcome.messages += 1
-            if not ok:
-                outcome.failed += 1
+                .where(messages.c.id.in_(ok_ids), messages.c.state == RECEIVED)
+                .values(state=PARSED, processed_at=now)
+                .returning(messages.c.id)
+            ).scalars()
+        ) if ok_ids else set()
+        for message_id, _, events in parsed:
+            if isinstance(events, ParseError):
+                n = conn.execute(
+                    _FAIL, {"mid": message_id, "now": now, "reason": str(events)}
+                ).rowcount
+                outcome.messages += n
+                outcome.failed += n
+        rows = []
+        for message_id, received_at, events in parsed:
+            if message_id not in claimed or not isinstance(events, list):
                 continue
-            for event in events:
-                report_id = conn.execute(
-                    reports.insert().values(
-                        message_id=message_id,
-                        obr_index=event.obr_index,
-                        accession=event.accession,
-                        status=event.status,
-                        text=event.text,
-                        patient_id=event.patient_id[:199],
-                        procedure=event.procedure[:512],
-                        attending=event.attending[:512],
-                        resident=event.resident[:512],
-                        observed_at=event.observed_at[:32],
-                        status_changed_at=event.status_changed_at[:32],
-                        has_embedded_document=event.has_embedded_document,
-                        received_at=received_at,
-                        pairing="new",
-                    )
-                ).inserted_primary_key[0]
-                outcome.reports[event.status] += 1
-                outcome.pairing[on_report(conn, int(report_id), now)] += 1
+            outcome.messages += 1
+            rows += [_report_row(message_id, received_at, event) for event in events]
+        if not rows:
+            return outcome
+        ids = conn.execute(
+            reports.insert().returning(reports.c.id, sort_by_parameter_order=True), rows
+        ).scalars().all()
+        for report_id, row in zip(ids, rows, strict=True):
+            outcome.reports[row["status"]] += 1
+            report = PairingReport(int(report_id), row["accession"], row["status"],
+                                   row["status_changed_at"], row["observed_at"])
+            outcome.pairing[on_report(conn, report, now)] += 1
     return outcome
+
+
+_FAIL = (
+    update(messages)
+    .where(messages.c.id == bindparam("mid"), messages.c.state == RECEIVED)
+    .values(state=FAILED, processed_at=bindparam("now"), error=bindparam("reason"))
+)
+
+
+def _report_row(message_id: int, received_at: datetime, event: ReportEvent) -> dict:
+    return {
+        "message_id": message_id,
+        "obr_index": event.obr_index,
+        "accession": event.accession,
+        "status": event.status,
+        "text": event.text,
+        "patient_id": event.patient_id[:199],
+        "procedure": event.procedure[:512],
+        "attending": event.attending[:512],
+        "resident": event.resident[:512],
+        "observed_at": event.observed_at[:32],
+        "status_changed_at": event.status_changed_at[:32],
+        "has_embedded_document": event.has_embedded_document,
+        "received_at": received_at,
+        "pairing": "new",
+    }

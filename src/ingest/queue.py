@@ -128,18 +128,40 @@ def release(engine: Engine, pair_ids: list[int], worker: str) -> int:
         ).rowcount or 0
 
 
-def renew_claims(engine: Engine, pair_ids: list[int], worker: str) -> int:
-    """Heartbeat: a live worker keeps its claims fresh so no one takes them as stale."""
-    if not pair_ids:
-        return 0
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """The outcome of scoring one claimed pair: a result, or an error to retry on."""
+
+    pair_id: int
+    result: dict[str, Any] | None
+    error: str | None
+    attempts: int
+
+
+def settle(
+    engine: Engine, worker: str, outcomes: list[Settlement], max_attempts: int
+) -> list[bool]:
+    """Settle a scored batch in one transaction (one fsync for the whole batch).
+
+    Each update is conditional on the claim still being ours; the list says which held.
+    """
     now = datetime.now(UTC)
+    held: list[bool] = []
     with engine.begin() as conn:
-        return conn.execute(
-            update(pairs)
-            .where(and_(pairs.c.id.in_(pair_ids), pairs.c.state == SCORING,
-                        pairs.c.claimed_by == worker))
-            .values(claimed_at=now)
-        ).rowcount or 0
+        for item in outcomes:
+            if item.result is not None:
+                values: dict[str, Any] = {"state": SCORED, "result": item.result, "error": None}
+            else:
+                retry = item.attempts < max_attempts
+                values = {"state": READY if retry else FAILED_PAIR, "error": item.error}
+            n = conn.execute(
+                update(pairs)
+                .where(and_(pairs.c.id == item.pair_id, pairs.c.state == SCORING,
+                            pairs.c.claimed_by == worker))
+                .values(claimed_by=None, updated_at=now, **values)
+            ).rowcount
+            held.append(n == 1)
+    return held
 
 
 def release_stale(engine: Engine, lease: timedelta, worker: str | None = None) -> int:

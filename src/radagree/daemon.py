@@ -1,19 +1,21 @@
 """`radagree serve`: one asyncio process running every stage of the mission.
 
-Reads top-down like uvicorn's `Server.serve`: `startup()` (store, migrations, listener,
-workers, scheduler), wait for a signal, `shutdown()` in order (stop accepting, answer the
-frames in flight, release claimed work, stop the writer). Signals only set an event.
+Reads top-down like uvicorn's `Server.serve`: `startup()` (store, migrations, worker
+processes, listener, scheduler), wait for a signal, `shutdown()` in order (stop accepting,
+answer the frames in flight, let the workers finish their batch, stop the writer). Signals
+only set an event. The listener's process does no CPU-heavy work: see `radagree.workers`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import os
 import signal
 import socket
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +25,7 @@ from prometheus_client import disable_created_metrics, start_http_server
 
 import ingest
 from ingest import metrics as ingest_metrics
+from radagree import telemetry, workers
 from radagree.settings import Settings
 from radagree.store import make_engine, migrate
 
@@ -35,15 +38,24 @@ class Daemon:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.should_exit = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._parse_pool = ThreadPoolExecutor(1, thread_name_prefix="radagree-parse")
-        self._score_pool = ThreadPoolExecutor(1, thread_name_prefix="radagree-score")
-        self._scorer: Any = None
-        self._claimed: set[int] = set()
         self._wake_scoring = asyncio.Event()
+        self.engine: Any = None
+        self.store: ingest.MessageStore | None = None
+        self.mllp: ingest.MllpServer | None = None
+        self.pool: ProcessPoolExecutor | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self._http: Any = None
 
     async def serve(self) -> None:
         self.install_signal_handlers()
-        await self.startup()
+        try:
+            await self.startup()
+        except BaseException as exc:
+            # Whatever did start (listener, writer, workers) is stopped before the error
+            # reaches the command line, so no half-started daemon keeps a port.
+            log.error("daemon_start_failed", error=type(exc).__name__)
+            await self.shutdown()
+            raise
         await self.should_exit.wait()
         await self.shutdown()
 
@@ -64,17 +76,28 @@ class Daemon:
         )
         if released:
             log.info("claims_released", pairs=released)
-        from scoring import Scorer
-
-        self._scorer = await asyncio.to_thread(Scorer, s.scoring)
+        # The listener comes first: messages are stored and acknowledged while the worker
+        # processes are still loading their models.
         self.store = ingest.MessageStore(self.engine, s.mllp.commit_batch)
         self.store.start()
         self.mllp = ingest.MllpServer(s.mllp, self.store)
         await self.mllp.start()
         disable_created_metrics()  # one series per metric is what dashboards expect
         self._http = start_http_server(s.http.port, s.http.host)
+        # spawn, not fork: the parent has threads (store writer) that fork would copy mid-lock.
+        self.pool = ProcessPoolExecutor(
+            s.workers.processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=workers.init_worker,
+            initargs=(s.store.url, s.mllp, s.scoring),
+        )
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(
+            *(loop.run_in_executor(self.pool, workers.ping) for _ in range(s.workers.processes))
+        )
         self._spawn(self._process_loop(), "ingest-processor")
-        self._spawn(self._score_loop(), "scoring-worker")
+        for n in range(s.workers.processes):
+            self._spawn(self._score_loop(), f"scoring-{n}")
         self.scheduler = AsyncIOScheduler()
         self.scheduler.add_job(
             self._run_blocking(ingest.refresh_gauges, self.engine), "interval", seconds=15,
@@ -85,8 +108,8 @@ class Daemon:
             coalesce=True, max_instances=1,
         )
         self.scheduler.add_job(
-            self._claims, "interval", seconds=s.workers.claim_lease_s / 3, id="claims",
-            coalesce=True, max_instances=1,
+            self._release_stale, "interval", seconds=s.workers.claim_lease_s / 3,
+            id="release_stale", coalesce=True, max_instances=1,
         )
         self.scheduler.start()
         log.info("daemon_started", worker=self.worker_id, store=self.engine.dialect.name,
@@ -95,20 +118,22 @@ class Daemon:
     async def shutdown(self) -> None:
         grace = self.settings.workers.shutdown_grace_s
         log.info("daemon_stopping", grace_s=grace)
-        self.scheduler.shutdown(wait=False)
-        await self.mllp.stop(grace)
-        await self.store.stop()
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.mllp is not None:
+            await self.mllp.stop(grace)
+        if self.store is not None:
+            await self.store.stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._claimed:
-            await asyncio.to_thread(
-                ingest.release, self.engine, sorted(self._claimed), self.worker_id
-            )
-        self._parse_pool.shutdown(wait=True)
-        self._score_pool.shutdown(wait=True)
-        self._http[0].shutdown()
-        self.engine.dispose()
+        if self.pool is not None:
+            # A batch in a worker finishes and settles its claims before the pool closes.
+            await asyncio.to_thread(self.pool.shutdown, True)
+        if self._http is not None:
+            self._http[0].shutdown()
+        if self.engine is not None:
+            self.engine.dispose()
         log.info("daemon_stopped")
 
     def _spawn(self, coro: Any, name: str) -> None:
@@ -122,12 +147,8 @@ class Daemon:
 
         return job
 
-    async def _claims(self) -> None:
-        """Renew our own claims, release those of workers that stopped renewing."""
+    async def _release_stale(self) -> None:
         lease = timedelta(seconds=self.settings.workers.claim_lease_s)
-        await asyncio.to_thread(
-            ingest.renew_claims, self.engine, sorted(self._claimed), self.worker_id
-        )
         released = await asyncio.to_thread(ingest.release_stale, self.engine, lease)
         if released:
             log.warning("claims_released", pairs=released, reason="lease expired")
@@ -150,19 +171,19 @@ class Daemon:
     async def _process_loop(self) -> None:
         """Parse stored messages and pair their reports, woken by each commit."""
         loop = asyncio.get_running_loop()
-        poll = self.settings.workers.poll_interval_s
+        w = self.settings.workers
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.store.committed.wait(), poll)
+                await asyncio.wait_for(self.store.committed.wait(), w.poll_interval_s)
             self.store.committed.clear()
             while True:
                 try:
                     outcome = await loop.run_in_executor(
-                        self._parse_pool, ingest.process_pending, self.engine, self.settings.mllp
+                        self.pool, workers.process_pending, w.parse_batch
                     )
-                except Exception as exc:
+                except Exception as exc:  # the store may be down: retry later
                     log.error("ingest_processing_failed", error=type(exc).__name__)
-                    await asyncio.sleep(poll)
+                    await asyncio.sleep(w.poll_interval_s)
                     break
                 for status, n in outcome.reports.items():
                     ingest_metrics.REPORTS.labels(status).inc(n)
@@ -170,13 +191,13 @@ class Daemon:
                     ingest_metrics.PAIR_EVENTS.labels(event).inc(n)
                 if outcome.failed:
                     ingest_metrics.PARSE_FAILURES.inc(outcome.failed)
-                if outcome.messages == 0:
-                    break
                 if outcome.pairing:
                     self._wake_scoring.set()
+                if outcome.messages == 0:
+                    break
 
     async def _score_loop(self) -> None:
-        """Claim ready pairs in batches and score them on the CPU path."""
+        """Have a worker claim, score and settle batches of ready pairs."""
         loop = asyncio.get_running_loop()
         w = self.settings.workers
         while True:
@@ -185,26 +206,16 @@ class Daemon:
             self._wake_scoring.clear()
             while True:
                 try:
-                    batch = await asyncio.to_thread(
-                        ingest.claim_pairs, self.engine, self.worker_id, w.scoring_batch
+                    outcome = await loop.run_in_executor(
+                        self.pool, workers.score_batch, self.worker_id, w.scoring_batch,
+                        w.max_attempts,
                     )
                 except Exception as exc:
-                    log.error("claim_failed", error=type(exc).__name__)
+                    log.error("scoring_batch_failed", error=type(exc).__name__)
+                    await asyncio.sleep(w.poll_interval_s)
                     break
-                if not batch:
+                telemetry.record(outcome)
+                if outcome.failed:
+                    log.warning("pairs_not_scored", count=outcome.failed)
+                if outcome.claimed == 0:
                     break
-                self._claimed.update(p.id for p in batch)
-                for pair in batch:
-                    await loop.run_in_executor(self._score_pool, self._score_one, pair)
-                    self._claimed.discard(pair.id)
-
-    def _score_one(self, pair: ingest.ClaimedPair) -> None:
-        try:
-            result = self._scorer.score(pair.prelim.text, pair.final.text)
-        except Exception as exc:
-            ingest.fail(self.engine, pair.id, self.worker_id, str(exc), pair.attempts,
-                        self.settings.workers.max_attempts)
-            # The message of a scoring error may quote report text: log the type only.
-            log.warning("pair_not_scored", pair=pair.id, error=type(exc).__name__)
-            return
-        ingest.complete(self.engine, pair.id, self.worker_id, result.model_dump(mode="json"))

@@ -52,6 +52,10 @@ class PairingConfig(BaseModel):
 class WorkersConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # Worker processes for parsing and CPU scoring (the listener's process does neither).
+    processes: int = Field(1, ge=1)
+    # Messages parsed per transaction: small keeps SQLite's write lock short for the ACKs.
+    parse_batch: int = Field(32, ge=1)
     # Pairs claimed per batch by a scoring worker, and how often an idle worker looks.
     scoring_batch: int = Field(16, ge=1)
     poll_interval_s: float = Field(0.5, gt=0)

@@ -1,12 +1,16 @@
 """The store engine: one place that knows SQLite from PostgreSQL.
 
 SQLite runs in WAL mode with `synchronous=FULL` (an ACKed message survives power loss) and
-every transaction begins IMMEDIATE: the write lock is taken up front, so two writers queue on
-the busy timeout instead of failing with "database is locked" when a reader upgrades.
+every transaction begins IMMEDIATE: the write lock is taken up front, so a transaction never
+fails half-way with "database is locked". Waiting for that lock is done here, in 0.2 ms
+steps, not by SQLite's busy handler: its back-off sleeps 10-100 ms at a time, which put the
+ACK p99 at 40 ms while a worker process held the lock for a few milliseconds.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +33,7 @@ def make_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
     """An engine for `url`; a relative SQLite path is relative to the working folder."""
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
+        engine = create_engine(url, connect_args={"timeout": 0})
         _sqlite_pragmas(engine, busy_timeout_s)
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
@@ -44,13 +48,24 @@ def _sqlite_pragmas(engine: Engine, busy_timeout_s: float) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        cursor.execute("PRAGMA busy_timeout=0")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        cursor = conn.connection.dbapi_connection.cursor()
+        deadline = time.monotonic() + busy_timeout_s
+        while True:
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.0002)
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:

@@ -1,20 +1,50 @@
 """radagree scoring: Llama-EntScore (ESAS) for preliminary vs final radiology reports.
 
 Pure library: texts in, `ScoreResult` out. No HL7, FHIR or store in here.
+
+The configuration and result types import in milliseconds; everything that pulls in spaCy,
+medspaCy or torch (`Scorer`, the back-end registries, `render_html`) is loaded on first use,
+so a process that only reads configuration (the daemon's listener) does not pay 2 s and
+~300 MB for models it never runs.
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from scoring.config import EsasWeights, ScoringConfig, SectionWeights
-from scoring.context_check import (
-    ContextClassifier,
-    PairContext,
-    Verdict,
-    register_classifier,
-)
 from scoring.errors import BackendUnavailable, EmptyReport, ScoringError
-from scoring.explain import ExplanationInput, register_explainer
-from scoring.render import render_html
 from scoring.result import Counts, EntityRow, Method, ScoreResult, SectionScore
-from scoring.scorer import Scorer
+
+if TYPE_CHECKING:
+    from scoring.context_check import (
+        ContextClassifier,
+        PairContext,
+        Verdict,
+        register_classifier,
+    )
+    from scoring.explain import ExplanationInput, register_explainer
+    from scoring.render import render_html
+    from scoring.scorer import Scorer
+
+_LAZY = {
+    "ContextClassifier": "scoring.context_check",
+    "PairContext": "scoring.context_check",
+    "Verdict": "scoring.context_check",
+    "register_classifier": "scoring.context_check",
+    "ExplanationInput": "scoring.explain",
+    "register_explainer": "scoring.explain",
+    "render_html": "scoring.render",
+    "Scorer": "scoring.scorer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'scoring' has no attribute {name!r}")
+
 
 __all__ = [
     "BackendUnavailable",

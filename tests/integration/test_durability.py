@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from support.hl7build import oru
 
 from ingest.replay import MllpClient
 from ingest.tables import messages, pairs, reports
 from radagree.store import make_engine
+from support.hl7build import oru
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 

@@ -9,13 +9,13 @@ from ipaddress import ip_network
 
 import pytest
 from sqlalchemy import func, select
-from support.hl7build import oru
 
 from ingest import MessageStore, MllpConfig, MllpServer
 from ingest.framing import frame
 from ingest.replay import MllpClient, read_ack
 from ingest.tables import messages
 from radagree.store import make_engine
+from support.hl7build import oru
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -209,3 +209,26 @@ def test_tls_and_mutual_tls(engine, tls_files):
 
     run_server(engine, mutual, tls_client_ca=tls_files / "ca.pem", **tls)
     assert count(engine) == 2
+
+
+def test_metrics_count_answers_and_latency(engine):
+    from prometheus_client import REGISTRY
+
+    def value(name, **labels):
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    before = (value("radagree_messages_total", type="ORU^R01", result="accepted", ack="AA"),
+              value("radagree_messages_total", type="ADT^A01", result="rejected", ack="AR"),
+              value("radagree_ack_latency_seconds_count"))
+
+    async def body(server: MllpServer) -> None:
+        client = await MllpClient.connect("127.0.0.1", server.port)
+        await client.send(oru("M1", "F", "x"))
+        await client.send(oru("M2", "F", "x", message_type="ADT^A01"))
+        await client.close()
+
+    run_server(engine, body)
+    after = (value("radagree_messages_total", type="ORU^R01", result="accepted", ack="AA"),
+             value("radagree_messages_total", type="ADT^A01", result="rejected", ack="AR"),
+             value("radagree_ack_latency_seconds_count"))
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 2]

@@ -6,7 +6,6 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
-from support.hl7build import oru
 
 from ingest import (
     Incoming,
@@ -20,6 +19,7 @@ from ingest import (
     store_messages,
 )
 from ingest.tables import messages, pairs, reports
+from support.hl7build import oru
 
 CONFIG = MllpConfig()
 
@@ -185,3 +185,19 @@ def test_claimed_pair_carries_both_texts_and_stale_claims_return(engine):
     (again,) = claim_pairs(engine, "other")
     assert again.id == pair.id and again.attempts == 2
     assert not complete(engine, pair.id, "dead-worker", {"esas": 0.5})  # lost its claim
+
+
+def test_gauges_read_queue_depths_from_the_store(engine):
+    from prometheus_client import REGISTRY
+
+    from ingest import refresh_gauges
+
+    put(engine, oru("G1", "P", "p"), oru("G1", "F", "f"), oru("G2", "P", "waiting"))
+    with engine.begin() as conn:
+        store_messages(conn, [Incoming(m, *peek(m, CONFIG)) for m in [oru("G3", "P", "new")]])
+    refresh_gauges(engine)
+    get = REGISTRY.get_sample_value
+    assert get("radagree_queue_depth", {"queue": "pairs_ready"}) == 1
+    assert get("radagree_queue_depth", {"queue": "messages_unparsed"}) == 1
+    assert get("radagree_pairs", {"state": "ready"}) == 1
+    assert get("radagree_oldest_unpaired_prelim_age_seconds") >= 0

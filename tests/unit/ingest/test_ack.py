@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from support.hl7build import oru
-
 from ingest.ack import build_ack
 from ingest.config import MllpConfig
 from ingest.header import peek
 from ingest.replay import read_ack
+from support.hl7build import oru
 
 CONFIG = MllpConfig()
 

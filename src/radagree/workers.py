@@ -1,0 +1,89 @@
+"""The CPU work of the daemon, in a process of its own.
+
+Parsing (python-hl7) and scoring (spaCy) hold the GIL for milliseconds at a time; in the
+listener's process they stalled the event loop and the ACK p99 went from 18 ms to 357 ms
+(bench/ingest_load.py, 2 cores). So the listener's process only frames, peeks, commits and
+answers, and a worker process (one per `workers.processes`) parses, pairs and scores. Each
+job is one function call with small picklable results, so the daemon keeps the metrics.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import ingest
+from ingest.config import MllpConfig
+from scoring import ScoringConfig
+
+if TYPE_CHECKING:
+    from scoring import Scorer
+
+_engine: Any = None
+_scorer: Scorer | None = None
+_mllp: MllpConfig | None = None
+
+
+def init_worker(store_url: str, mllp: MllpConfig, scoring: ScoringConfig) -> None:
+    """Process initializer: one engine and one scorer per worker process, loaded once."""
+    global _engine, _scorer, _mllp
+    from radagree.store import make_engine
+    from scoring import Scorer
+
+    _engine = make_engine(store_url)
+    _mllp = mllp
+    _scorer = Scorer(scoring)
+
+
+def ping() -> bool:
+    """Returns once the initializer has run: models loaded, store reachable."""
+    return _scorer is not None
+
+
+def process_pending(limit: int) -> ingest.BatchOutcome:
+    assert _mllp is not None
+    return ingest.process_pending(_engine, _mllp, limit)
+
+
+@dataclass
+class ScoreOutcome:
+    claimed: int = 0
+    scored: int = 0
+    failed: int = 0
+    lost: int = 0
+    grades: list[int] = field(default_factory=list)
+    discrepancies: list[str] = field(default_factory=list)
+    esas: list[float] = field(default_factory=list)
+    # Per-stage milliseconds of each pair (NER, matching, context check, ...).
+    timings: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def score_batch(worker: str, limit: int, max_attempts: int) -> ScoreOutcome:
+    """Claim up to `limit` ready pairs, score them, settle them in one transaction."""
+    assert _scorer is not None
+    started = time.perf_counter()
+    outcome = ScoreOutcome()
+    batch = ingest.claim_pairs(_engine, worker, limit)
+    outcome.claimed = len(batch)
+    settled: list[ingest.Settlement] = []
+    for pair in batch:
+        try:
+            result = _scorer.score(pair.prelim.text, pair.final.text)
+        except Exception as exc:  # one bad pair must not stop the others
+            # The message may quote report text: only the type is recorded.
+            settled.append(ingest.Settlement(pair.id, None, type(exc).__name__, pair.attempts))
+            continue
+        settled.append(ingest.Settlement(pair.id, result.model_dump(mode="json"), None,
+                                         pair.attempts))
+        outcome.grades.append(result.grade)
+        outcome.discrepancies.append(result.discrepancy)
+        outcome.esas.append(result.esas)
+        outcome.timings.append(dict(result.timings_ms))
+    done = ingest.settle(_engine, worker, settled, max_attempts)
+    outcome.scored = sum(1 for s, ok in zip(settled, done, strict=True) if ok and s.result)
+    outcome.failed = sum(1 for s, ok in zip(settled, done, strict=True) if ok and not s.result)
+    outcome.lost = sum(1 for ok in done if not ok)
+    outcome.seconds = time.perf_counter() - started
+    return outcome
