@@ -2,7 +2,8 @@
 # Start a throw-away PostgreSQL (Debian package) for the store tests; print its URL.
 # Usage: eval "$(.ci/postgres.sh start DIR PORT)"   and later   .ci/postgres.sh stop DIR
 set -euo pipefail
-action=$1 dir=$2 port=${3:-55432}
+action=$1 dir=$2
+port=${3:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 if [ "$action" = stop ]; then
   bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
   runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -m fast stop >/dev/null 2>&1 || true
