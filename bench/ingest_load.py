@@ -51,11 +51,41 @@ def start_serve(folder: Path, store_url: str, mllp: int, http: int) -> subproces
     sys.exit("serve did not start")
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+def peak_rss_mb(pid: int) -> tuple[float, float]:
+    """Peak RSS of the listener process and the sum over its worker processes."""
+
+    def hwm(p: int) -> float:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return hwm(pid), sum(hwm(int(c)) for c in children)
+
+
+def drain(url: str, timeout: float = 600) -> tuple[float, int]:
+    """Seconds until every stored message is parsed and every pair scored; pairs scored."""
+    from sqlalchemy import func, select
+
+    from ingest.tables import messages, pairs
+    from radagree.store import make_engine
+
+    engine = make_engine(url)
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        with engine.connect() as conn:
+            unparsed = conn.execute(select(func.count()).select_from(messages)
+                                    .where(messages.c.state == "received")).scalar()
+            open_pairs = conn.execute(select(func.count()).select_from(pairs)
+                                      .where(pairs.c.state.in_(("ready", "scoring")))).scalar()
+            scored = conn.execute(select(func.count()).select_from(pairs)
+                                  .where(pairs.c.state == "scored")).scalar()
+        if unparsed == 0 and open_pairs == 0:
+            break
+        time.sleep(0.25)
+    engine.dispose()
+    return time.perf_counter() - t0, scored
 
 
 async def sender(port: int, messages: list[bytes], latencies: list[float]) -> int:
@@ -96,7 +126,9 @@ def main() -> None:
         proc = start_serve(folder, url, mllp, http)
         try:
             asyncio.run(load(mllp, [m[:20] for m in per_connection]))  # warm-up
+            started = time.perf_counter()
             wall, lat, refused = asyncio.run(load(mllp, [m[20:] for m in per_connection]))
+            after, scored = drain(url)
             rss = peak_rss_mb(proc.pid)
         finally:
             proc.terminate()
@@ -109,7 +141,10 @@ def main() -> None:
     print(f"accepted: {n / wall:,.0f} msg/s  (refused: {refused})")
     print(f"ACK latency: p50 {lat[n // 2] * 1000:.1f} ms  p99 {lat[int(n * 0.99)] * 1000:.1f} ms  "
           f"max {lat[-1] * 1000:.1f} ms")
-    print(f"server peak RSS: {rss:.0f} MB")
+    print(f"server peak RSS: listener {rss[0]:.0f} MB, worker process {rss[1]:.0f} MB")
+    print(f"background: all parsed, paired and scored {after:.1f} s after the last ACK; "
+          f"{scored} pairs scored, {scored / (time.perf_counter() - started):.0f} pairs/s "
+          f"over the whole run")
 
 
 if __name__ == "__main__":
