@@ -38,7 +38,7 @@ def _obr(accession: str, status: str, stamp: str) -> list[str]:
     obr[4], obr[7] = "71046^XR CHEST 2 VIEWS^CPT4", stamp
     obr[16] = "1234567890^Referring^Rachel^^^DR^MD"
     obr[18], obr[22], obr[24], obr[25] = accession, stamp, "CR", status
-    obr[32], obr[33] = "A987654^Attending^Alan^^^DR^MD", "R123456^Resident^Rita^^^DR^MD"
+    obr[32], obr[33] = "A987654&Attending&Alan", "R123456&Resident&Rita"
     return obr
 
 

@@ -173,6 +173,12 @@ class MllpServer:
             rejection = Rejection(
                 INTERNAL_ERROR, f"message larger than the {oversized}-byte limit", "MSH"
             )
+        elif rejection is None and self.config.validation == "strict":
+            from ingest.message import decode
+            from ingest.strict import validate_strict
+
+            text = decode(payload, self.config.default_charset)
+            rejection = await asyncio.to_thread(validate_strict, text, header)
         item = Incoming(
             raw=payload, header=header, rejection=rejection, peer=peer,
             received_at=datetime.now(UTC),

@@ -232,3 +232,17 @@ def test_metrics_count_answers_and_latency(engine):
              value("radagree_messages_total", type="ADT^A01", result="rejected", ack="AR"),
              value("radagree_ack_latency_seconds_count"))
     assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 2]
+
+
+def test_strict_validation_refuses_bad_data_types_and_names_the_field(engine):
+    async def body(server: MllpServer) -> None:
+        client = await MllpClient.connect("127.0.0.1", server.port)
+        assert (await client.send(oru("V1", "F", "x"))).code == "AA"
+        bad = oru("V2", "F", "x").replace(b"|19700101|", b"|1970-01-01|")
+        reply = await client.send(bad)
+        assert reply.code == "AR" and "PID-7" in reply.reason
+        assert "|PID^1^7|102^Data type error^HL70357|E|" in reply.raw.decode()
+        await client.close()
+
+    run_server(engine, body, validation="strict")
+    assert count(engine, messages.c.state == "rejected") == 1
