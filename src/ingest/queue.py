@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 
 from ingest.tables import FAILED_PAIR, READY, SCORED, SCORING, pairs, reports
@@ -139,28 +139,27 @@ class Settlement:
 
 
 def settle(
-    engine: Engine, worker: str, outcomes: list[Settlement], max_attempts: int
+    conn: Connection, worker: str, outcomes: list[Settlement], max_attempts: int
 ) -> list[bool]:
-    """Settle a scored batch in one transaction (one fsync for the whole batch).
+    """Settle a scored batch in the caller's transaction (the outbox rows go in the same one).
 
     Each update is conditional on the claim still being ours; the list says which held.
     """
     now = datetime.now(UTC)
     held: list[bool] = []
-    with engine.begin() as conn:
-        for item in outcomes:
-            if item.result is not None:
-                values: dict[str, Any] = {"state": SCORED, "result": item.result, "error": None}
-            else:
-                retry = item.attempts < max_attempts
-                values = {"state": READY if retry else FAILED_PAIR, "error": item.error}
-            n = conn.execute(
-                update(pairs)
-                .where(and_(pairs.c.id == item.pair_id, pairs.c.state == SCORING,
-                            pairs.c.claimed_by == worker))
-                .values(claimed_by=None, updated_at=now, **values)
-            ).rowcount
-            held.append(n == 1)
+    for item in outcomes:
+        if item.result is not None:
+            values: dict[str, Any] = {"state": SCORED, "result": item.result, "error": None}
+        else:
+            retry = item.attempts < max_attempts
+            values = {"state": READY if retry else FAILED_PAIR, "error": item.error}
+        n = conn.execute(
+            update(pairs)
+            .where(and_(pairs.c.id == item.pair_id, pairs.c.state == SCORING,
+                        pairs.c.claimed_by == worker))
+            .values(claimed_by=None, updated_at=now, **values)
+        ).rowcount
+        held.append(n == 1)
     return held
 
 

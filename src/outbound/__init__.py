@@ -1,0 +1,48 @@
+"""radagree outbound: FHIR R4 Observation + DiagnosticReport (+ Provenance) for each scored
+pair, validated, queued in the outbox with the score, delivered idempotently with retries.
+Imports `ingest` and `scoring` for their types only."""
+
+from outbound.codes import CODE_SYSTEM, code_system
+from outbound.config import FhirConfig
+from outbound.delivery import backoff, deliver_due
+from outbound.mapping import build_bundle, conclusion
+from outbound.metrics import refresh_gauges
+from outbound.outbox import (
+    OutboxItem,
+    cancellation_of,
+    claim_due,
+    enqueue,
+    enqueue_cancellations,
+    record,
+    requeue,
+)
+from outbound.sinks import Attempt, FhirSink, FolderSink, Sink, make_sink
+from outbound.tables import metadata
+from outbound.validate import InvalidBundle, check, problems
+
+__all__ = [
+    "CODE_SYSTEM",
+    "Attempt",
+    "FhirConfig",
+    "FhirSink",
+    "FolderSink",
+    "InvalidBundle",
+    "OutboxItem",
+    "Sink",
+    "backoff",
+    "build_bundle",
+    "cancellation_of",
+    "check",
+    "claim_due",
+    "code_system",
+    "conclusion",
+    "deliver_due",
+    "enqueue",
+    "enqueue_cancellations",
+    "make_sink",
+    "metadata",
+    "problems",
+    "record",
+    "refresh_gauges",
+    "requeue",
+]

@@ -227,8 +227,9 @@ def calibrate(labelled_csv: Path, out_path: Path | None, max_grade: int,
 
 def _add_daemon_commands() -> None:
     from radagree.daemon_cli import migrate, replay, serve
+    from radagree.outbox_cli import outbox
 
-    for command in (serve, migrate, replay):
+    for command in (serve, migrate, replay, outbox):
         main.add_command(command)
 
 

@@ -24,7 +24,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import disable_created_metrics, start_http_server
 
 import ingest
+import outbound
 from ingest import metrics as ingest_metrics
+from outbound import metrics as outbound_metrics
 from radagree import telemetry, workers
 from radagree.settings import Settings
 from radagree.store import make_engine, migrate
@@ -45,6 +47,8 @@ class Daemon:
         self.pool: ProcessPoolExecutor | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self._http: Any = None
+        self.sink: outbound.Sink | None = None
+        self._wake_delivery = asyncio.Event()
 
     async def serve(self) -> None:
         self.install_signal_handlers()
@@ -89,19 +93,25 @@ class Daemon:
             s.workers.processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=workers.init_worker,
-            initargs=(s.store.url, s.mllp, s.scoring),
+            initargs=(s.store.url, s.mllp, s.scoring, s.fhir),
         )
         loop = asyncio.get_running_loop()
         await asyncio.gather(
             *(loop.run_in_executor(self.pool, workers.ping) for _ in range(s.workers.processes))
         )
+        self.sink = outbound.make_sink(s.fhir)
         self._spawn(self._process_loop(), "ingest-processor")
+        self._spawn(self._delivery_loop(), "delivery")
         for n in range(s.workers.processes):
             self._spawn(self._score_loop(), f"scoring-{n}")
         self.scheduler = AsyncIOScheduler()
         self.scheduler.add_job(
             self._run_blocking(ingest.refresh_gauges, self.engine), "interval", seconds=15,
             id="refresh_gauges", coalesce=True, max_instances=1,
+        )
+        self.scheduler.add_job(
+            self._run_blocking(outbound.refresh_gauges, self.engine), "interval", seconds=15,
+            id="refresh_outbox_gauges", coalesce=True, max_instances=1,
         )
         self.scheduler.add_job(
             self._expire, "interval", seconds=s.pairing.expiry_interval_s, id="expire",
@@ -130,6 +140,8 @@ class Daemon:
         if self.pool is not None:
             # A batch in a worker finishes and settles its claims before the pool closes.
             await asyncio.to_thread(self.pool.shutdown, True)
+        if self.sink is not None:
+            await self.sink.close()
         if self._http is not None:
             self._http[0].shutdown()
         if self.engine is not None:
@@ -193,6 +205,8 @@ class Daemon:
                     ingest_metrics.PARSE_FAILURES.inc(outcome.failed)
                 if outcome.pairing:
                     self._wake_scoring.set()
+                if outcome.pairing.get("cancelled"):
+                    self._wake_delivery.set()
                 if outcome.messages == 0:
                     break
 
@@ -215,7 +229,33 @@ class Daemon:
                     await asyncio.sleep(w.poll_interval_s)
                     break
                 telemetry.record(outcome)
+                if outcome.invalid:
+                    outbound_metrics.DEAD_LETTERS.labels("invalid").inc(outcome.invalid)
+                    log.error("invalid_bundles", count=outcome.invalid)
+                if outcome.scored:
+                    self._wake_delivery.set()
                 if outcome.failed:
                     log.warning("pairs_not_scored", count=outcome.failed)
                 if outcome.claimed == 0:
+                    break
+
+    async def _delivery_loop(self) -> None:
+        """Send due bundles; woken when bundles were queued, else every poll interval (which
+        is also when retries whose backoff has run out become due)."""
+        w, fhir = self.settings.workers, self.settings.fhir
+        assert self.sink is not None
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake_delivery.wait(), w.poll_interval_s)
+            self._wake_delivery.clear()
+            while True:
+                try:
+                    done = await outbound.deliver_due(self.engine, self.sink, self.worker_id, fhir)
+                except Exception as exc:
+                    log.error("delivery_pass_failed", error=type(exc).__name__)
+                    await asyncio.sleep(w.poll_interval_s)
+                    break
+                if done["dead"]:
+                    log.error("bundles_dead_lettered", count=done["dead"])
+                if not done or done["retry"] == sum(done.values()):
                     break

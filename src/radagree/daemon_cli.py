@@ -22,7 +22,7 @@ CONFIG_OPTION = click.option(
 )
 
 
-def _settings(config_path: Path | None) -> object:
+def load_cli_settings(config_path: Path | None) -> object:
     from radagree.settings import load_settings
 
     try:
@@ -42,7 +42,7 @@ def serve(config_path: Path | None) -> None:
     """Run the daemon: MLLP listener, ingest, scoring workers and /metrics."""
     from radagree.daemon import Daemon
 
-    settings = _settings(config_path)
+    settings = load_cli_settings(config_path)
     try:
         asyncio.run(Daemon(settings).serve())  # type: ignore[arg-type]
     except OSError as exc:
@@ -56,7 +56,7 @@ def migrate(config_path: Path | None) -> None:
     from radagree.store import make_engine
     from radagree.store import migrate as run_migrations
 
-    settings = _settings(config_path)
+    settings = load_cli_settings(config_path)
     engine = make_engine(settings.store.url)  # type: ignore[attr-defined]
     run_migrations(engine)
     click.echo(f"store schema is current ({engine.dialect.name})")
@@ -103,7 +103,7 @@ def replay(files: tuple[Path, ...], target: str | None, direct: bool, tls_ca: Pa
             messages.append((str(path), n, message))
     show = sys.stderr.isatty() if progress is None else progress
     if direct:
-        outcomes = _replay_direct(messages, _settings(config_path), show)
+        outcomes = _replay_direct(messages, load_cli_settings(config_path), show)
     else:
         context = None
         if tls_ca is not None or tls_cert is not None:

@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from ingest import MllpConfig
+from outbound import FhirConfig
 from scoring import ScoringConfig
 
 CONFIG_ENV = "RADAGREE_CONFIG"
@@ -77,6 +78,7 @@ class Settings(BaseSettings):
     scoring: ScoringConfig = ScoringConfig()
     pairing: PairingConfig = PairingConfig()
     workers: WorkersConfig = WorkersConfig()
+    fhir: FhirConfig = FhirConfig()
 
     @classmethod
     def settings_customise_sources(

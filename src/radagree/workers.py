@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import ingest
+import outbound
 from ingest.config import MllpConfig
-from scoring import ScoringConfig
+from outbound import FhirConfig
+from scoring import ScoringConfig, render_html
 
 if TYPE_CHECKING:
     from scoring import Scorer
@@ -23,16 +25,20 @@ if TYPE_CHECKING:
 _engine: Any = None
 _scorer: Scorer | None = None
 _mllp: MllpConfig | None = None
+_fhir: FhirConfig | None = None
 
 
-def init_worker(store_url: str, mllp: MllpConfig, scoring: ScoringConfig) -> None:
+def init_worker(
+    store_url: str, mllp: MllpConfig, scoring: ScoringConfig, fhir: FhirConfig
+) -> None:
     """Process initializer: one engine and one scorer per worker process, loaded once."""
-    global _engine, _scorer, _mllp
+    global _engine, _scorer, _mllp, _fhir
     from radagree.store import make_engine
     from scoring import Scorer
 
     _engine = make_engine(store_url)
     _mllp = mllp
+    _fhir = fhir
     _scorer = Scorer(scoring)
 
 
@@ -42,8 +48,13 @@ def ping() -> bool:
 
 
 def process_pending(limit: int) -> ingest.BatchOutcome:
+    """Parse and pair; then turn cancelled accessions into entered-in-error bundles."""
     assert _mllp is not None
-    return ingest.process_pending(_engine, _mllp, limit)
+    outcome = ingest.process_pending(_engine, _mllp, limit)
+    if outcome.pairing.get("cancelled"):
+        with _engine.begin() as conn:
+            outbound.enqueue_cancellations(conn)
+    return outcome
 
 
 @dataclass
@@ -52,6 +63,8 @@ class ScoreOutcome:
     scored: int = 0
     failed: int = 0
     lost: int = 0
+    # Bundles that failed validation (stored as dead letters, never sent).
+    invalid: int = 0
     grades: list[int] = field(default_factory=list)
     discrepancies: list[str] = field(default_factory=list)
     esas: list[float] = field(default_factory=list)
@@ -68,22 +81,39 @@ def score_batch(worker: str, limit: int, max_attempts: int) -> ScoreOutcome:
     batch = ingest.claim_pairs(_engine, worker, limit)
     outcome.claimed = len(batch)
     settled: list[ingest.Settlement] = []
+    bundles: dict[int, tuple[dict[str, Any], list[str]]] = {}
+    assert _fhir is not None
     for pair in batch:
         try:
             result = _scorer.score(pair.prelim.text, pair.final.text)
+            html = render_html(result, pair.prelim.text, pair.final.text)
+            bundle = outbound.build_bundle(pair, result, html, _fhir)
         except Exception as exc:  # one bad pair must not stop the others
             # The message may quote report text: only the type is recorded.
             settled.append(ingest.Settlement(pair.id, None, type(exc).__name__, pair.attempts))
             continue
+        # Validated before the transaction: it takes milliseconds, the lock is shared.
+        bundles[pair.id] = (bundle, outbound.problems(bundle))
         settled.append(ingest.Settlement(pair.id, result.model_dump(mode="json"), None,
                                          pair.attempts))
         outcome.grades.append(result.grade)
         outcome.discrepancies.append(result.discrepancy)
         outcome.esas.append(result.esas)
         outcome.timings.append(dict(result.timings_ms))
-    done = ingest.settle(_engine, worker, settled, max_attempts)
-    outcome.scored = sum(1 for s, ok in zip(settled, done, strict=True) if ok and s.result)
-    outcome.failed = sum(1 for s, ok in zip(settled, done, strict=True) if ok and not s.result)
-    outcome.lost = sum(1 for ok in done if not ok)
+    by_id = {p.id: p for p in batch}
+    with _engine.begin() as conn:
+        held = ingest.settle(conn, worker, settled, max_attempts)
+        for item, ok in zip(settled, held, strict=True):
+            if not ok or item.result is None:
+                continue
+            pair = by_id[item.pair_id]
+            bundle, issues = bundles[item.pair_id]
+            outbound.enqueue(conn, pair_id=pair.id, accession=pair.accession,
+                             version=pair.version, kind="score", sink=_fhir.sink,
+                             bundle=bundle, issues=issues)
+            outcome.invalid += bool(issues)
+    outcome.scored = sum(1 for s, ok in zip(settled, held, strict=True) if ok and s.result)
+    outcome.failed = sum(1 for s, ok in zip(settled, held, strict=True) if ok and not s.result)
+    outcome.lost = sum(1 for ok in held if not ok)
     outcome.seconds = time.perf_counter() - started
     return outcome

@@ -1,0 +1,71 @@
+"""One delivery pass: claim what is due, send it, record every outcome.
+
+The daemon calls `deliver_due` in a loop; the CLI's `outbox retry` only changes rows, and the
+next pass sends them. Backoff is exponential with full jitter (AWS architecture blog's
+"full jitter"), capped, and a server's Retry-After wins when it gives one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from datetime import timedelta
+
+from sqlalchemy.engine import Engine
+
+from outbound import metrics
+from outbound.config import FhirConfig
+from outbound.outbox import OutboxItem, claim_due, record
+from outbound.sinks import Attempt, Sink
+from outbound.tables import DEAD, DELIVERED, PENDING
+
+
+def backoff(attempt: int, config: FhirConfig, rng: random.Random | None = None) -> float:
+    """Seconds before attempt `attempt + 1`: uniform in [0, min(max, base * 2^(n-1))]."""
+    ceiling = min(config.backoff_max_s, config.backoff_base_s * 2 ** max(0, attempt - 1))
+    return (rng or random).uniform(0, ceiling)
+
+
+async def deliver_due(
+    engine: Engine, sink: Sink, worker: str, config: FhirConfig
+) -> Counter[str]:
+    """Send one batch of due bundles; returns how many were delivered / retried / dead."""
+    items = await asyncio.to_thread(
+        claim_due, engine, worker, config.delivery_batch, timedelta(seconds=config.lease_s)
+    )
+    done: Counter[str] = Counter()
+    if not items:
+        return done
+    attempts = await asyncio.gather(*(_timed(sink, item) for item in items))
+    for item, (attempt, seconds) in zip(items, attempts, strict=True):
+        await asyncio.to_thread(_record, engine, worker, item, attempt, config)
+        metrics.DELIVERIES.labels(item.sink, attempt.result).inc()
+        metrics.DELIVERY_LATENCY.labels(item.sink).observe(seconds)
+        if attempt.result == "dead":
+            metrics.DEAD_LETTERS.labels("rejected").inc()
+        done[attempt.result] += 1
+    return done
+
+
+async def _timed(sink: Sink, item: OutboxItem) -> tuple[Attempt, float]:
+    started = time.perf_counter()
+    attempt = await sink.send(item)
+    return attempt, time.perf_counter() - started
+
+
+def _record(engine: Engine, worker: str, item: OutboxItem, attempt: Attempt,
+            config: FhirConfig) -> None:
+    if attempt.result == "delivered":
+        record(engine, item.id, worker, state=DELIVERED, status=attempt.status)
+    elif attempt.result == "dead":
+        record(engine, item.id, worker, state=DEAD, status=attempt.status,
+               error=attempt.error, outcome=attempt.outcome)
+    else:
+        delay = attempt.retry_after
+        if delay is None:
+            delay = backoff(item.attempts, config)
+        record(engine, item.id, worker, state=PENDING, status=attempt.status,
+               error=attempt.error, outcome=attempt.outcome,
+               retry_in=min(delay, config.backoff_max_s))

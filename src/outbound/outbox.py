@@ -1,0 +1,201 @@
+"""Outbox operations: enqueue with the score, claim what is due, record each outcome.
+
+Claims work like the scoring queue (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the single writer
+on SQLite) with a lease: a claimed row's `next_attempt_at` is pushed `lease` ahead, so a
+replica that dies mid-delivery leaves a row that becomes due again by itself.
+Per accession, bundles go out in order: a newer bundle supersedes an older one still pending,
+and nothing is claimed while an older bundle of its accession is in flight — an old retry can
+never overwrite a correction.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import aliased
+
+from outbound.tables import DEAD, DELIVERED, PENDING, SENDING, SUPERSEDED, outbox
+from outbound.validate import problems
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    pair_id: int
+    accession: str
+    version: int
+    kind: str
+    sink: str
+    bundle: dict[str, Any]
+    attempts: int
+    created_at: datetime
+
+
+def enqueue(
+    conn: Connection, *, pair_id: int, accession: str, version: int, kind: str, sink: str,
+    bundle: dict[str, Any], issues: list[str] | None = None, now: datetime | None = None,
+) -> str:
+    """Queue a bundle in the caller's transaction. An invalid bundle is never sent: it is
+    stored as dead with every validation problem, and the state says so.
+
+    `issues` lets the caller validate before its transaction (validation takes milliseconds,
+    the transaction holds SQLite's write lock); None validates here.
+    """
+    now = now or datetime.now(UTC)
+    if issues is None:
+        issues = problems(bundle)
+    state = DEAD if issues else PENDING
+    if not issues:
+        conn.execute(
+            update(outbox)
+            .where(and_(outbox.c.accession == accession, outbox.c.state == PENDING))
+            .values(state=SUPERSEDED, updated_at=now)
+        )
+    conn.execute(
+        outbox.insert().values(
+            pair_id=pair_id, accession=accession, version=version, kind=kind, sink=sink,
+            bundle=bundle, state=state, attempts=0, next_attempt_at=now,
+            last_error=("invalid bundle, not sent: " + "; ".join(issues)) if issues else None,
+            created_at=now, updated_at=now,
+        )
+    )
+    return state
+
+
+def cancellation_of(bundle: dict[str, Any]) -> dict[str, Any]:
+    """The same resources, marked entered-in-error (pair cancelled by an X)."""
+    out = copy.deepcopy(bundle)
+    for entry in out["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] in ("Observation", "DiagnosticReport", "DocumentReference"):
+            resource["status"] = "entered-in-error"
+        elif resource["resourceType"] == "Provenance":
+            new_id = "radagree-" + hashlib.sha1(
+                (resource["id"] + "|cancelled").encode()).hexdigest()[:40]
+            resource["id"] = new_id
+            resource["activity"] = {"text": "cancelled"}
+            entry["request"] = {"method": "PUT", "url": f"Provenance/{new_id}"}
+    return out
+
+
+def enqueue_cancellations(conn: Connection, now: datetime | None = None) -> int:
+    """For each cancelled accession whose score was queued or sent: the same resources as
+    entered-in-error, once (the pairing marks pairs cancelled; this turns that into FHIR)."""
+    from ingest.tables import CANCELLED, pairs
+
+    cancel = aliased(outbox)
+    rows = conn.execute(
+        select(outbox.c.pair_id, outbox.c.accession, outbox.c.version, outbox.c.sink,
+               outbox.c.bundle)
+        .join(pairs, pairs.c.id == outbox.c.pair_id)
+        .where(
+            pairs.c.state == CANCELLED,
+            outbox.c.kind == "score",
+            outbox.c.state.in_((PENDING, SENDING, DELIVERED)),
+            outbox.c.bundle.is_not(None),
+            ~exists().where(cancel.c.accession == outbox.c.accession,
+                            cancel.c.kind == "cancel"),
+        )
+        .order_by(outbox.c.accession, outbox.c.version.desc())
+    ).all()
+    done: set[str] = set()
+    for row in rows:
+        if row.accession in done:
+            continue  # resources are per accession: cancel the latest version's once
+        done.add(row.accession)
+        enqueue(conn, pair_id=row.pair_id, accession=row.accession, version=row.version,
+                kind="cancel", sink=row.sink, bundle=cancellation_of(row.bundle), now=now)
+    return len(done)
+
+
+def claim_due(engine: Engine, worker: str, limit: int, lease: timedelta) -> list[OutboxItem]:
+    now = datetime.now(UTC)
+    older = aliased(outbox)
+    in_flight_before = exists().where(
+        older.c.accession == outbox.c.accession,
+        older.c.id < outbox.c.id,
+        older.c.state.in_((PENDING, SENDING)),
+    )
+    with engine.begin() as conn:
+        rows = conn.execute(
+            select(outbox.c.id, outbox.c.pair_id, outbox.c.accession, outbox.c.version,
+                   outbox.c.kind, outbox.c.sink, outbox.c.bundle, outbox.c.attempts,
+                   outbox.c.created_at)
+            .where(
+                outbox.c.state.in_((PENDING, SENDING)),
+                outbox.c.next_attempt_at <= now,
+                ~in_flight_before,
+            )
+            .order_by(outbox.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not rows:
+            return []
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_([r.id for r in rows]))
+            .values(state=SENDING, claimed_by=worker, next_attempt_at=now + lease,
+                    attempts=outbox.c.attempts + 1, updated_at=now)
+        )
+    return [
+        OutboxItem(r.id, r.pair_id, r.accession, r.version, r.kind, r.sink, r.bundle,
+                   r.attempts + 1, r.created_at)
+        for r in rows
+    ]
+
+
+def record(
+    engine: Engine, item_id: int, worker: str, *, state: str, status: int | None = None,
+    error: str | None = None, outcome: dict[str, Any] | None = None,
+    retry_in: float | None = None,
+) -> bool:
+    """The result of one attempt; False when the claim was lost (another replica took over)."""
+    now = datetime.now(UTC)
+    values: dict[str, Any] = {"state": state, "last_status": status, "last_error": error,
+                              "outcome": outcome, "claimed_by": None, "updated_at": now}
+    if state == DELIVERED:
+        values["delivered_at"] = now
+    if retry_in is not None:
+        values["next_attempt_at"] = now + timedelta(seconds=retry_in)
+    with engine.begin() as conn:
+        return conn.execute(
+            update(outbox)
+            .where(and_(outbox.c.id == item_id, outbox.c.state == SENDING,
+                        outbox.c.claimed_by == worker))
+            .values(**values)
+        ).rowcount == 1
+
+
+def requeue(engine: Engine, item_ids: list[int] | None = None) -> int:
+    """Put dead letters back in the queue (after the cause was fixed); all when ids is None."""
+    now = datetime.now(UTC)
+    cond = outbox.c.state == DEAD
+    if item_ids is not None:
+        cond = and_(cond, outbox.c.id.in_(item_ids))
+    with engine.begin() as conn:
+        return conn.execute(
+            update(outbox).where(cond).values(state=PENDING, next_attempt_at=now,
+                                              attempts=0, updated_at=now)
+        ).rowcount or 0
+
+
+def depth(engine: Engine) -> tuple[dict[str, int], float]:
+    """Rows by state, and the age in seconds of the oldest undelivered row."""
+    now = datetime.now(UTC)
+    with engine.connect() as conn:
+        by_state = dict(conn.execute(
+            select(outbox.c.state, func.count()).group_by(outbox.c.state)).all())
+        oldest = conn.execute(select(func.min(outbox.c.created_at)).where(
+            outbox.c.state.in_((PENDING, SENDING)))).scalar()
+    if oldest is None:
+        return by_state, 0.0
+    if oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return by_state, max(0.0, (now - oldest).total_seconds())
