@@ -88,3 +88,22 @@ def engine(store_url: str):
     migrate(eng)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def fhir_server():
+    """The real FHIR test server (Medplum 4.5.2 in memory), one per test session."""
+    from support.fhir import FhirTestServer
+
+    server = FhirTestServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def omission_pair(radeval_pairs) -> tuple[str, str]:
+    """The RadEval omission pair (id 3, "missing finding") as (preliminary, final): the
+    hypothesis plays the trainee's preliminary, the reference the final."""
+    case = next(p for p in radeval_pairs if p["id"] == 3)
+    return case["hyp"], case["ref"]

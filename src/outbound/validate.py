@@ -47,6 +47,8 @@ def problems(bundle: dict[str, Any]) -> list[str]:
         Bundle.model_validate(bundle)
     except ValidationError as exc:
         found += [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+    if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "transaction":
+        found.append(f"Bundle.type is {bundle.get('type')!r}; we only send transactions")
     entries = bundle.get("entry") or []
     by_url = {e.get("fullUrl"): (e.get("resource") or {}).get("resourceType") for e in entries}
     ours = {c["code"] for c in code_system()["concept"]}

@@ -2,12 +2,14 @@
 
 A real `radagree serve` subprocess on a temp store; four senders stream P/F pairs; the server
 is killed without warning; it restarts, the senders resend what was never acknowledged (as an
-integration engine does), and the store is checked.
+integration engine does), and the store and the FHIR folder are checked: every pair scored
+once, every bundle written once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -21,6 +23,7 @@ from sqlalchemy import func, select
 
 from ingest.replay import MllpClient
 from ingest.tables import messages, pairs, reports
+from outbound.tables import outbox
 from radagree.store import make_engine
 from support.hl7build import oru
 
@@ -117,7 +120,9 @@ def test_kill_9_mid_stream_loses_nothing_and_doubles_nothing(tmp_path, store_url
                 unparsed = conn.execute(select(func.count()).select_from(messages)
                                         .where(messages.c.state == "received")).scalar()
                 n_pairs = conn.execute(select(func.count()).select_from(pairs)).scalar()
-            if left == 0 and unparsed == 0 and n_pairs == 600:
+                undelivered = conn.execute(select(func.count()).select_from(outbox)
+                                           .where(outbox.c.state != "delivered")).scalar()
+            if left == 0 and unparsed == 0 and n_pairs == 600 and undelivered == 0:
                 break
             time.sleep(0.5)
     finally:
@@ -136,4 +141,14 @@ def test_kill_9_mid_stream_loses_nothing_and_doubles_nothing(tmp_path, store_url
     assert len(per_message) == 1200 and all(n == 1 for _, n in per_message)
     assert states == {"scored": 600}
     assert all(r and 0 <= r["esas"] <= 1 for r in results)
+    # one FHIR bundle per pair in the folder sink: none lost, none doubled
+    with engine.connect() as conn:
+        kinds = dict(conn.execute(select(outbox.c.state, func.count())
+                                  .group_by(outbox.c.state)).all())
+    assert kinds == {"delivered": 600}
+    files = list((tmp_path / "fhir-out").glob("*.json"))
+    assert len(files) == 600
+    accessions = {json.loads(f.read_bytes())["entry"][0]["resource"]["basedOn"][0]
+                  ["identifier"]["value"] for f in files}
+    assert accessions == {f"K{i}" for i in range(600)}
     engine.dispose()

@@ -1,0 +1,191 @@
+"""Faults a real FHIR server will not produce on demand (500, 429 + Retry-After, a 401 that
+needs a fresh OAuth2 token, an entry failing inside a 200 transaction), injected by a fake that
+speaks plain HTTP/1.1 over a real socket; and the folder sink under kill -9."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from outbound import FhirConfig, FhirSink, FolderSink, OutboxItem, backoff
+from outbound.sinks import retry_after
+
+pytestmark = pytest.mark.timeout(60)
+OUTCOME = {"resourceType": "OperationOutcome",
+           "issue": [{"severity": "error", "code": "invalid",
+                      "details": {"text": "Observation.code: required"}}]}
+
+
+class FaultServer:
+    """Answers from a script: each POST to / pops the next (status, headers, body)."""
+
+    def __init__(self, script: list[tuple[int, dict, object]]) -> None:
+        self.script = list(script)
+        self.requests: list[dict] = []
+        self.tokens_issued = 0
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(length)
+                if self.path == "/token":
+                    owner.tokens_issued += 1
+                    return self._send(200, {}, {"access_token": f"tok{owner.tokens_issued}",
+                                                "expires_in": 3600})
+                owner.requests.append({"auth": self.headers.get("Authorization"),
+                                       "body": json.loads(body)})
+                status, headers, answer = owner.script.pop(0)
+                self._send(status, headers, answer)
+
+            def _send(self, status, headers, answer):
+                data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Type", "application/fhir+json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+
+
+def item(n: int = 1) -> OutboxItem:
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": []}
+    return OutboxItem(n, n, f"ACC{n}", 1, "score", "fhir", bundle, 1, datetime.now(UTC))
+
+
+def send(config: FhirConfig, *items: OutboxItem):
+    async def run():
+        sink = FhirSink(config)
+        try:
+            return [await sink.send(i) for i in items]
+        finally:
+            await sink.close()
+
+    return asyncio.run(run())
+
+
+def test_transient_and_permanent_answers():
+    server = FaultServer([
+        (500, {}, OUTCOME),
+        (429, {"Retry-After": "7"}, OUTCOME),
+        (503, {}, b"<html>gateway</html>"),
+        (422, {}, OUTCOME),
+        (412, {}, OUTCOME),
+        (200, {}, {"resourceType": "Bundle", "type": "transaction-response", "entry": [
+            {"response": {"status": "201 Created"}},
+            {"response": {"status": "400", "outcome": OUTCOME}}]}),
+        (200, {}, {"resourceType": "Bundle", "type": "transaction-response", "entry": [
+            {"response": {"status": "201"}}, {"response": {"status": "200 OK"}}]}),
+    ])
+    try:
+        results = send(FhirConfig(base_url=server.url), *[item(n) for n in range(7)])
+    finally:
+        server.close()
+    assert [(r.result, r.status) for r in results] == [
+        ("retry", 500), ("retry", 429), ("retry", 503), ("dead", 422), ("dead", 412),
+        ("dead", 400), ("delivered", 200)]
+    assert results[1].retry_after == 7
+    assert "Observation.code: required" in results[3].error
+    assert results[3].outcome == OUTCOME
+
+
+def test_network_error_is_transient():
+    (result,) = send(FhirConfig(base_url="http://127.0.0.1:9/", timeout_s=1), item())
+    assert result.result == "retry" and result.error == "ConnectError"
+
+
+def test_bearer_token_and_oauth_client_credentials(tmp_path):
+    server = FaultServer([(200, {}, {}), (401, {}, OUTCOME), (200, {}, {}), (200, {}, {})])
+    try:
+        token_file = tmp_path / "token"
+        token_file.write_text("static-secret\n")
+        (static,) = send(FhirConfig(base_url=server.url, token_file=token_file), item())
+        assert server.requests[0]["auth"] == "Bearer static-secret"
+        oauth = FhirConfig(base_url=server.url, oauth_token_url=server.url + "token",
+                           client_id="radagree", client_secret="s3cret")
+        results = send(oauth, item(1), item(2))
+    finally:
+        server.close()
+    assert static.result == "delivered" and [r.result for r in results] == ["delivered"] * 2
+    # first call got 401 with tok1 -> refreshed once -> tok2, cached for the next bundle
+    assert [r["auth"] for r in server.requests[1:]] == ["Bearer tok1", "Bearer tok2",
+                                                         "Bearer tok2"]
+    assert server.tokens_issued == 2
+
+
+def test_secrets_are_masked_when_printed():
+    config = FhirConfig(base_url="https://x", token="abc123", client_secret="zzz999")
+    assert "abc123" not in repr(config) and "zzz999" not in str(config.model_dump())
+
+
+def test_backoff_grows_is_capped_and_jittered():
+    import random
+
+    config = FhirConfig(backoff_base_s=1, backoff_max_s=60)
+    rng = random.Random(1)
+    samples = {n: [backoff(n, config, rng) for _ in range(200)] for n in (1, 3, 10)}
+    assert max(samples[1]) <= 1 and max(samples[3]) <= 4 and max(samples[10]) <= 60
+    assert max(samples[10]) > 30 and len(set(samples[3])) > 100  # spread, not one value
+    assert retry_after("120") == 120
+    assert 0 <= retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0
+
+
+WRITER = """
+import sys, itertools
+from pathlib import Path
+from outbound.sinks import write_atomically
+folder = Path(sys.argv[1])
+blob = ("x" * 200_000).encode()
+for n in itertools.count():
+    write_atomically(folder / f"{n:08d}.json", b'{"n": %d, "pad": "' % n + blob + b'"}')
+"""
+
+
+def test_folder_sink_never_leaves_a_half_written_file(tmp_path):
+    folder = tmp_path / "out"
+    for attempt in range(3):
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(folder)])
+        time.sleep(0.5 + attempt * 0.13)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        files = sorted(folder.glob("*.json"))
+        assert files, "the writer wrote something before it was killed"
+        for path in files:
+            json.loads(path.read_bytes())  # every visible file is complete
+    FolderSink(folder)  # a restart clears the temp files a kill left behind
+    assert list(folder.glob(".tmp-*")) == []
+
+
+def test_folder_file_names_sort_by_time_and_are_stable(tmp_path):
+    sink = FolderSink(tmp_path)
+    a = item(2)
+    b = OutboxItem(1, 1, "ACC/1|x", 2, "cancel", "folder", {"resourceType": "Bundle"}, 1,
+                   datetime(2030, 1, 1, tzinfo=UTC))
+    names = [sink.file_name(a), sink.file_name(b)]
+    assert names == sorted(names) and sink.file_name(a) == names[0]
+    assert "/" not in names[1] and "|" not in names[1]
+    asyncio.run(sink.send(b))
+    asyncio.run(sink.send(b))  # a retry rewrites the same file
+    assert [p.name for p in Path(tmp_path).iterdir()] == [names[1]]

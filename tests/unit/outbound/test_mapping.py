@@ -1,0 +1,123 @@
+"""The FHIR mapping: every bundle we build validates (R4B + our binding and reference checks),
+and each check catches what fhir.resources lets through."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+
+import pytest
+
+from outbound import FhirConfig, build_bundle, cancellation_of, problems
+from outbound.codes import CODE_SYSTEM, code_system
+from scoring import render_html
+from support.fhir import pair
+
+
+@pytest.fixture(scope="module")
+def scored(scorer, omission_pair):
+    prelim, final = omission_pair
+    result = scorer.score(prelim, final)
+    return pair(prelim, final), result, render_html(result, prelim, final)
+
+
+def resources(bundle):
+    return {e["resource"]["resourceType"]: e for e in bundle["entry"]}
+
+
+def test_omission_bundle_is_valid_and_carries_the_score(scored):
+    p, result, html = scored
+    bundle = build_bundle(p, result, html, FhirConfig())
+    assert problems(bundle) == []
+    by_type = resources(bundle)
+    assert set(by_type) == {"Observation", "DiagnosticReport", "Provenance"}
+    obs = by_type["Observation"]["resource"]
+    assert obs["status"] == "final"
+    assert obs["valueQuantity"]["value"] == round(result.esas, 4)
+    components = {c["code"]["coding"][0]["code"]: c for c in obs["component"]}
+    assert components["findings-missing"]["valueInteger"] == result.counts.missing >= 1
+    assert components["agreement-grade"]["valueInteger"] == result.grade
+    assert obs["note"][0]["text"] == result.explanation
+    assert obs["basedOn"][0]["identifier"]["type"]["coding"][0]["code"] == "ACSN"
+    assert obs["code"]["text"] and "meta" not in obs  # no LLM took part: no AIAST
+    assert obs["effectiveDateTime"] == "2026-11-26T10:15:00+00:00"
+    report = by_type["DiagnosticReport"]["resource"]
+    form = report["presentedForm"][0]
+    data = base64.b64decode(form["data"])
+    assert data == html.encode("utf-8") and form["size"] == len(data)
+    assert form["hash"] == base64.b64encode(hashlib.sha1(data).digest()).decode()
+    assert report["result"] == [{"reference": by_type["Observation"]["fullUrl"]}]
+
+
+def test_conditional_put_on_a_stable_identifier_without_id(scored):
+    p, result, html = scored
+    bundle = build_bundle(p, result, html, FhirConfig())
+    for kind in ("Observation", "DiagnosticReport"):
+        entry = resources(bundle)[kind]
+        assert "id" not in entry["resource"]
+        stable = entry["resource"]["identifier"][0]
+        assert entry["request"] == {
+            "method": "PUT",
+            "url": f"{kind}?identifier={stable['system']}%7C{stable['value']}"}
+        assert entry["resource"]["identifier"][1]["value"] == "ACC1-1"
+
+
+def test_corrected_and_cancelled_statuses(scored):
+    _, result, html = scored
+    corrected = build_bundle(pair("a", "b", version=2), result, html, FhirConfig())
+    assert resources(corrected)["Observation"]["resource"]["status"] == "corrected"
+    cancelled = cancellation_of(corrected)
+    assert problems(cancelled) == []
+    for kind in ("Observation", "DiagnosticReport"):
+        assert resources(cancelled)[kind]["resource"]["status"] == "entered-in-error"
+    assert (resources(cancelled)["Provenance"]["resource"]["id"]
+            != resources(corrected)["Provenance"]["resource"]["id"])
+
+
+def test_llm_results_are_tagged_aiast(scored):
+    p, result, html = scored
+    llm = result.model_copy(update={"method": result.method.model_copy(
+        update={"classifier": "llm"})})
+    obs = resources(build_bundle(p, llm, html, FhirConfig()))["Observation"]["resource"]
+    assert obs["meta"]["security"][0]["code"] == "AIAST"
+
+
+def test_documents_when_asked(scored):
+    p, result, html = scored
+    bundle = build_bundle(p, result, html, FhirConfig(send_documents=True))
+    assert problems(bundle) == []
+    docs = [e for e in bundle["entry"] if e["resource"]["resourceType"] == "DocumentReference"]
+    assert [d["resource"]["docStatus"] for d in docs] == ["preliminary", "final"]
+    obs = resources(bundle)["Observation"]["resource"]
+    assert obs["derivedFrom"] == [{"reference": d["fullUrl"]} for d in docs]
+
+
+@pytest.mark.parametrize(
+    ("breakage", "message"),
+    [
+        (lambda b: b["entry"][0]["resource"].update(status="bogus"), "status 'bogus'"),
+        (lambda b: b["entry"][0]["resource"].update(
+            derivedFrom=[{"reference": "DiagnosticReport/1"}]),
+         "derivedFrom may not reference DiagnosticReport"),
+        (lambda b: b["entry"][0]["resource"].update(valueString="x"), "value"),
+        (lambda b: b["entry"][0]["resource"]["code"]["coding"][0].update(code="nope"),
+         f"'nope' is not in {CODE_SYSTEM}"),
+        (lambda b: b["entry"][0]["resource"].update(id="abc"), "must not carry an id"),
+        (lambda b: b["entry"][0]["resource"]["identifier"][0].update(value="a|b"), "'|'"),
+        (lambda b: b["entry"][1]["resource"].update(result=[{"reference": "Patient/1"}]),
+         "result may not reference Patient"),
+    ],
+)
+def test_each_check_catches_its_fault(scored, breakage, message):
+    p, result, html = scored
+    bundle = copy.deepcopy(build_bundle(p, result, html, FhirConfig()))
+    breakage(bundle)
+    assert any(message in issue for issue in problems(bundle)), problems(bundle)
+
+
+def test_code_system_is_complete_and_valid():
+    from fhir.resources.R4B.codesystem import CodeSystem
+
+    cs = CodeSystem.model_validate(code_system())
+    assert cs.url == CODE_SYSTEM and cs.count == len(cs.concept)
