@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import re
+import ssl
 import tempfile
 import time
 from dataclasses import dataclass
@@ -107,12 +108,13 @@ class FhirSink:
         self, config: FhirConfig, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
         self.config = config
-        verify: Any = str(config.ca_bundle) if config.ca_bundle else True
-        cert = (str(config.client_cert), str(config.client_key) if config.client_key else None) \
-            if config.client_cert else None
+        tls = ssl.create_default_context(
+            cafile=str(config.ca_bundle) if config.ca_bundle else None)
+        if config.client_cert is not None:
+            tls.load_cert_chain(config.client_cert, config.client_key)
         self._client = httpx.AsyncClient(
             base_url=config.base_url.rstrip("/") + "/", timeout=config.timeout_s,
-            verify=verify, cert=cert, transport=transport,
+            verify=tls, transport=transport,
             headers={"Accept": "application/fhir+json",
                      "Content-Type": "application/fhir+json"},
         )

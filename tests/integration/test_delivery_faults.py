@@ -166,8 +166,13 @@ for n in itertools.count():
 def test_folder_sink_never_leaves_a_half_written_file(tmp_path):
     folder = tmp_path / "out"
     for attempt in range(3):
+        before = len(list(folder.glob("*.json"))) if folder.is_dir() else 0
         proc = subprocess.Popen([sys.executable, "-c", WRITER, str(folder)])
-        time.sleep(0.5 + attempt * 0.13)
+        deadline = time.monotonic() + 60  # imports can be slow on a loaded machine
+        while len(list(folder.glob("*.json")) if folder.is_dir() else []) <= before + 2:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.01)
+        time.sleep(0.05 + attempt * 0.037)  # land somewhere inside a write
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         files = sorted(folder.glob("*.json"))
@@ -189,3 +194,34 @@ def test_folder_file_names_sort_by_time_and_are_stable(tmp_path):
     asyncio.run(sink.send(b))
     asyncio.run(sink.send(b))  # a retry rewrites the same file
     assert [p.name for p in Path(tmp_path).iterdir()] == [names[1]]
+
+
+def test_mutual_tls_client_certificate_and_custom_ca(tmp_path):
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    server_cert = ca.issue_cert("127.0.0.1")
+    client_cert = ca.issue_cert("radagree.example")
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    client_cert.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "client.pem"))
+    server = FaultServer([(200, {}, {}), (200, {}, {})])
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_cert.configure_cert(context)
+    ca.configure_trust(context)
+    context.verify_mode = ssl.CERT_REQUIRED
+    server.httpd.socket = context.wrap_socket(server.httpd.socket, server_side=True)
+    url = server.url.replace("http://", "https://")
+    try:
+        with_cert = FhirConfig(base_url=url, ca_bundle=tmp_path / "ca.pem",
+                               client_cert=tmp_path / "client.pem")
+        (ok,) = send(with_cert, item())
+        (refused,) = send(FhirConfig(base_url=url, ca_bundle=tmp_path / "ca.pem"), item())
+        (untrusted,) = send(FhirConfig(base_url=url, client_cert=tmp_path / "client.pem"),
+                            item())
+    finally:
+        server.close()
+    assert ok.result == "delivered"
+    assert refused.result == "retry" and untrusted.result == "retry"
+    assert len(server.requests) == 1
