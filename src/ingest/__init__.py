@@ -18,6 +18,7 @@ from ingest.queue import (
     release_stale,
     settle,
 )
+from ingest.retention import purge_text
 from ingest.server import MllpServer
 from ingest.store import Incoming, MessageStore, Stored, StoreUnavailable, store_messages
 from ingest.tables import metadata
@@ -46,6 +47,7 @@ __all__ = [
     "parse_reports",
     "peek",
     "process_pending",
+    "purge_text",
     "refresh_gauges",
     "release",
     "release_stale",

@@ -202,4 +202,5 @@ class MllpServer:
         metrics.MESSAGES.labels(header.type_name, result, code).inc()
         if result != "accepted":
             log.info("mllp_answered", peer=peer, type=header.type_name, result=result, ack=code,
-                     error_code=reason.error.code if reason else None)
+                     error_code=reason.error.code if reason else None,
+                     accession=header.reports[0][0] if header.reports else None)

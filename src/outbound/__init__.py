@@ -13,6 +13,7 @@ from outbound.outbox import (
     claim_due,
     enqueue,
     enqueue_cancellations,
+    purge_bundles,
     record,
     requeue,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "make_sink",
     "metadata",
     "problems",
+    "purge_bundles",
     "record",
     "refresh_gauges",
     "requeue",

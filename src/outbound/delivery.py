@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from datetime import timedelta
 
+import structlog
 from sqlalchemy.engine import Engine
 
 from outbound import metrics
@@ -20,6 +21,8 @@ from outbound.config import FhirConfig
 from outbound.outbox import OutboxItem, claim_due, record
 from outbound.sinks import Attempt, Sink
 from outbound.tables import DEAD, DELIVERED, PENDING
+
+log = structlog.get_logger("outbound.delivery")
 
 
 def backoff(attempt: int, config: FhirConfig, rng: random.Random | None = None) -> float:
@@ -45,6 +48,12 @@ async def deliver_due(
         metrics.DELIVERY_LATENCY.labels(item.sink).observe(seconds)
         if attempt.result == "dead":
             metrics.DEAD_LETTERS.labels("rejected").inc()
+            log.error("bundle_dead_lettered", accession=item.accession, kind=item.kind,
+                      version=item.version, status=attempt.status, attempts=item.attempts)
+        elif attempt.result == "retry":
+            log.warning("delivery_retry", accession=item.accession, status=attempt.status,
+                        error=attempt.error if attempt.status is None else None,
+                        attempts=item.attempts)
         done[attempt.result] += 1
     return done
 

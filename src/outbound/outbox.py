@@ -199,3 +199,14 @@ def depth(engine: Engine) -> tuple[dict[str, int], float]:
     if oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=UTC)
     return by_state, max(0.0, (now - oldest).total_seconds())
+
+
+def purge_bundles(conn: Connection, cutoff: datetime) -> int:
+    """Retention: a settled bundle's body (its HTML view quotes both reports) is removed;
+    the row, its state and the server's answer stay."""
+    return conn.execute(
+        update(outbox)
+        .where(and_(outbox.c.created_at < cutoff, outbox.c.bundle.is_not(None),
+                    outbox.c.state.in_((DELIVERED, DEAD, SUPERSEDED))))
+        .values(bundle=None)
+    ).rowcount or 0

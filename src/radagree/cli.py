@@ -226,10 +226,10 @@ def calibrate(labelled_csv: Path, out_path: Path | None, max_grade: int,
 
 
 def _add_daemon_commands() -> None:
-    from radagree.daemon_cli import migrate, replay, serve
+    from radagree.daemon_cli import check_config, migrate, replay, serve
     from radagree.outbox_cli import outbox
 
-    for command in (serve, migrate, replay, outbox):
+    for command in (serve, check_config, migrate, replay, outbox):
         main.add_command(command)
 
 

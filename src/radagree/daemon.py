@@ -16,18 +16,20 @@ import signal
 import socket
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from prometheus_client import disable_created_metrics, start_http_server
+from prometheus_client import disable_created_metrics
+from sqlalchemy import text
 
 import ingest
 import outbound
 from ingest import metrics as ingest_metrics
 from outbound import metrics as outbound_metrics
 from radagree import telemetry, workers
+from radagree.health import HttpServer
 from radagree.settings import Settings
 from radagree.store import make_engine, migrate
 
@@ -48,6 +50,7 @@ class Daemon:
         self.scheduler: AsyncIOScheduler | None = None
         self._http: Any = None
         self.sink: outbound.Sink | None = None
+        self._workers_ready = False
         self._wake_delivery = asyncio.Event()
 
     async def serve(self) -> None:
@@ -87,18 +90,20 @@ class Daemon:
         self.mllp = ingest.MllpServer(s.mllp, self.store)
         await self.mllp.start()
         disable_created_metrics()  # one series per metric is what dashboards expect
-        self._http = start_http_server(s.http.port, s.http.host)
+        self._http = HttpServer(s.http.host, s.http.port, self.readiness)
+        self._http.start()
         # spawn, not fork: the parent has threads (store writer) that fork would copy mid-lock.
         self.pool = ProcessPoolExecutor(
             s.workers.processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=workers.init_worker,
-            initargs=(s.store.url, s.mllp, s.scoring, s.fhir),
+            initargs=(s.store.url, s.mllp, s.scoring, s.fhir, s.logging),
         )
         loop = asyncio.get_running_loop()
         await asyncio.gather(
             *(loop.run_in_executor(self.pool, workers.ping) for _ in range(s.workers.processes))
         )
+        self._workers_ready = True
         self.sink = outbound.make_sink(s.fhir)
         self._spawn(self._process_loop(), "ingest-processor")
         self._spawn(self._delivery_loop(), "delivery")
@@ -117,6 +122,11 @@ class Daemon:
             self._expire, "interval", seconds=s.pairing.expiry_interval_s, id="expire",
             coalesce=True, max_instances=1,
         )
+        if s.retention.days > 0:
+            self.scheduler.add_job(
+                self._purge, "interval", seconds=s.retention.interval_s, id="retention",
+                coalesce=True, max_instances=1,
+            )
         self.scheduler.add_job(
             self._release_stale, "interval", seconds=s.workers.claim_lease_s / 3,
             id="release_stale", coalesce=True, max_instances=1,
@@ -143,10 +153,38 @@ class Daemon:
         if self.sink is not None:
             await self.sink.close()
         if self._http is not None:
-            self._http[0].shutdown()
+            self._http.stop()
         if self.engine is not None:
             self.engine.dispose()
         log.info("daemon_stopped")
+
+    def readiness(self) -> dict[str, tuple[bool, str]]:
+        """/readyz: the store answers, the models are loaded, we are not shutting down.
+        (Runs on the HTTP thread: a blocking SELECT 1 is fine there.)"""
+        checks: dict[str, tuple[bool, str]] = {}
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            checks["store"] = (True, self.engine.dialect.name)
+        except Exception as exc:
+            checks["store"] = (False, type(exc).__name__)
+        checks["models"] = (self._workers_ready, "loaded" if self._workers_ready else "loading")
+        checks["accepting"] = (not self.should_exit.is_set(),
+                               "stopping" if self.should_exit.is_set() else "yes")
+        return checks
+
+    async def _purge(self) -> None:
+        """Retention: report text, raw messages and sent bundles past the horizon go."""
+        cutoff = datetime.now(UTC) - timedelta(days=self.settings.retention.days)
+
+        def purge() -> dict[str, int]:
+            with self.engine.begin() as conn:
+                done = ingest.purge_text(conn, cutoff)
+                done["bundles"] = outbound.purge_bundles(conn, cutoff)
+            return done
+
+        done = await asyncio.to_thread(purge)
+        log.info("retention_purge", days=self.settings.retention.days, **done)
 
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)

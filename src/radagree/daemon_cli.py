@@ -7,8 +7,11 @@ imports the store, the listener or the scheduler.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import ssl
 import sys
+import tomllib
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +36,11 @@ def load_cli_settings(config_path: Path | None) -> object:
         lines = [
             f"  {'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         ]
-        raise click.ClickException("invalid configuration:\n" + "\n".join(lines)) from exc
+        click.echo("invalid configuration:\n" + "\n".join(lines), err=True)
+        sys.exit(2)
+    except tomllib.TOMLDecodeError as exc:
+        click.echo(f"invalid configuration: {config_path}: {exc}", err=True)
+        sys.exit(2)
 
 
 @click.command()
@@ -41,12 +48,28 @@ def load_cli_settings(config_path: Path | None) -> object:
 def serve(config_path: Path | None) -> None:
     """Run the daemon: MLLP listener, ingest, scoring workers and /metrics."""
     from radagree.daemon import Daemon
+    from radagree.logs import configure_from
 
     settings = load_cli_settings(config_path)
+    configure_from(settings.logging)  # type: ignore[attr-defined]
     try:
         asyncio.run(Daemon(settings).serve())  # type: ignore[arg-type]
     except OSError as exc:
         raise click.ClickException(f"cannot start: {exc}") from exc
+
+
+@click.command("check-config")
+@CONFIG_OPTION
+def check_config(config_path: Path | None) -> None:
+    """Print the effective configuration (file + environment + defaults), secrets masked.
+
+    Exit code 2 naming every invalid key and why.
+    """
+    settings = load_cli_settings(config_path)
+    data = settings.model_dump(mode="json")  # type: ignore[attr-defined]
+    source = config_path or os.environ.get("RADAGREE_CONFIG") or "(built-in defaults)"
+    click.echo(f"# effective configuration from {source} and RADAGREE_* environment")
+    click.echo(json.dumps(data, indent=2))
 
 
 @click.command()

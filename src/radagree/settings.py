@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -67,6 +67,25 @@ class WorkersConfig(BaseModel):
     shutdown_grace_s: float = Field(10.0, gt=0)
 
 
+class LoggingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "auto": JSON lines when stderr is not a terminal, a readable console when it is.
+    format: Literal["auto", "json", "console"] = "auto"
+    # Salt of the accession hash in log lines (set one per site so hashes are not guessable).
+    accession_salt: SecretStr = SecretStr("radagree")
+
+
+class RetentionConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Report text, raw messages and sent bundles older than this are removed; scores stay.
+    # 0 keeps everything forever.
+    days: float = Field(90.0, ge=0)
+    interval_s: float = Field(3600.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RADAGREE_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -79,6 +98,8 @@ class Settings(BaseSettings):
     pairing: PairingConfig = PairingConfig()
     workers: WorkersConfig = WorkersConfig()
     fhir: FhirConfig = FhirConfig()
+    logging: LoggingConfig = LoggingConfig()
+    retention: RetentionConfig = RetentionConfig()
 
     @classmethod
     def settings_customise_sources(

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
 import ingest
 import outbound
 from ingest.config import MllpConfig
@@ -22,6 +24,7 @@ from scoring import ScoringConfig, render_html
 if TYPE_CHECKING:
     from scoring import Scorer
 
+log = structlog.get_logger("radagree.workers")
 _engine: Any = None
 _scorer: Scorer | None = None
 _mllp: MllpConfig | None = None
@@ -29,12 +32,17 @@ _fhir: FhirConfig | None = None
 
 
 def init_worker(
-    store_url: str, mllp: MllpConfig, scoring: ScoringConfig, fhir: FhirConfig
+    store_url: str, mllp: MllpConfig, scoring: ScoringConfig, fhir: FhirConfig,
+    logging_config: Any = None,
 ) -> None:
     """Process initializer: one engine and one scorer per worker process, loaded once."""
     global _engine, _scorer, _mllp, _fhir
+    from radagree.logs import configure_from
     from radagree.store import make_engine
     from scoring import Scorer
+
+    if logging_config is not None:
+        configure_from(logging_config)
 
     _engine = make_engine(store_url)
     _mllp = mllp
@@ -91,11 +99,15 @@ def score_batch(worker: str, limit: int, max_attempts: int) -> ScoreOutcome:
         except Exception as exc:  # one bad pair must not stop the others
             # The message may quote report text: only the type is recorded.
             settled.append(ingest.Settlement(pair.id, None, type(exc).__name__, pair.attempts))
+            log.warning("pair_not_scored", accession=pair.accession, pair=pair.id,
+                        error=type(exc).__name__, attempts=pair.attempts)
             continue
         # Validated before the transaction: it takes milliseconds, the lock is shared.
         bundles[pair.id] = (bundle, outbound.problems(bundle))
         settled.append(ingest.Settlement(pair.id, result.model_dump(mode="json"), None,
                                          pair.attempts))
+        log.info("pair_scored", accession=pair.accession, pair=pair.id, version=pair.version,
+                 grade=result.grade, esas=round(result.esas, 4), status=result.discrepancy)
         outcome.grades.append(result.grade)
         outcome.discrepancies.append(result.discrepancy)
         outcome.esas.append(result.esas)
