@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from radagree.store import all_metadata
 
-engine = context.config.attributes["engine"]
-with engine.connect() as connection:
+
+def run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=all_metadata(),
@@ -16,3 +17,11 @@ with engine.connect() as connection:
     with context.begin_transaction():
         context.run_migrations()
     connection.commit()
+
+
+given = context.config.attributes.get("connection")
+if given is not None:
+    run(given)  # the caller holds the migration lock on this connection
+else:
+    with context.config.attributes["engine"].connect() as connection:
+        run(connection)

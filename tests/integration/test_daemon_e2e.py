@@ -1,0 +1,201 @@
+"""`radagree serve` as a user runs it: real processes, real ports, the whole mission.
+
+One P and one F over MLLP -> the bundle reaches the FHIR server (Medplum) or the folder;
+/metrics counts it; /readyz says ready; the log contains no report text, patient id or name
+(fixtures use unique strings so a leak cannot hide); two replicas on one PostgreSQL never
+score a pair twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from ingest.replay import MllpClient
+from ingest.tables import pairs
+from outbound.tables import outbox
+from radagree.store import make_engine
+from support.fhir import free_port
+from support.hl7build import oru
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+
+class Serve:
+    def __init__(self, folder: Path, **env: str) -> None:
+        self.folder = folder
+        self.mllp, self.http = free_port(), free_port()
+        self.log_path = folder / f"serve-{self.mllp}.log"
+        environment = os.environ | {
+            "RADAGREE_MLLP__PORT": str(self.mllp), "RADAGREE_HTTP__PORT": str(self.http),
+            "RADAGREE_LOGGING__FORMAT": "json", "RADAGREE_WORKERS__POLL_INTERVAL_S": "0.2",
+        } | env
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "radagree.cli", "serve"], cwd=folder, env=environment,
+            stdout=self.log_path.open("wb"), stderr=subprocess.STDOUT)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.http}{path}"
+
+    def wait_ready(self, timeout: float = 120) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.log_path.read_text()[-3000:]
+            try:
+                response = httpx.get(self.url("/readyz"), timeout=2)
+                if response.status_code == 200:
+                    return response.json()
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError("not ready in time")
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(60)
+
+    def log_lines(self) -> list[dict]:
+        return [json.loads(line) for line in self.log_path.read_text().splitlines() if line]
+
+
+def send(port: int, *messages: bytes) -> list[str]:
+    async def run() -> list[str]:
+        client = await MllpClient.connect("127.0.0.1", port)
+        codes = [(await client.send(m)).code for m in messages]
+        await client.close()
+        return codes
+
+    return asyncio.run(run())
+
+
+def wait_for(predicate, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not reached in time")
+
+
+def unique_case() -> dict[str, str]:
+    tag = uuid.uuid4().hex[:10].upper()
+    return {
+        "accession": f"ACC{tag}",
+        "patient_id": f"PID{tag}",
+        "patient_name": f"Zyx{tag}^Qwv{tag}",
+        "prelim": f"Small left pleural effusion. Marker{tag}alpha sentence.",
+        "final": f"Large left pleural effusion. Marker{tag}omega sentence.",
+    }
+
+
+def case_messages(case: dict[str, str]) -> tuple[bytes, bytes]:
+    common = {"patient_id": case["patient_id"], "patient_name": case["patient_name"]}
+    return (oru(case["accession"], "P", case["prelim"], **common),
+            oru(case["accession"], "F", case["final"], **common))
+
+
+def test_end_to_end_to_the_fhir_server_with_metrics_health_and_clean_logs(
+        tmp_path, fhir_server):
+    fhir_server.reset()
+    case = unique_case()
+    serve = Serve(tmp_path, RADAGREE_FHIR__BASE_URL=fhir_server.base_url)
+    try:
+        ready = serve.wait_ready()
+        assert ready["checks"]["store"]["ok"] and ready["checks"]["models"]["ok"]
+        assert httpx.get(serve.url("/healthz")).json() == {"status": "alive"}
+        assert send(serve.mllp, *case_messages(case)) == ["AA", "AA"]
+        system = "https://radagree.org/fhir/sid/report-agreement/observation"
+        wait_for(lambda: fhir_server.search("Observation", f"{system}|{case['accession']}"))
+        (obs,) = fhir_server.search("Observation", f"{system}|{case['accession']}")
+        assert obs["component"][1]["valueInteger"] >= 0
+        assert obs["subject"]["identifier"]["value"] == case["patient_id"]
+        metrics = httpx.get(serve.url("/metrics")).text
+        assert 'radagree_pairing_events_total{event="paired"} 1.0' in metrics
+        wait_for(lambda: 'radagree_deliveries_total{outcome="delivered",sink="fhir"} 1.0'
+                 in httpx.get(serve.url("/metrics")).text)
+    finally:
+        assert serve.stop() == 0
+    text = serve.log_path.read_text()
+    lines = serve.log_lines()
+    assert {"daemon_started", "pair_scored", "daemon_stopped"} <= {x["event"] for x in lines}
+    for secret in (case["accession"], case["patient_id"], *case["patient_name"].split("^"),
+                   "Marker", "effusion"):
+        assert secret not in text, f"{secret!r} leaked into the log"
+    scored = next(x for x in lines if x["event"] == "pair_scored")
+    assert scored["component"] == "radagree.workers" and len(scored["accession_hash"]) == 16
+
+
+def test_defaults_write_bundles_to_the_folder(tmp_path):
+    case = unique_case()
+    serve = Serve(tmp_path)
+    try:
+        serve.wait_ready()
+        assert send(serve.mllp, *case_messages(case)) == ["AA", "AA"]
+        wait_for(lambda: list((tmp_path / "fhir-out").glob("*.json")))
+    finally:
+        assert serve.stop() == 0
+    (path,) = (tmp_path / "fhir-out").glob("*.json")
+    bundle = json.loads(path.read_text())
+    assert bundle["type"] == "transaction" and case["accession"] in path.name
+    assert (tmp_path / "radagree.db").exists()
+
+
+def test_two_replicas_on_postgresql_never_score_a_pair_twice(tmp_path, store_url):
+    if not store_url.startswith("postgresql"):
+        pytest.skip("replicas share a PostgreSQL store (SQLite serves one daemon)")
+    env = {"RADAGREE_STORE__URL": store_url, "RADAGREE_WORKERS__SCORING_BATCH": "2"}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = Serve(tmp_path / "a", **env), Serve(tmp_path / "b", **env)
+    messages = [m for i in range(120) for m in case_messages(
+        {**unique_case(), "accession": f"R{i:04d}"})]
+    try:
+        first.wait_ready()
+        second.wait_ready()
+
+        async def both() -> None:
+            async def to(port: int, part: list[bytes]) -> None:
+                client = await MllpClient.connect("127.0.0.1", port)
+                for m in part:
+                    assert (await client.send(m)).code == "AA"
+                await client.close()
+
+            await asyncio.gather(to(first.mllp, messages[0::2]), to(second.mllp, messages[1::2]))
+
+        asyncio.run(both())
+        engine = make_engine(store_url)
+
+        def settled() -> bool:
+            with engine.connect() as conn:
+                done = conn.execute(select(func.count()).select_from(outbox)
+                                    .where(outbox.c.state == "delivered")).scalar()
+            return done == 120
+
+        wait_for(settled, 120)
+    finally:
+        assert first.stop() == 0 and second.stop() == 0
+    with engine.connect() as conn:
+        states = dict(conn.execute(select(pairs.c.state, func.count())
+                                   .group_by(pairs.c.state)).all())
+        per_pair = conn.execute(select(outbox.c.pair_id, func.count())
+                                .group_by(outbox.c.pair_id)).all()
+    assert states == {"scored": 120}
+    assert len(per_pair) == 120 and all(n == 1 for _, n in per_pair)
+    scored_by = [sum(1 for x in s.log_lines() if x["event"] == "pair_scored")
+                 for s in (first, second)]
+    assert sum(scored_by) == 120 and min(scored_by) > 0, scored_by  # both shared the work
+    files = list((tmp_path / "a" / "fhir-out").glob("*.json")) + list(
+        (tmp_path / "b" / "fhir-out").glob("*.json"))
+    assert len(files) == 120
+    engine.dispose()
