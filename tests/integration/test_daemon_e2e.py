@@ -151,9 +151,8 @@ def test_defaults_write_bundles_to_the_folder(tmp_path):
     assert (tmp_path / "radagree.db").exists()
 
 
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)  # SQLite: one daemon
 def test_two_replicas_on_postgresql_never_score_a_pair_twice(tmp_path, store_url):
-    if not store_url.startswith("postgresql"):
-        pytest.skip("replicas share a PostgreSQL store (SQLite serves one daemon)")
     env = {"RADAGREE_STORE__URL": store_url, "RADAGREE_WORKERS__SCORING_BATCH": "2"}
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
