@@ -169,9 +169,24 @@ class Daemon:
         except Exception as exc:
             checks["store"] = (False, type(exc).__name__)
         checks["models"] = (self._workers_ready, "loaded" if self._workers_ready else "loading")
+        if self.settings.needs_llm:
+            checks["llm"] = self._llm_reachable()
         checks["accepting"] = (not self.should_exit.is_set(),
                                "stopping" if self.should_exit.is_set() else "yes")
         return checks
+
+    def _llm_reachable(self) -> tuple[bool, str]:
+        """The OpenAI-compatible server lists its models (vLLM: GET /v1/models)."""
+        import httpx
+
+        llm = self.settings.llm
+        if not llm.base_url:
+            return False, "scoring needs an LLM but [llm] base_url is empty"
+        try:
+            response = httpx.get(llm.base_url.rstrip("/") + "/models", timeout=2)
+        except httpx.HTTPError as exc:
+            return False, type(exc).__name__
+        return response.status_code == 200, f"HTTP {response.status_code}"
 
     async def _purge(self) -> None:
         """Retention: report text, raw messages and sent bundles past the horizon go."""

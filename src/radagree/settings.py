@@ -8,6 +8,7 @@ errors, named with their section, so a typo never silently falls back to a defau
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,6 +25,8 @@ from outbound import FhirConfig
 from scoring import ScoringConfig
 
 CONFIG_ENV = "RADAGREE_CONFIG"
+# The file `load_settings` was given; read by `Settings` while it is being built.
+_config_path: ContextVar[str | None] = ContextVar("radagree_config_path", default=None)
 
 
 class HttpConfig(BaseModel):
@@ -86,6 +89,20 @@ class RetentionConfig(BaseModel):
     interval_s: float = Field(3600.0, gt=0)
 
 
+class LlmConfig(BaseModel):
+    """Where the OpenAI-compatible LLM server (vLLM) is. The daemon checks it is reachable
+    (/readyz) whenever `[scoring]` asks for an LLM back-end."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str = ""
+    model: str = ""
+    api_key: SecretStr | None = None
+    api_key_file: Path | None = None
+    timeout_s: float = Field(30.0, gt=0)
+
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RADAGREE_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -98,8 +115,13 @@ class Settings(BaseSettings):
     pairing: PairingConfig = PairingConfig()
     workers: WorkersConfig = WorkersConfig()
     fhir: FhirConfig = FhirConfig()
+    llm: LlmConfig = LlmConfig()
     logging: LoggingConfig = LoggingConfig()
     retention: RetentionConfig = RetentionConfig()
+
+    @property
+    def needs_llm(self) -> bool:
+        return self.scoring.classifier in ("llm", "hybrid") or self.scoring.explainer == "llm"
 
     @classmethod
     def settings_customise_sources(
@@ -112,7 +134,7 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Precedence: explicit arguments, then environment, then the TOML file.
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        path = os.environ.get(CONFIG_ENV)
+        path = _config_path.get() or os.environ.get(CONFIG_ENV)
         if path:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(path)))
         return tuple(sources)
@@ -120,8 +142,12 @@ class Settings(BaseSettings):
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     """Settings from `path` (or $RADAGREE_CONFIG), the environment and `overrides`."""
-    if path is not None:
-        if not path.is_file():
-            raise FileNotFoundError(f"configuration file not found: {path}")
-        os.environ[CONFIG_ENV] = str(path)
-    return Settings(**overrides)
+    if path is None:
+        return Settings(**overrides)
+    if not path.is_file():
+        raise FileNotFoundError(f"configuration file not found: {path}")
+    token = _config_path.set(str(path))
+    try:
+        return Settings(**overrides)
+    finally:
+        _config_path.reset(token)
