@@ -22,7 +22,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from ingest import MllpConfig, peek
 from ingest.replay import MllpClient
+from ingest.tables import messages as messages_table
 from ingest.tables import pairs
 from outbound.tables import outbox
 from radagree.store import make_engine
@@ -198,3 +200,53 @@ def test_two_replicas_on_postgresql_never_score_a_pair_twice(tmp_path, store_url
         (tmp_path / "b" / "fhir-out").glob("*.json"))
     assert len(files) == 120
     engine.dispose()
+
+
+def test_sigterm_mid_stream_answers_what_it_took_and_exits_cleanly(tmp_path):
+    serve = Serve(tmp_path, RADAGREE_WORKERS__SHUTDOWN_GRACE_S="5")
+    acked: set[str] = set()
+    cases = [unique_case() for _ in range(150)]
+    messages = [(f"{c['accession']}-{kind}", m) for c in cases
+                for kind, m in zip("PF", case_messages(c), strict=True)]
+    try:
+        serve.wait_ready()
+
+        async def stream(part: list[tuple[str, bytes]]) -> None:
+            try:
+                client = await MllpClient.connect("127.0.0.1", serve.mllp)
+                for key, message in part:
+                    assert (await client.send(message, timeout=10)).code == "AA"
+                    acked.add(key)
+            except (ConnectionError, asyncio.IncompleteReadError, OSError):
+                pass  # the daemon closed the connection: the sender would resend later
+
+        async def run() -> float:
+            tasks = [asyncio.create_task(stream(messages[i::4])) for i in range(4)]
+            while len(acked) < 80:
+                await asyncio.sleep(0.005)
+            started = time.monotonic()
+            serve.proc.send_signal(signal.SIGTERM)
+            await asyncio.gather(*tasks)
+            await asyncio.to_thread(serve.proc.wait, 30)
+            return time.monotonic() - started
+
+        took = asyncio.run(run())
+    finally:
+        if serve.proc.poll() is None:
+            serve.proc.kill()
+    assert serve.proc.returncode == 0 and took < 5 + 10
+    assert 80 <= len(acked) < len(messages)
+    engine = make_engine(f"sqlite:///{tmp_path / 'radagree.db'}")
+    with engine.connect() as conn:
+        stored = {_key(raw) for raw in conn.execute(select(messages_table.c.raw)).scalars()}
+        claimed = conn.execute(select(func.count()).select_from(pairs)
+                               .where(pairs.c.state == "scoring")).scalar()
+    assert acked <= stored and claimed == 0
+    assert serve.log_lines()[-1]["event"] == "daemon_stopped"
+
+
+def _key(raw: bytes) -> str:
+    """accession-status of a stored message, as the senders keyed what they sent."""
+    header, _ = peek(raw, MllpConfig())
+    accession, status = header.reports[0]
+    return f"{accession}-{status}"
