@@ -7,9 +7,10 @@ can record exactly which settings produced a score.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 NerName = Literal["lexicon", "scispacy"]
 MatcherName = Literal["exact", "exact+embedding"]
@@ -35,6 +36,38 @@ class SectionWeights(BaseModel):
     findings: float = Field(1.0, ge=0)
     impression: float = Field(3.0, ge=0)
     report: float = Field(1.0, ge=0)
+
+
+class LlmSettings(BaseModel):
+    """The OpenAI-compatible server (vLLM) the `llm`/`hybrid` back-ends talk to.
+
+    In the daemon this is the top-level `[llm]` section (DESIGN.md §5); the CLI fills it from
+    `--llm-url` / `--llm-model`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str = ""
+    model: str = ""
+    api_key: SecretStr | None = None
+    api_key_file: Path | None = None
+    timeout_s: float = Field(30.0, gt=0)
+    # Requests in flight at once: enough to keep vLLM's continuous batching fed.
+    max_concurrency: int = Field(16, ge=1)
+    # Transport errors, 5xx and 429 (the openai SDK's own backoff).
+    retries: int = Field(2, ge=0)
+    # "batched": every shared entity of a pair in one constrained call; "paper": one call per
+    # entity with the paper's question (shared prefix, so vLLM's prefix cache serves it).
+    prompt_style: Literal["batched", "paper"] = "batched"
+    # LLM unreachable, slow or answering garbage: score now with the rules (flagged) or keep
+    # the pair queued and retry later.
+    fallback: Literal["rules", "wait"] = "rules"
+    max_tokens: int = Field(512, ge=16)
+
+    def key(self) -> str:
+        if self.api_key_file is not None:
+            return self.api_key_file.read_text(encoding="utf-8").strip()
+        return self.api_key.get_secret_value() if self.api_key else "EMPTY"
 
 
 class ScoringConfig(BaseModel):
@@ -69,6 +102,8 @@ class ScoringConfig(BaseModel):
     embedding_model_path: str | None = None
     # scispacy back-end: the spaCy model package to load.
     scispacy_model: str = "en_core_sci_lg"
+    # The LLM server, for classifier "llm"/"hybrid" and explainer "llm".
+    llm: LlmSettings = LlmSettings()
 
     @field_validator("grade_thresholds")
     @classmethod

@@ -98,6 +98,8 @@ def register_classifier(name: str, factory: ClassifierFactory) -> None:
 
 
 def make_classifier(config: ScoringConfig) -> ContextClassifier:
+    if config.classifier in ("llm", "hybrid") and config.classifier not in CLASSIFIERS:
+        import scoring.llm_context  # noqa: F401 - registers the LLM back-ends
     factory = CLASSIFIERS.get(config.classifier)
     if factory is None:
         raise BackendUnavailable("classifier", config.classifier, "not registered",

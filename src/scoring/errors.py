@@ -40,3 +40,15 @@ class UnknownConcept(ScoringError):
         self.ids = ids
         super().__init__(f"[{self.code}] {setting}: unknown concept id(s) {', '.join(ids)}; "
                          "see src/scoring/data/lexicon.toml for the ids")
+
+
+class LlmUnavailable(ScoringError):
+    """The LLM server did not answer usably (unreachable, timed out, or malformed twice).
+
+    With `fallback = "wait"` it reaches the caller, who keeps the pair queued."""
+
+    code = "S004"
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+        super().__init__(f"[{self.code}] LLM unavailable: {why}")

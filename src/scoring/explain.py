@@ -121,6 +121,8 @@ def register_explainer(name: str, factory: ExplainerFactory) -> None:
 
 
 def make_explainer(config: ScoringConfig) -> Explainer:
+    if config.explainer == "llm" and "llm" not in EXPLAINERS:
+        import scoring.llm_explain  # noqa: F401 - registers the LLM explainer
     factory = EXPLAINERS.get(config.explainer)
     if factory is None:
         raise BackendUnavailable("explainer", config.explainer, "not registered",

@@ -7,6 +7,7 @@ and `score_many` are then cheap and safe to call from worker threads.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,19 @@ def _version() -> str:
         return metadata.version("radagree")
     except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
         return "0.0.0+source"
+
+
+@dataclass
+class _Tally:
+    """One pair after the context check: what the explanation and the result are made of."""
+
+    rows: list[EntityRow]
+    sections: list[SectionScore]
+    total: Counts
+    score: float
+    grade: int
+    discrepancy: str
+    explain_input: ExplanationInput
 
 
 @dataclass
@@ -71,6 +85,8 @@ class Scorer:
                 self.embedder.warm(c.label for c in self.lexicon.concepts.values())
         self.classifier = classifier or make_classifier(self.config)
         self.explainer = make_explainer(self.config)
+        if hasattr(self.explainer, "ner") and self.config.ner == "lexicon":
+            self.explainer.ner = self.ner  # the LLM explainer's post-check reads with our NER
         self.critical = critical_ids(self.config, self.lexicon.critical_ids)
         unknown = sorted(self.critical - set(self.lexicon.concepts))
         if unknown and self.config.ner == "lexicon":
@@ -94,7 +110,19 @@ class Scorer:
         per_pair = _ms(t) / max(len(analyses), 1)
         for a in analyses:
             a.timings["context_check"] = per_pair
-        return [self._finish(a, v) for a, v in zip(analyses, verdicts, strict=True)]
+        tallies = [self._tally(a, v) for a, v in zip(analyses, verdicts, strict=True)]
+        t = time.perf_counter()
+        aexplain = getattr(self.explainer, "aexplain", None)
+        if aexplain is not None:  # the LLM explainer: all pairs' explanations concurrently
+            explanations = await asyncio.gather(*(aexplain(x.explain_input) for x in tallies))
+        else:
+            explanations = [(self.explainer.explain(x.explain_input), None) for x in tallies]
+        per_pair = _ms(t) / max(len(analyses), 1)
+        out = []
+        for a, tally, (text, fallback) in zip(analyses, tallies, explanations, strict=True):
+            a.timings["explanation"] = per_pair
+            out.append(self._result(a, tally, text, fallback))
+        return out
 
     def method(self) -> Method:
         c = self.config
@@ -141,6 +169,17 @@ class Scorer:
         return out
 
     def _finish(self, analysis: _Analysis, verdicts: list[Verdict]) -> ScoreResult:
+        tally = self._tally(analysis, verdicts)
+        t = time.perf_counter()
+        checked = getattr(self.explainer, "explain_checked", None)
+        if checked is not None:
+            text, fallback = checked(tally.explain_input)
+        else:
+            text, fallback = self.explainer.explain(tally.explain_input), None
+        analysis.timings["explanation"] = _ms(t)
+        return self._result(analysis, tally, text, fallback)
+
+    def _tally(self, analysis: _Analysis, verdicts: list[Verdict]) -> _Tally:
         t = time.perf_counter()
         verdict_of = dict(zip(map(id, (p for p, _ in analysis.shared())), verdicts,
                               strict=True))
@@ -164,16 +203,26 @@ class Scorer:
         g = grade(score, self.config.grade_thresholds)
         disc = discrepancy(rows)
         analysis.timings["scoring"] = _ms(t)
-        t = time.perf_counter()
-        explanation = self.explainer.explain(ExplanationInput(
+        explain_input = ExplanationInput(
             esas=score, grade=g, max_grade=self.config.max_grade, discrepancy=disc,
-            counts=total, rows=rows, prelim_text=analysis.prelim, final_text=analysis.final))
-        analysis.timings["explanation"] = _ms(t)
+            counts=total, rows=rows, prelim_text=analysis.prelim, final_text=analysis.final)
+        return _Tally(rows, sections, total, score, g, disc, explain_input)
+
+    def _result(self, analysis: _Analysis, tally: _Tally, explanation: str,
+                explainer_fallback: str | None) -> ScoreResult:
+        fallbacks = []
+        if any(r.decided_by == "rules-fallback" for r in tally.rows):
+            fallbacks.append("classifier:rules (LLM unavailable)")
+        if explainer_fallback:
+            fallbacks.append(explainer_fallback)
+        method = self.method()
+        if fallbacks:
+            method = method.model_copy(update={"fallback": "; ".join(fallbacks)})
         return ScoreResult(
-            esas=score, grade=g, discrepancy=disc, counts=total, entities=rows,
-            explanation=explanation, method=self.method(),
+            esas=tally.score, grade=tally.grade, discrepancy=tally.discrepancy,
+            counts=tally.total, entities=tally.rows, explanation=explanation, method=method,
             timings_ms={k: round(v, 3) for k, v in analysis.timings.items()},
-            sections=sections,
+            sections=tally.sections,
         )
 
     def _row(self, a: Alignment, verdict_of: dict[int, Verdict]) -> EntityRow:

@@ -1,0 +1,161 @@
+"""One small client for the OpenAI-compatible chat API that `vllm serve` provides.
+
+Constrained output uses only the current vLLM forms (DESIGN.md §9): `response_format` with a
+JSON schema, or `extra_body={"structured_outputs": {"choice": [...]}}`. The legacy `guided_*`
+fields were removed in vLLM 0.12 and are silently ignored (HTTP 200, unconstrained): they are
+never sent, and a test inspects the wire to prove it.
+
+Failure policy: the SDK retries transport errors, 5xx and 429 (`retries`, its own backoff);
+an answer that does not parse against its schema is asked for once more; anything still
+failing raises `LlmUnavailable`, which the back-ends turn into their configured fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from scoring.config import LlmSettings
+from scoring.errors import LlmUnavailable
+
+
+@dataclass
+class Usage:
+    """Tokens and calls, summed over a batch (the token-cost figures of bench/llm_tokens.py)."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    retries: int = 0
+    per_call_ms: list[float] = field(default_factory=list)
+
+
+class LlmClient:
+    def __init__(self, settings: LlmSettings) -> None:
+        if not settings.base_url or not settings.model:
+            raise ValueError("an LLM back-end needs [llm] base_url and model")
+        self.settings = settings
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: Any = None
+        self._semaphore: asyncio.Semaphore | None = None
+        self.usage = Usage()
+
+    def _bind(self) -> tuple[Any, asyncio.Semaphore]:
+        """The SDK client and the concurrency gate of the running event loop.
+
+        Both belong to the loop that first uses them (httpx's pool, asyncio primitives); a
+        caller on another loop (sync CLI calls, then `asyncio.run` in a worker) gets its own.
+        """
+        from openai import AsyncOpenAI
+
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop or self._client is None or self._semaphore is None:
+            self._loop = loop
+            self._client = AsyncOpenAI(
+                base_url=self.settings.base_url, api_key=self.settings.key(),
+                timeout=self.settings.timeout_s, max_retries=self.settings.retries)
+            self._semaphore = asyncio.Semaphore(self.settings.max_concurrency)
+        return self._client, self._semaphore
+
+    async def choice(self, messages: list[dict[str, str]], options: list[str]) -> str:
+        """One word from `options`, constrained by vLLM's structured outputs."""
+        answer = await self._ask(messages, extra_body={"structured_outputs": {"choice": options}},
+                                 parse=lambda text: _one_of(text, options), max_tokens=8)
+        return str(answer)
+
+    async def json(self, messages: list[dict[str, str]], name: str,
+                   schema: dict[str, Any]) -> Any:
+        """An object that validates against the (fully bounded) `schema`."""
+        response_format = {"type": "json_schema",
+                           "json_schema": {"name": name, "schema": schema, "strict": True}}
+        return await self._ask(messages, response_format=response_format,
+                               parse=lambda text: _validated(text, schema),
+                               max_tokens=self.settings.max_tokens)
+
+    async def text(self, messages: list[dict[str, str]], max_tokens: int = 400) -> str:
+        answer = await self._ask(messages, parse=lambda text: text.strip() or _bad("empty"),
+                                 max_tokens=max_tokens)
+        return str(answer)
+
+    async def _ask(self, messages: list[dict[str, str]], *, parse: Any, max_tokens: int,
+                   **constraint: Any) -> Any:
+        from openai import APIError
+
+        last = "no answer"
+        client, gate = self._bind()
+        for attempt in range(2):  # a malformed answer is retried once
+            try:
+                async with gate:
+                    response = await client.chat.completions.create(
+                        model=self.settings.model, messages=messages,  # type: ignore[arg-type]
+                        temperature=0, max_tokens=max_tokens, **constraint)
+            except APIError as exc:  # includes timeouts and connection errors, after retries
+                raise LlmUnavailable(type(exc).__name__) from exc
+            self.usage.calls += 1
+            if response.usage is not None:
+                self.usage.prompt_tokens += response.usage.prompt_tokens
+                self.usage.completion_tokens += response.usage.completion_tokens
+            content = response.choices[0].message.content if response.choices else None
+            try:
+                return parse(content or "")
+            except ValueError as exc:
+                last = str(exc)
+                self.usage.retries += attempt == 0
+        raise LlmUnavailable(f"malformed answer twice ({last})")
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+
+def _bad(why: str) -> Any:
+    raise ValueError(why)
+
+
+def _one_of(text: str, options: list[str]) -> str:
+    word = text.strip().strip('."\'').lower()
+    if word not in options:
+        raise ValueError(f"{word[:20]!r} is not one of {options}")
+    return word
+
+
+def _validated(text: str, schema: dict[str, Any]) -> Any:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError("not JSON") from exc
+    _check(value, schema, "$")
+    return value
+
+
+def _check(value: Any, schema: dict[str, Any], where: str) -> None:
+    """The subset of JSON Schema our bounded schemas use: object, array, enum, boolean,
+    string with maxLength. Enough to refuse anything the constraint should have prevented."""
+    kind = schema.get("type")
+    if "enum" in schema and value not in schema["enum"]:
+        raise ValueError(f"{where}: {value!r} not in enum")
+    if kind == "object":
+        if not isinstance(value, dict) or set(value) - set(schema.get("properties", {})):
+            raise ValueError(f"{where}: not the expected object")
+        for key in schema.get("required", []):
+            if key not in value:
+                raise ValueError(f"{where}.{key} missing")
+        for key, sub in schema.get("properties", {}).items():
+            if key in value:
+                _check(value[key], sub, f"{where}.{key}")
+    elif kind == "array":
+        if not isinstance(value, list):
+            raise ValueError(f"{where}: not an array")
+        if not schema.get("minItems", 0) <= len(value) <= schema.get("maxItems", len(value)):
+            raise ValueError(f"{where}: {len(value)} items")
+        for n, item in enumerate(value):
+            _check(item, schema["items"], f"{where}[{n}]")
+    elif kind == "boolean" and not isinstance(value, bool):
+        raise ValueError(f"{where}: not a boolean")
+    elif kind == "string":
+        if not isinstance(value, str) or len(value) > schema.get("maxLength", 10**9):
+            raise ValueError(f"{where}: not a bounded string")
+    elif kind == "integer" and (not isinstance(value, int) or isinstance(value, bool)):
+        raise ValueError(f"{where}: not an integer")
