@@ -25,6 +25,14 @@ SCORING_OPTIONS = [
                  help="Context check back-end (default: rules)."),
     click.option("--explainer", type=click.Choice(["template", "llm"]), default=None,
                  help="Explanation back-end (default: template)."),
+    click.option("--llm-url", default=None,
+                 help="OpenAI-compatible base URL for the LLM back-ends, e.g. "
+                      "http://127.0.0.1:8000/v1 (vllm serve)."),
+    click.option("--llm-model", default=None, help="Model name as the LLM server knows it."),
+    click.option("--llm-style", type=click.Choice(["batched", "paper"]), default=None,
+                 help="Prompt style of the LLM context check (default: batched)."),
+    click.option("--llm-fallback", type=click.Choice(["rules", "wait"]), default=None,
+                 help="When the LLM fails: score with the rules (default) or fail the pair."),
 ]
 
 
@@ -36,9 +44,16 @@ def scoring_options(func: Any) -> Any:
 
 def _scorer(**overrides: str | None) -> Any:
     from scoring import Scorer, ScoringConfig
+    from scoring.config import LlmSettings
     from scoring.errors import ScoringError
 
-    settings = {k: v for k, v in overrides.items() if v is not None}
+    llm_keys = {"llm_url": "base_url", "llm_model": "model", "llm_style": "prompt_style",
+                "llm_fallback": "fallback"}
+    llm = {llm_keys[k]: v for k, v in overrides.items() if k in llm_keys and v is not None}
+    settings: dict[str, Any] = {k: v for k, v in overrides.items()
+                                if v is not None and k not in llm_keys}
+    if llm:
+        settings["llm"] = LlmSettings(**llm)
     try:
         return Scorer(ScoringConfig(**settings))
     except ScoringError as exc:
@@ -73,9 +88,14 @@ def score(prelim: Path, final: Path, as_json: bool, html_out: Path | None,
     """Score one PRELIM report against its FINAL report (plain text files)."""
     from scoring import render_html
 
+    from scoring.errors import ScoringError
+
     prelim_text = _read_text(prelim, "preliminary")
     final_text = _read_text(final, "final")
-    result = _scorer(**backends).score(prelim_text, final_text)
+    try:
+        result = _scorer(**backends).score(prelim_text, final_text)
+    except ScoringError as exc:
+        raise click.ClickException(str(exc)) from exc
     if html_out is not None:
         html_out.write_text(render_html(result, prelim_text, final_text), encoding="utf-8")
     if as_json:

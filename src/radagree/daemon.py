@@ -97,7 +97,7 @@ class Daemon:
             s.workers.processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=workers.init_worker,
-            initargs=(s.store.url, s.mllp, s.scoring, s.fhir, s.logging),
+            initargs=(s.store.url, s.mllp, s.effective_scoring, s.fhir, s.logging),
         )
         loop = asyncio.get_running_loop()
         await asyncio.gather(
@@ -183,7 +183,8 @@ class Daemon:
         if not llm.base_url:
             return False, "scoring needs an LLM but [llm] base_url is empty"
         try:
-            response = httpx.get(llm.base_url.rstrip("/") + "/models", timeout=2)
+            response = httpx.get(llm.base_url.rstrip("/") + "/models", timeout=2,
+                                 headers={"Authorization": f"Bearer {llm.key()}"})
         except httpx.HTTPError as exc:
             return False, type(exc).__name__
         return response.status_code == 200, f"HTTP {response.status_code}"
@@ -282,6 +283,11 @@ class Daemon:
                     await asyncio.sleep(w.poll_interval_s)
                     break
                 telemetry.record(outcome)
+                if outcome.waiting:
+                    # fallback = "wait": the LLM is down; the pairs went back to the queue.
+                    log.warning("llm_unavailable_pairs_requeued", count=outcome.waiting)
+                    await asyncio.sleep(min(60.0, w.poll_interval_s * 20))
+                    break
                 if outcome.invalid:
                     outbound_metrics.DEAD_LETTERS.labels("invalid").inc(outcome.invalid)
                     log.error("invalid_bundles", count=outcome.invalid)

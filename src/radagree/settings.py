@@ -23,6 +23,7 @@ from pydantic_settings import (
 from ingest import MllpConfig
 from outbound import FhirConfig
 from scoring import ScoringConfig
+from scoring.config import LlmSettings
 
 CONFIG_ENV = "RADAGREE_CONFIG"
 # The file `load_settings` was given; read by `Settings` while it is being built.
@@ -89,20 +90,6 @@ class RetentionConfig(BaseModel):
     interval_s: float = Field(3600.0, gt=0)
 
 
-class LlmConfig(BaseModel):
-    """Where the OpenAI-compatible LLM server (vLLM) is. The daemon checks it is reachable
-    (/readyz) whenever `[scoring]` asks for an LLM back-end."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    base_url: str = ""
-    model: str = ""
-    api_key: SecretStr | None = None
-    api_key_file: Path | None = None
-    timeout_s: float = Field(30.0, gt=0)
-
-
-
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RADAGREE_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -115,13 +102,19 @@ class Settings(BaseSettings):
     pairing: PairingConfig = PairingConfig()
     workers: WorkersConfig = WorkersConfig()
     fhir: FhirConfig = FhirConfig()
-    llm: LlmConfig = LlmConfig()
+    # The LLM server (DESIGN.md §5 names it `[llm]`); scoring's own settings model.
+    llm: LlmSettings = LlmSettings()
     logging: LoggingConfig = LoggingConfig()
     retention: RetentionConfig = RetentionConfig()
 
     @property
     def needs_llm(self) -> bool:
         return self.scoring.classifier in ("llm", "hybrid") or self.scoring.explainer == "llm"
+
+    @property
+    def effective_scoring(self) -> ScoringConfig:
+        """`[scoring]` with the `[llm]` section in it: what the worker's Scorer is built from."""
+        return self.scoring.model_copy(update={"llm": self.llm})
 
     @classmethod
     def settings_customise_sources(

@@ -9,6 +9,7 @@ job is one function call with small picklable results, so the daemon keeps the m
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,8 @@ import ingest
 import outbound
 from ingest.config import MllpConfig
 from outbound import FhirConfig
-from scoring import ScoringConfig, render_html
+from scoring import ScoreResult, ScoringConfig, render_html
+from scoring.errors import LlmUnavailable
 
 if TYPE_CHECKING:
     from scoring import Scorer
@@ -73,12 +75,37 @@ class ScoreOutcome:
     lost: int = 0
     # Bundles that failed validation (stored as dead letters, never sent).
     invalid: int = 0
+    # Pairs handed back because the LLM is unavailable and fallback = "wait".
+    waiting: int = 0
     grades: list[int] = field(default_factory=list)
     discrepancies: list[str] = field(default_factory=list)
     esas: list[float] = field(default_factory=list)
     # Per-stage milliseconds of each pair (NER, matching, context check, ...).
     timings: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
+
+
+def _score(batch: list[ingest.ClaimedPair]) -> list[ScoreResult | BaseException]:
+    """CPU path: pair by pair (one failure stays one failure). LLM path: the whole batch
+    through `score_many`, so its requests reach vLLM together and are batched there."""
+    assert _scorer is not None
+    if _scorer.config.classifier in ("llm", "hybrid") or _scorer.config.explainer == "llm":
+        pairs = [(p.prelim.text, p.final.text) for p in batch]
+        try:
+            return list(asyncio.run(_scorer.score_many(pairs)))
+        except LlmUnavailable:
+            raise
+        except Exception:  # fall through to one by one, to isolate the bad pair
+            pass
+    out: list[ScoreResult | BaseException] = []
+    for pair in batch:
+        try:
+            out.append(_scorer.score(pair.prelim.text, pair.final.text))
+        except LlmUnavailable:
+            raise
+        except Exception as exc:
+            out.append(exc)
+    return out
 
 
 def score_batch(worker: str, limit: int, max_attempts: int) -> ScoreOutcome:
@@ -91,9 +118,19 @@ def score_batch(worker: str, limit: int, max_attempts: int) -> ScoreOutcome:
     settled: list[ingest.Settlement] = []
     bundles: dict[int, tuple[dict[str, Any], list[str]]] = {}
     assert _fhir is not None
-    for pair in batch:
+    results: list[ScoreResult | BaseException]
+    try:
+        results = _score(batch)
+    except LlmUnavailable:
+        # fallback = "wait": nothing is scored now; the claims go back, untouched.
+        ingest.release(_engine, [p.id for p in batch], worker)
+        outcome.waiting = len(batch)
+        outcome.seconds = time.perf_counter() - started
+        return outcome
+    for pair, result in zip(batch, results, strict=True):
         try:
-            result = _scorer.score(pair.prelim.text, pair.final.text)
+            if isinstance(result, BaseException):
+                raise result
             html = render_html(result, pair.prelim.text, pair.final.text)
             bundle = outbound.build_bundle(pair, result, html, _fhir)
         except Exception as exc:  # one bad pair must not stop the others
