@@ -87,7 +87,6 @@ def score(prelim: Path, final: Path, as_json: bool, html_out: Path | None,
           **backends: str | None) -> None:
     """Score one PRELIM report against its FINAL report (plain text files)."""
     from scoring import render_html
-
     from scoring.errors import ScoringError
 
     prelim_text = _read_text(prelim, "preliminary")
