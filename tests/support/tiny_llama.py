@@ -2,13 +2,13 @@
 
 Run with the vLLM environment's Python (it has transformers and tokenizers):
     python tests/support/tiny_llama.py OUT_DIR
-A byte-level BPE tokenizer (HF `tokenizers`; any input encodes) is trained on synthetic
-radiology-like text — DESIGN.md §9 names sentencepiece, but transformers 5's `LlamaTokenizer`
-no longer converts a sentencepiece model (the saved tokenizer encoded everything to nothing,
-and vLLM answered "The decoder prompt cannot be empty") — the model is LlamaConfig(hidden 128, 2 layers, 2 heads, 1 KV head,
-head_dim 64 — vLLM's CPU attention rejects smaller heads) with random weights, and the
-tokenizer carries a minimal chat template so /v1/chat/completions works. It says nothing
-about clinical quality: it exists to prove the requests we send are accepted and the
+The tokenizer is a byte-level BPE (HF `tokenizers`; any input encodes) trained on synthetic
+radiology-like text. DESIGN.md §9 names sentencepiece, but transformers 5's `LlamaTokenizer`
+no longer converts a sentencepiece model: the saved tokenizer encoded everything to nothing
+and vLLM answered "The decoder prompt cannot be empty". The model is LlamaConfig(hidden 128,
+2 layers, 2 heads, 1 KV head, head_dim 64: vLLM's CPU attention rejects smaller heads) with
+random weights; the tokenizer carries a minimal chat template so /v1/chat/completions works.
+It says nothing about clinical quality: it proves the requests we send are accepted and the
 constrained answers parse (DESIGN.md §9).
 """
 
@@ -22,10 +22,14 @@ CHAT_TEMPLATE = (
     "{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}\n{% endfor %}"
     "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
 )
-WORDS = ("no pleural effusion pneumothorax consolidation left right lower upper lobe small "
-         "large mild moderate severe cardiomegaly heart size normal stable new increased "
-         "decreased opacity nodule mm cm same different findings impression report text the "
-         "is are in of with and entity context label reason none negation laterality").split()
+WORDS = [
+    "no", "pleural", "effusion", "pneumothorax", "consolidation", "left", "right", "lower",
+    "upper", "lobe", "small", "large", "mild", "moderate", "severe", "cardiomegaly", "heart",
+    "size", "normal", "stable", "new", "increased", "decreased", "opacity", "nodule", "mm",
+    "cm", "same", "different", "findings", "impression", "report", "text", "the", "is", "are",
+    "in", "of", "with", "and", "entity", "context", "label", "reason", "none", "negation",
+    "laterality",
+]
 
 
 def build(out: Path, seed: int = 7) -> Path:
