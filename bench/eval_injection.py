@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import csv
 import difflib
+import json
 import random
 import sys
 import time
@@ -105,6 +106,28 @@ def evaluate(cases: list[dict], matcher: str) -> dict[str, dict[str, float]]:
     elapsed = time.perf_counter() - t
     for c, r in zip(cases, results, strict=True):
         c["result"] = r
+    return tally(cases, elapsed)
+
+
+def load_results(cases: list[dict], path: Path) -> float:
+    """Attach `score-batch` JSON lines (ids as written by --write-csv) to the cases."""
+    from scoring import ScoreResult
+
+    by_id = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if "error" not in row:
+            by_id[row.pop("id")] = ScoreResult.model_validate(row)
+    missing = [c for c in cases if f"{c['uid']}-{c['edit']}" not in by_id]
+    if missing:
+        raise SystemExit(f"{len(missing)} cases have no result in {path}")
+    for c in cases:
+        c["result"] = by_id[f"{c['uid']}-{c['edit']}"]
+    return 0.0
+
+
+def tally(cases: list[dict], elapsed: float) -> dict[str, dict[str, float]]:
+    """Per edit type, how often score and discrepancy behave as the targets demand."""
     single = esas_by_case(cases)
     by_edit: dict[str, list[dict]] = {}
     for c in cases:
@@ -160,8 +183,15 @@ def main() -> int:
     parser.add_argument("--ablation", action="store_true", help="run both matchers")
     parser.add_argument("--write-csv", type=Path, help="write id,preliminary,final and exit")
     parser.add_argument("--show-failures", default="", help="edit type whose failures to print")
+    parser.add_argument("--results", type=Path,
+                        help="tally `radagree score-batch` JSON lines of the --write-csv pairs "
+                             "(e.g. scored with --classifier llm) instead of scoring here")
     args = parser.parse_args()
     cases = build_cases(args.n, args.seed)
+    if args.results:
+        load_results(cases, args.results)
+        show(tally(cases, 0.0), f"results of {args.results}")
+        return 0
     if args.write_csv:
         with args.write_csv.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
