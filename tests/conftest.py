@@ -138,3 +138,14 @@ def vllm_server(tmp_path_factory):
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def engine_sqlite(tmp_path):
+    """A migrated SQLite store only (for tests about the listener, not the store)."""
+    from radagree.store import make_engine, migrate
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'radagree.db'}")
+    migrate(eng)
+    yield eng
+    eng.dispose()

@@ -134,6 +134,11 @@ def peek(raw: bytes, config: MllpConfig) -> tuple[Header, Rejection | None]:
     fields = first.split(sep)
     # fields[0] = "MSH", fields[1] = encoding characters, so MSH-n is fields[n - 1].
     enc = fields[1] if len(fields) > 1 else "^~\\&"
+    if not _valid_separators(sep, enc):
+        # Answered with the standard separators: echoing these would garble our own ACK.
+        return Header(charset=config.default_charset), Rejection(
+            SEGMENT_SEQUENCE, "MSH-1/MSH-2 are not valid, distinct separator characters",
+            "MSH", 1)
     comp = enc[0] if enc else "^"
 
     def msh(n: int) -> str:
@@ -160,6 +165,13 @@ def peek(raw: bytes, config: MllpConfig) -> tuple[Header, Rejection | None]:
         reports=_reports(text, sep, enc, config),
     )
     return header, _check(header, text, config)
+
+
+def _valid_separators(sep: str, enc: str) -> bool:
+    """HL7 2.5 §2.5.4: printable, non-alphanumeric, all different (2 to 5 encoding chars)."""
+    chars = sep + enc
+    return (2 <= len(enc) <= 5 and len(set(chars)) == len(chars)
+            and all(c.isprintable() and not c.isalnum() and not c.isspace() for c in chars))
 
 
 def _check(header: Header, text: bytes, config: MllpConfig) -> Rejection | None:
