@@ -1,0 +1,149 @@
+"""Faults under load (issue #7): `radagree serve` is killed with SIGKILL at random moments
+(default 5 times) while senders stream P/F pairs, and the FHIR server (Medplum, the tests'
+real server) is frozen for the middle third of the stream. Senders resend whatever was not
+acknowledged, as an integration engine does. At the end: every ACKed message is stored,
+every pair scored once, and the FHIR server holds exactly one Observation per accession.
+
+    python bench/fault_runs.py [--pairs 1000] [--kills 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from sqlalchemy import func, select
+
+from _oru import message_pairs
+from ingest.replay import MllpClient
+from ingest.tables import messages, pairs
+from ingest_load import free_port, start_serve
+from outbound.tables import outbox
+from radagree.store import make_engine
+from support.fhir import FhirTestServer
+
+SYSTEM = "https://radagree.org/fhir/sid/report-agreement/observation"
+
+
+async def stream(port: int, items: list[tuple[str, bytes]], acked: set[str]) -> None:
+    todo = [it for it in items if it[0] not in acked]
+    try:
+        client = await MllpClient.connect("127.0.0.1", port)
+        for key, message in todo:
+            if (await client.send(message, timeout=10)).code == "AA":
+                acked.add(key)
+        await client.close()
+    except (ConnectionError, asyncio.IncompleteReadError, OSError, TimeoutError):
+        pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=1000)
+    parser.add_argument("--kills", type=int, default=5)
+    args = parser.parse_args()
+    rng = random.Random(5)
+    seed = int(time.time()) % 1000
+    items = []
+    for i, (p, f) in enumerate(message_pairs(args.pairs, seed=seed)):
+        items += [(f"{i}P", p), (f"{i}F", f)]
+    parts = [[it for j, it in enumerate(items) if (j // 2) % 8 == k] for k in range(8)]
+    fhir = FhirTestServer()
+    fhir.start()
+    acked: set[str] = set()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        url = f"sqlite:///{folder / 'radagree.db'}"
+        mllp, http = free_port(), free_port()
+        os.environ["RADAGREE_FHIR__BASE_URL"] = fhir.base_url
+        os.environ["RADAGREE_FHIR__BACKOFF_MAX_S"] = "5"
+        os.environ["RADAGREE_FHIR__TIMEOUT_S"] = "2"
+        total = len(items)
+        kills_at = sorted(rng.sample(range(total // 10, total * 9 // 10), args.kills))
+        freeze = (total // 3, 2 * total // 3)
+        frozen = False
+        kills = 0
+        started = time.monotonic()
+        proc = start_serve(folder, url, mllp, http)
+        while len(acked) < total:
+            async def run(proc: subprocess.Popen) -> None:
+                tasks = [asyncio.create_task(stream(mllp, part, acked)) for part in parts]
+                nonlocal kills, frozen
+                while not all(t.done() for t in tasks):
+                    if kills < len(kills_at) and len(acked) >= kills_at[kills]:
+                        os.kill(proc.pid, signal.SIGKILL)
+                        kills += 1
+                        break
+                    if not frozen and freeze[0] <= len(acked) < freeze[1]:
+                        fhir.pause()
+                        frozen = True
+                    if frozen and len(acked) >= freeze[1]:
+                        fhir.resume()
+                        frozen = None  # type: ignore[assignment]
+                    await asyncio.sleep(0.01)
+                await asyncio.gather(*tasks)
+
+            asyncio.run(run(proc))
+            if proc.poll() is not None:
+                proc.wait()
+                proc = start_serve(folder, url, mllp, http)
+        if frozen is True:
+            fhir.resume()
+            frozen = None  # type: ignore[assignment]
+        ingest_s = time.monotonic() - started
+        engine = make_engine(url)
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                delivered = conn.execute(select(func.count()).select_from(outbox)
+                                         .where(outbox.c.state == "delivered")).scalar()
+            if delivered >= args.pairs:
+                break
+            time.sleep(1)
+        drained_s = time.monotonic() - started
+        with engine.connect() as conn:
+            stored = conn.execute(select(func.count()).select_from(messages)).scalar()
+            states = dict(conn.execute(select(pairs.c.state, func.count())
+                                       .group_by(pairs.c.state)).all())
+            rows = dict(conn.execute(select(outbox.c.state, func.count())
+                                     .group_by(outbox.c.state)).all())
+        proc.terminate()
+        proc.wait(60)
+    print(f"frozen state at the end: {frozen!r}; kills: {kills}", flush=True)
+    # After the freeze the server works through the requests that queued meanwhile (the
+    # timed-out attempts included): give it time before counting.
+    import httpx
+
+    def count(accession: str) -> int:
+        for _ in range(30):
+            try:
+                response = httpx.get(fhir.base_url + "Observation", timeout=60,
+                                     params={"identifier": f"{SYSTEM}|{accession}"})
+                return len(response.json().get("entry", []))
+            except httpx.HTTPError:
+                time.sleep(2)
+        raise SystemExit("the FHIR server did not answer the count")
+
+    per_acc = [count(f"BENCH{seed}{i:07d}") for i in range(args.pairs)]
+    fhir.stop()
+    observations = sum(per_acc)
+    print(f"{args.pairs} pairs, {args.kills} SIGKILLs of serve, FHIR server frozen for the "
+          f"middle third; ingest done in {ingest_s:.0f} s, all delivered after {drained_s:.0f} s")
+    print(f"messages ACKed {len(acked)} / stored {stored}; pairs {states}; outbox {rows}")
+    print(f"Observations on the FHIR server: {observations} "
+          f"(accessions with exactly one: {sum(n == 1 for n in per_acc)}, "
+          f"with none: {sum(n == 0 for n in per_acc)}, with more: {sum(n > 1 for n in per_acc)})")
+
+
+if __name__ == "__main__":
+    main()
