@@ -60,6 +60,15 @@ def main() -> None:
     parts = [[it for j, it in enumerate(items) if (j // 2) % 8 == k] for k in range(8)]
     fhir = FhirTestServer()
     fhir.start()
+    try:
+        run_faults(args, rng, seed, items, parts, fhir)
+    finally:
+        fhir.stop()  # also when a run fails: never leave the test server behind
+
+
+def run_faults(args: argparse.Namespace, rng: random.Random, seed: int,
+               items: list[tuple[str, bytes]], parts: list[list[tuple[str, bytes]]],
+               fhir: FhirTestServer) -> None:
     acked: set[str] = set()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -135,7 +144,6 @@ def main() -> None:
         raise SystemExit("the FHIR server did not answer the count")
 
     per_acc = [count(f"BENCH{seed}{i:07d}") for i in range(args.pairs)]
-    fhir.stop()
     observations = sum(per_acc)
     print(f"{args.pairs} pairs, {args.kills} SIGKILLs of serve, FHIR server frozen for the "
           f"middle third; ingest done in {ingest_s:.0f} s, all delivered after {drained_s:.0f} s")
