@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, text, update
+from sqlalchemy import and_, bindparam, select, text, update
 from sqlalchemy.engine import Connection
 
 from ingest.tables import (
@@ -225,10 +225,3 @@ def expire(
     )
     done["expired_prelim"] = result.rowcount or 0
     return done
-
-
-def counts(conn: Connection) -> dict[str, int]:
-    """Pairs by state, for the gauges."""
-    rows = conn.execute(select(pairs.c.state, func.count()).group_by(pairs.c.state)).all()
-    return {state: int(n) for state, n in rows}
-

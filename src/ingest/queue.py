@@ -102,16 +102,9 @@ def claim_pairs(engine: Engine, worker: str, limit: int = 16) -> list[ClaimedPai
 
 
 def complete(engine: Engine, pair_id: int, worker: str, result: dict[str, Any]) -> bool:
-    """Store the score; False when the claim was lost (cancelled or released meanwhile)."""
-    return _settle(engine, pair_id, worker, state=SCORED, result=result, error=None)
-
-
-def fail(
-    engine: Engine, pair_id: int, worker: str, error: str, attempts: int, max_attempts: int
-) -> bool:
-    """Give the pair back for another try, or mark it failed after `max_attempts`."""
-    state = FAILED_PAIR if attempts >= max_attempts else READY
-    return _settle(engine, pair_id, worker, state=state, result=None, error=error)
+    """Store one score in a transaction of its own; False when the claim was lost."""
+    with engine.begin() as conn:
+        return settle(conn, worker, [Settlement(pair_id, result, None, 1)], max_attempts=1)[0]
 
 
 def release(engine: Engine, pair_ids: list[int], worker: str) -> int:
@@ -179,21 +172,3 @@ def release_stale(engine: Engine, lease: timedelta, worker: str | None = None) -
             .where(and_(pairs.c.state == SCORING, cond))
             .values(state=READY, claimed_by=None, claimed_at=None, updated_at=now)
         ).rowcount or 0
-
-
-def _settle(
-    engine: Engine, pair_id: int, worker: str, *, state: str,
-    result: dict[str, Any] | None, error: str | None,
-) -> bool:
-    now = datetime.now(UTC)
-    with engine.begin() as conn:
-        return (
-            conn.execute(
-                update(pairs)
-                .where(and_(pairs.c.id == pair_id, pairs.c.state == SCORING,
-                            pairs.c.claimed_by == worker))
-                .values(state=state, result=result, error=error, claimed_by=None,
-                        updated_at=now)
-            ).rowcount
-            == 1
-        )

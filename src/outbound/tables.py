@@ -21,16 +21,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from ingest.tables import pairs
+from ingest.tables import NAMING_CONVENTION, pairs
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 # pending -> sending -> delivered | pending (retry) | dead; superseded when a newer bundle of
 # the same accession was queued before this one was sent.
