@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from ingest import MessageStore, MllpConfig, MllpServer
+from ingest import MllpServer
 from ingest.framing import frame
 from ingest.replay import MllpClient
 from support.hl7build import oru
+from support.listener import run_listener
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -24,21 +25,6 @@ def rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def serve(engine, body, **config) -> None:
-    async def main() -> None:
-        store = MessageStore(engine)
-        store.start()
-        server = MllpServer(MllpConfig(port=0, **config), store)
-        await server.start()
-        try:
-            await body(server)
-        finally:
-            await server.stop(2)
-            await store.stop()
-
-    asyncio.run(main())
 
 
 async def close(writer: asyncio.StreamWriter) -> None:
@@ -78,7 +64,7 @@ def test_a_thousand_idle_connections(engine_sqlite):
         await legit.close()
 
     try:
-        serve(engine_sqlite, body, max_connections=64, idle_timeout_s=2)
+        run_listener(engine_sqlite, body, max_connections=64, idle_timeout_s=2)
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
@@ -108,7 +94,7 @@ def test_slow_loris_is_cut_off_and_others_carry_on(engine_sqlite):
         await asyncio.wait_for(task, 30)
         await close(writer)
 
-    serve(engine_sqlite, body, idle_timeout_s=1)
+    run_listener(engine_sqlite, body, idle_timeout_s=1)
 
 
 def test_sender_that_never_reads_its_acks(engine_sqlite):
@@ -130,4 +116,4 @@ def test_sender_that_never_reads_its_acks(engine_sqlite):
         assert rss_mb() - before < 100
         await close(writer)
 
-    serve(engine_sqlite, body, idle_timeout_s=30)
+    run_listener(engine_sqlite, body, idle_timeout_s=30)

@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from ingest import MessageStore, MllpConfig, MllpServer
+from ingest import MllpServer
 from ingest.replay import MllpClient
 from ingest.tables import messages
 from radagree.store import make_engine, migrate
 from support.fhir import free_port
 from support.hl7build import oru
+from support.listener import run_listener
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(180)
@@ -28,21 +29,6 @@ pytestmark = pytest.mark.timeout(180)
 
 def pg_available() -> bool:
     return os.geteuid() == 0 and bool(list(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl")))
-
-
-def run_listener(engine, body) -> None:
-    async def main() -> None:
-        store = MessageStore(engine)
-        store.start()
-        server = MllpServer(MllpConfig(port=0), store)
-        await server.start()
-        try:
-            await body(server)
-        finally:
-            await server.stop(2)
-            await store.stop()
-
-    asyncio.run(main())
 
 
 @pytest.mark.skipif(not pg_available(), reason="needs root and Debian's PostgreSQL binaries")

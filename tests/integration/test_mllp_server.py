@@ -4,37 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Awaitable, Callable
 from ipaddress import ip_network
 
 import pytest
 from sqlalchemy import func, select
 
-from ingest import MessageStore, MllpConfig, MllpServer
+from ingest import MllpServer
 from ingest.framing import frame
 from ingest.replay import MllpClient, read_ack
 from ingest.tables import messages
 from radagree.store import make_engine
 from support.hl7build import oru
+from support.listener import run_listener
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def run_server(
-    engine, body: Callable[[MllpServer], Awaitable[None]], **config
-) -> None:
-    async def main() -> None:
-        store = MessageStore(engine, batch=64)
-        store.start()
-        server = MllpServer(MllpConfig(host="127.0.0.1", port=0, **config), store)
-        await server.start()
-        try:
-            await body(server)
-        finally:
-            await server.stop(2.0)
-            await store.stop()
-
-    asyncio.run(main())
 
 
 def count(engine, *where) -> int:
@@ -55,7 +38,7 @@ def test_ack_paths_and_duplicates(engine):
         assert (await client.send(oru("A2", "P", "y", control_id="M3"))).code == "AA"
         await client.close()
 
-    run_server(engine, body)
+    run_listener(engine, body)
     assert count(engine) == 3  # M1 once, M2 stored as rejected, M3
     assert count(engine, messages.c.state == "rejected") == 1
 
@@ -72,7 +55,7 @@ def test_sixteen_connections_at_once(engine):
         results = await asyncio.gather(*(sender(n) for n in range(16)))
         assert all(code == "AA" for codes in results for code in codes)
 
-    run_server(engine, body)
+    run_listener(engine, body)
     assert count(engine) == 16 * 25
 
 
@@ -85,7 +68,7 @@ def test_missing_final_cr_is_accepted(engine):
         assert read_ack(ack[1:-2]).code == "AA"
         writer.close()
 
-    run_server(engine, body)
+    run_listener(engine, body)
     assert count(engine) == 1
 
 
@@ -100,7 +83,7 @@ def test_oversized_message_is_refused_stored_and_closed(engine):
         assert await asyncio.wait_for(reader.read(), 5) == b""  # closed by the server
         writer.close()
 
-    run_server(engine, body, max_message_bytes=64 * 1024)
+    run_listener(engine, body, max_message_bytes=64 * 1024)
     with engine.connect() as conn:
         row = conn.execute(select(messages.c.state, messages.c.size, messages.c.raw)).one()
     assert row.state == "rejected" and row.size > 64 * 1024 and len(row.raw) <= 4096
@@ -116,7 +99,7 @@ def test_garbage_closes_the_connection_and_the_server_keeps_serving(engine):
         assert (await client.send(oru("A1", "F", "x"))).code == "AA"
         await client.close()
 
-    run_server(engine, body)
+    run_listener(engine, body)
 
 
 def test_idle_connection_is_closed(engine):
@@ -124,7 +107,7 @@ def test_idle_connection_is_closed(engine):
         reader, _writer = await asyncio.open_connection("127.0.0.1", server.port)
         assert await asyncio.wait_for(reader.read(), 5) == b""
 
-    run_server(engine, body, idle_timeout_s=0.3)
+    run_listener(engine, body, idle_timeout_s=0.3)
 
 
 def test_connection_cap_and_allow_list(engine):
@@ -135,13 +118,13 @@ def test_connection_cap_and_allow_list(engine):
         assert await asyncio.wait_for(reader.read(), 5) == b""  # over the cap: closed
         await first.close()
 
-    run_server(engine, body, max_connections=1)
+    run_listener(engine, body, max_connections=1)
 
     async def refused(server: MllpServer) -> None:
         reader, _ = await asyncio.open_connection("127.0.0.1", server.port)
         assert await asyncio.wait_for(reader.read(), 5) == b""
 
-    run_server(engine, refused, allow_networks=[ip_network("10.0.0.0/8")])
+    run_listener(engine, refused, allow_networks=[ip_network("10.0.0.0/8")])
 
 
 def test_store_down_answers_ae_and_stores_nothing(tmp_path):
@@ -154,7 +137,7 @@ def test_store_down_answers_ae_and_stores_nothing(tmp_path):
         assert reply.code == "AE" and "207" in reply.raw.decode()
         await client.close()
 
-    run_server(engine, body)
+    run_listener(engine, body)
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +177,7 @@ def test_tls_and_mutual_tls(engine, tls_files):
         await writer.drain()
         assert b"MSA" not in await asyncio.wait_for(reader.read(), 5)
 
-    run_server(engine, plain_tls, **tls)
+    run_listener(engine, plain_tls, **tls)
 
     async def mutual(server: MllpServer) -> None:
         good = await MllpClient.connect("127.0.0.1", server.port,
@@ -207,7 +190,7 @@ def test_tls_and_mutual_tls(engine, tls_files):
                                                _client_context(tls_files, cert))
                 await bad.send(oru("T4", "F", "x"), timeout=5)
 
-    run_server(engine, mutual, tls_client_ca=tls_files / "ca.pem", **tls)
+    run_listener(engine, mutual, tls_client_ca=tls_files / "ca.pem", **tls)
     assert count(engine) == 2
 
 
@@ -227,7 +210,7 @@ def test_metrics_count_answers_and_latency(engine):
         await client.send(oru("M2", "F", "x", message_type="ADT^A01"))
         await client.close()
 
-    run_server(engine, body)
+    run_listener(engine, body)
     after = (value("radagree_messages_total", type="ORU^R01", result="accepted", ack="AA"),
              value("radagree_messages_total", type="ADT^A01", result="rejected", ack="AR"),
              value("radagree_ack_latency_seconds_count"))
@@ -244,5 +227,5 @@ def test_strict_validation_refuses_bad_data_types_and_names_the_field(engine):
         assert "|PID^1^7|102^Data type error^HL70357|E|" in reply.raw.decode()
         await client.close()
 
-    run_server(engine, body, validation="strict")
+    run_listener(engine, body, validation="strict")
     assert count(engine, messages.c.state == "rejected") == 1
