@@ -59,8 +59,9 @@ def _distance(qualifier: Span, ent: Span) -> tuple[int, int]:
     return (qualifier.start - ent.end + 1, 1)
 
 
-def _nearest(span: Span, ents: Sequence[Span]) -> int | None:
-    same_sentence = [i for i, e in enumerate(ents) if e.sent.start == span.sent.start]
+def _nearest(span: Span, ents: Sequence[Span], ent_sents: Sequence[int]) -> int | None:
+    sent = span.sent.start
+    same_sentence = [i for i, start in enumerate(ent_sents) if start == sent]
     if not same_sentence:
         return None
     return min(same_sentence, key=lambda i: _distance(span, ents[i]))
@@ -90,8 +91,10 @@ def attach_qualifiers(
     it, the others take the most specific place named next to them.
     """
     found: list[dict[str, list[tuple[tuple[int, int], str, str]]]] = [{} for _ in ents]
+    # Span.sent walks the doc each time: look each entity's sentence up once.
+    ent_sents = [e.sent.start for e in ents]
     for span in doc.spans.get(QUALIFIERS, []):
-        target = _nearest(span, ents)
+        target = _nearest(span, ents, ent_sents)
         if target is None:
             continue
         for part in span.label_.split(";"):
@@ -99,7 +102,7 @@ def attach_qualifiers(
             found[target].setdefault(key, []).append((_distance(span, ents[target]), value,
                                                       span.text))
     for span, size_mm, words in _sizes(doc):
-        target = _nearest(span, ents)
+        target = _nearest(span, ents, ent_sents)
         if target is not None:
             found[target].setdefault("size", []).append(
                 (_distance(span, ents[target]), str(size_mm), words))

@@ -8,6 +8,7 @@ and `score_many` are then cheap and safe to call from worker threads.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,9 @@ from scoring.result import Counts, EntityRow, Method, ScoreResult, SectionScore
 from scoring.sections import Section, scored_text_span, split_sections
 
 
+@functools.cache
 def _version() -> str:
+    """Cached: reading the package metadata took 0.7 ms, a fifth of a pair's scoring."""
     try:
         return metadata.version("radagree")
     except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
