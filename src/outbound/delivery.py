@@ -42,8 +42,8 @@ async def deliver_due(
     if not items:
         return done
     attempts = await asyncio.gather(*(_timed(sink, item) for item in items))
+    await asyncio.to_thread(_record, engine, worker, items, [a for a, _ in attempts], config)
     for item, (attempt, seconds) in zip(items, attempts, strict=True):
-        await asyncio.to_thread(_record, engine, worker, item, attempt, config)
         metrics.DELIVERIES.labels(item.sink, attempt.result).inc()
         metrics.DELIVERY_LATENCY.labels(item.sink).observe(seconds)
         if attempt.result == "dead":
@@ -64,17 +64,20 @@ async def _timed(sink: Sink, item: OutboxItem) -> tuple[Attempt, float]:
     return attempt, time.perf_counter() - started
 
 
-def _record(engine: Engine, worker: str, item: OutboxItem, attempt: Attempt,
+def _record(engine: Engine, worker: str, items: list[OutboxItem], attempts: list[Attempt],
             config: FhirConfig) -> None:
-    if attempt.result == "delivered":
-        record(engine, item.id, worker, state=DELIVERED, status=attempt.status)
-    elif attempt.result == "dead":
-        record(engine, item.id, worker, state=DEAD, status=attempt.status,
-               error=attempt.error, outcome=attempt.outcome)
-    else:
-        delay = attempt.retry_after
-        if delay is None:
-            delay = backoff(item.attempts, config)
-        record(engine, item.id, worker, state=PENDING, status=attempt.status,
-               error=attempt.error, outcome=attempt.outcome,
-               retry_in=min(delay, config.backoff_max_s))
+    """Every outcome of one batch in one transaction."""
+    with engine.begin() as conn:
+        for item, attempt in zip(items, attempts, strict=True):
+            if attempt.result == "delivered":
+                record(conn, item.id, worker, state=DELIVERED, status=attempt.status)
+            elif attempt.result == "dead":
+                record(conn, item.id, worker, state=DEAD, status=attempt.status,
+                       error=attempt.error, outcome=attempt.outcome)
+            else:
+                delay = attempt.retry_after
+                if delay is None:
+                    delay = backoff(item.attempts, config)
+                record(conn, item.id, worker, state=PENDING, status=attempt.status,
+                       error=attempt.error, outcome=attempt.outcome,
+                       retry_in=min(delay, config.backoff_max_s))

@@ -152,11 +152,13 @@ def claim_due(engine: Engine, worker: str, limit: int, lease: timedelta) -> list
 
 
 def record(
-    engine: Engine, item_id: int, worker: str, *, state: str, status: int | None = None,
+    conn: Connection, item_id: int, worker: str, *, state: str, status: int | None = None,
     error: str | None = None, outcome: dict[str, Any] | None = None,
     retry_in: float | None = None,
 ) -> bool:
-    """The result of one attempt; False when the claim was lost (another replica took over)."""
+    """The result of one attempt, in the caller's transaction (one per delivery batch: one
+    commit per bundle held SQLite's write lock 10,000 times in a 10,000-pair run, against the
+    listener's commits); False when the claim was lost (another replica took over)."""
     now = datetime.now(UTC)
     values: dict[str, Any] = {"state": state, "last_status": status, "last_error": error,
                               "outcome": outcome, "claimed_by": None, "updated_at": now}
@@ -164,13 +166,12 @@ def record(
         values["delivered_at"] = now
     if retry_in is not None:
         values["next_attempt_at"] = now + timedelta(seconds=retry_in)
-    with engine.begin() as conn:
-        return conn.execute(
-            update(outbox)
-            .where(and_(outbox.c.id == item_id, outbox.c.state == SENDING,
-                        outbox.c.claimed_by == worker))
-            .values(**values)
-        ).rowcount == 1
+    return conn.execute(
+        update(outbox)
+        .where(and_(outbox.c.id == item_id, outbox.c.state == SENDING,
+                    outbox.c.claimed_by == worker))
+        .values(**values)
+    ).rowcount == 1
 
 
 def requeue(engine: Engine, item_ids: list[int] | None = None) -> int:
