@@ -52,3 +52,18 @@ class LlmUnavailable(ScoringError):
     def __init__(self, why: str) -> None:
         self.why = why
         super().__init__(f"[{self.code}] LLM unavailable: {why}")
+
+
+class LlmRejected(LlmUnavailable):
+    """The LLM server answered, but cannot serve this request: HTTP 400/413/422 (a prompt over
+    the model's context length, say) or a malformed answer twice at temperature 0.
+
+    Waiting would not help (the same request fails the same way), so this pair falls back to
+    the rules whatever `fallback` says: with `fallback = "wait"` a single long report
+    otherwise held its whole batch in the queue for ever (found by bench/llm_faults.py)."""
+
+    code = "S005"
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.args = (f"[{self.code}] LLM rejected the request: {why}",)

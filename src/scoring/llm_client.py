@@ -7,7 +7,9 @@ never sent, and a test inspects the wire to prove it.
 
 Failure policy: the SDK retries transport errors, 5xx and 429 (`retries`, its own backoff);
 an answer that does not parse against its schema is asked for once more; anything still
-failing raises `LlmUnavailable`, which the back-ends turn into their configured fallback.
+failing raises `LlmUnavailable`, which the back-ends turn into their configured fallback —
+except a request the server refuses as such (400/413/422) or answers malformed twice:
+`LlmRejected`, where waiting cannot help.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scoring.config import LlmSettings
-from scoring.errors import LlmUnavailable
+from scoring.errors import LlmRejected, LlmUnavailable
+
+# The request itself is refused (bad request, too large, unprocessable): not a passing outage.
+REJECTED = (400, 413, 422)
 
 
 @dataclass
@@ -81,7 +86,7 @@ class LlmClient:
 
     async def _ask(self, messages: list[dict[str, str]], *, parse: Any, max_tokens: int,
                    **constraint: Any) -> Any:
-        from openai import APIError
+        from openai import APIError, APIStatusError
 
         last = "no answer"
         client, gate = self._bind()
@@ -91,6 +96,10 @@ class LlmClient:
                     response = await client.chat.completions.create(
                         model=self.settings.model, messages=messages,  # type: ignore[arg-type]
                         temperature=0, max_tokens=max_tokens, **constraint)
+            except APIStatusError as exc:
+                if exc.status_code in REJECTED:
+                    raise LlmRejected(f"HTTP {exc.status_code}") from exc
+                raise LlmUnavailable(type(exc).__name__) from exc
             except APIError as exc:  # includes timeouts and connection errors, after retries
                 raise LlmUnavailable(type(exc).__name__) from exc
             self.usage.calls += 1
@@ -103,7 +112,7 @@ class LlmClient:
             except ValueError as exc:
                 last = str(exc)
                 self.usage.retries += attempt == 0
-        raise LlmUnavailable(f"malformed answer twice ({last})")
+        raise LlmRejected(f"malformed answer twice ({last})")
 
     async def close(self) -> None:
         if self._client is not None:

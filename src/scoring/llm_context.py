@@ -22,7 +22,7 @@ from typing import Any
 
 from scoring.config import ScoringConfig
 from scoring.context_check import PairContext, RulesClassifier, Verdict, register_classifier
-from scoring.errors import BackendUnavailable, LlmUnavailable
+from scoring.errors import BackendUnavailable, LlmRejected, LlmUnavailable
 from scoring.llm_client import LlmClient
 from scoring.mention import Mention
 
@@ -129,8 +129,8 @@ class LlmClassifier:
             self.asked += len(todo)
             try:
                 answers = await self._ask(pair, [pair.shared[n] for n in todo])
-            except LlmUnavailable:
-                if self.settings.fallback == "wait":
+            except LlmUnavailable as exc:
+                if self.settings.fallback == "wait" and not isinstance(exc, LlmRejected):
                     raise
                 answers = [Verdict(v.same, v.reason, decided_by="rules-fallback")
                            for v in (self.rules.verdict(*pair.shared[n]) for n in todo)]

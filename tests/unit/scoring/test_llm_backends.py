@@ -119,6 +119,22 @@ def test_wait_keeps_the_pair_for_later(fake_with):
         asyncio.run(s.score_many([(PRELIM, FINAL)] * 3))
 
 
+@pytest.mark.parametrize("fault", ["400", "garbage"])
+def test_a_refused_request_falls_back_even_with_wait(fake_with, fault):
+    """Waiting cannot help a request the server refuses (or garbles twice): the pair is scored
+    by the rules, flagged, instead of going back to the queue for ever."""
+    answers = {
+        "400": (400, {}, {"error": {"message": "prompt longer than max_model_len"}}),
+        "garbage": completion("{not json at all"),
+    }
+    server = fake_with(lambda body, n: answers[fault])
+    result = scorer(server, fallback="wait").score(PRELIM, FINAL)
+    shared = [e for e in result.entities if e.category in ("matched", "mismatched")]
+    assert shared and all(e.decided_by == "rules-fallback" for e in shared)
+    assert "classifier:rules" in result.method.fallback
+    assert result.esas == Scorer(ScoringConfig()).score(PRELIM, FINAL).esas
+
+
 def test_explanation_post_check_rejects_wrong_score_or_unknown_finding(fake_with):
     texts = iter(["The score 0.91 shows excellent agreement.",
                   "The trainee missed a pneumothorax.",
