@@ -73,8 +73,12 @@ def hl7_instant(value: str, zone: str = "UTC") -> str | None:
 
 
 def uses_llm(result: ScoreResult) -> bool:
+    """AIAST only where an LLM's output is in the result (a context decision or the
+    explanation): a pair that fell back entirely to the rules and the template asserts nothing
+    artificial, whatever the configuration."""
     m = result.method
-    return m.classifier in ("llm", "hybrid") or m.explainer == "llm"
+    explained = m.explainer == "llm" and "explainer:" not in (m.fallback or "")
+    return explained or any(e.decided_by == "llm" for e in result.entities)
 
 
 def status_for(pair: ClaimedPair, cancelled: bool = False) -> str:
@@ -123,8 +127,9 @@ def build_bundle(
         },
     }
     subject = {"identifier": {"system": config.patient_system, "value": pair.final.patient_id}}
+    fell_back = " with rules fallback" if result.method.fallback else ""
     device = {"display": f"radagree {result.method.version} ({result.method.ner}/"
-                         f"{result.method.classifier})"}
+                         f"{result.method.classifier}{fell_back})"}
     meta: dict[str, Any] = {}
     if uses_llm(result):
         meta = {"security": [{"system": V3_OBSERVATION_VALUE, "code": "AIAST",
@@ -151,6 +156,9 @@ def build_bundle(
         {"code": coding("discrepancy"),
          "valueCodeableConcept": coding(f"discrepancy-{result.discrepancy}")},
     ]
+    if result.method.fallback:  # DESIGN §9: a fallback is flagged in FHIR, not only in method
+        components.append({"code": coding("scoring-fallback"),
+                           "valueString": result.method.fallback})
     observation: dict[str, Any] = {
         "resourceType": "Observation",
         "identifier": obs_ids,

@@ -77,10 +77,27 @@ def test_corrected_and_cancelled_statuses(scored):
 
 def test_llm_results_are_tagged_aiast(scored):
     p, result, html = scored
-    llm = result.model_copy(update={"method": result.method.model_copy(
+    rows = [result.entities[0].model_copy(update={"decided_by": "llm"}), *result.entities[1:]]
+    llm = result.model_copy(update={"entities": rows, "method": result.method.model_copy(
         update={"classifier": "llm"})})
     obs = resources(build_bundle(p, llm, html, FhirConfig()))["Observation"]["resource"]
     assert obs["meta"]["security"][0]["code"] == "AIAST"
+    assert "fallback" not in obs["device"]["display"]
+
+
+def test_a_rules_fallback_is_flagged_and_asserts_no_ai(scored):
+    p, result, html = scored
+    rows = [e.model_copy(update={"decided_by": "rules-fallback"}) for e in result.entities]
+    fell_back = result.model_copy(update={"entities": rows, "method": result.method.model_copy(
+        update={"classifier": "llm", "fallback": "classifier:rules (LLM unavailable)"})})
+    bundle = build_bundle(p, fell_back, html, FhirConfig())
+    assert problems(bundle) == []
+    obs = resources(bundle)["Observation"]["resource"]
+    assert "meta" not in obs  # no LLM output in this result
+    flag = obs["component"][-1]
+    assert flag["code"]["coding"][0]["code"] == "scoring-fallback"
+    assert flag["valueString"] == "classifier:rules (LLM unavailable)"
+    assert "rules fallback" in obs["device"]["display"]
 
 
 def test_documents_when_asked(scored):
