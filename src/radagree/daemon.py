@@ -97,7 +97,7 @@ class Daemon:
             s.workers.processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=workers.init_worker,
-            initargs=(s.store.url, s.mllp, s.effective_scoring, s.fhir, s.logging),
+            initargs=(s.store.url, s.mllp, s.effective_scoring, s.fhir, s.logging, s.workers.nice),
         )
         loop = asyncio.get_running_loop()
         await asyncio.gather(

@@ -59,6 +59,9 @@ class WorkersConfig(BaseModel):
 
     # Worker processes for parsing and CPU scoring (the listener's process does neither).
     processes: int = Field(1, ge=1)
+    # Added to the worker processes' niceness: when the CPU is short the listener's ACKs come
+    # first and scoring (a backlog that catches up) waits; 0 keeps them equal.
+    nice: int = Field(5, ge=0, le=19)
     # Messages parsed per transaction: small keeps SQLite's write lock short for the ACKs.
     parse_batch: int = Field(32, ge=1)
     # Pairs claimed per batch by a scoring worker, and how often an idle worker looks.

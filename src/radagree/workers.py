@@ -10,6 +10,7 @@ job is one function call with small picklable results, so the daemon keeps the m
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -35,7 +36,7 @@ _fhir: FhirConfig | None = None
 
 def init_worker(
     store_url: str, mllp: MllpConfig, scoring: ScoringConfig, fhir: FhirConfig,
-    logging_config: Any = None,
+    logging_config: Any = None, nice: int = 0,
 ) -> None:
     """Process initializer: one engine and one scorer per worker process, loaded once."""
     global _engine, _scorer, _mllp, _fhir
@@ -45,6 +46,8 @@ def init_worker(
 
     if logging_config is not None:
         configure_from(logging_config)
+    if nice:
+        os.nice(nice)
 
     _engine = make_engine(store_url)
     _mllp = mllp
