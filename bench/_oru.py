@@ -12,7 +12,7 @@ import random
 
 from _iu import iu_reports, report_text
 
-_BOILERPLATE = [
+BOILERPLATE = [
     "TECHNIQUE: Frontal and lateral views of the chest were obtained in the upright position.",
     "Radiation dose: this examination was performed using dose-reduction techniques "
     "including automated exposure control.",
@@ -62,7 +62,7 @@ def build_oru(accession: str, status: str, text: str, control_id: str, rng: rand
     if indication:
         lines.append(f"INDICATION: {indication}")
     lines += text.split("\n")
-    boiler = list(_BOILERPLATE)
+    boiler = list(BOILERPLATE)
     rng.shuffle(boiler)
     obx = []
     size = sum(len(s) for s in head)

@@ -2,9 +2,13 @@
 (default 5 times) while senders stream P/F pairs, and the FHIR server (Medplum, the tests'
 real server) is frozen for the middle third of the stream. Senders resend whatever was not
 acknowledged, as an integration engine does. At the end: every ACKed message is stored,
-every pair scored once, and the FHIR server holds exactly one Observation per accession.
+every pair scored once, no dead letter, and the FHIR server holds exactly one Observation per
+accession; reported: how long after the FHIR server came back everything was delivered.
 
-    python bench/fault_runs.py [--pairs 1000] [--kills 5]
+`--rate` paces the stream (pairs/s; 0 = as fast as the ACKs allow) so the freeze is a real
+stretch of time rather than the few seconds a 2,000 msg/s burst takes.
+
+    python bench/fault_runs.py [--pairs 1000] [--kills 5] [--rate 50] [--store-url URL]
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from sqlalchemy import func, select
 from _oru import message_pairs
 from ingest.replay import MllpClient
 from ingest.tables import messages, pairs
-from ingest_load import free_port, start_serve
+from ingest_load import free_port, fresh_store_url, start_serve
 from outbound.tables import outbox
 from radagree.store import make_engine
 from support.fhir import FhirTestServer
@@ -35,11 +39,13 @@ from support.fhir import FhirTestServer
 SYSTEM = "https://radagree.org/fhir/sid/report-agreement/observation"
 
 
-async def stream(port: int, items: list[tuple[str, bytes]], acked: set[str]) -> None:
+async def stream(port: int, items: list[tuple[str, bytes, float]], acked: set[str],
+                 start: float) -> None:
     todo = [it for it in items if it[0] not in acked]
     try:
         client = await MllpClient.connect("127.0.0.1", port)
-        for key, message in todo:
+        for key, message, due in todo:
+            await asyncio.sleep(max(0.0, start + due - time.monotonic()))
             if (await client.send(message, timeout=10)).code == "AA":
                 acked.add(key)
         await client.close()
@@ -51,12 +57,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=1000)
     parser.add_argument("--kills", type=int, default=5)
+    parser.add_argument("--rate", type=float, default=0.0, help="pairs per second")
+    parser.add_argument("--store-url", default=None, help="default: SQLite in a temp folder")
     args = parser.parse_args()
     rng = random.Random(5)
     seed = int(time.time()) % 1000
     items = []
     for i, (p, f) in enumerate(message_pairs(args.pairs, seed=seed)):
-        items += [(f"{i}P", p), (f"{i}F", f)]
+        due = i / args.rate if args.rate else 0.0
+        items += [(f"{i}P", p, due), (f"{i}F", f, due)]
     parts = [[it for j, it in enumerate(items) if (j // 2) % 8 == k] for k in range(8)]
     fhir = FhirTestServer()
     fhir.start()
@@ -67,12 +76,13 @@ def main() -> None:
 
 
 def run_faults(args: argparse.Namespace, rng: random.Random, seed: int,
-               items: list[tuple[str, bytes]], parts: list[list[tuple[str, bytes]]],
-               fhir: FhirTestServer) -> None:
+               items: list[tuple[str, bytes, float]],
+               parts: list[list[tuple[str, bytes, float]]], fhir: FhirTestServer) -> None:
     acked: set[str] = set()
+    marks: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        url = f"sqlite:///{folder / 'radagree.db'}"
+        url = fresh_store_url(args.store_url, folder)
         mllp, http = free_port(), free_port()
         os.environ["RADAGREE_FHIR__BASE_URL"] = fhir.base_url
         os.environ["RADAGREE_FHIR__BACKOFF_MAX_S"] = "5"
@@ -86,7 +96,8 @@ def run_faults(args: argparse.Namespace, rng: random.Random, seed: int,
         proc = start_serve(folder, url, mllp, http)
         while len(acked) < total:
             async def run(proc: subprocess.Popen) -> None:
-                tasks = [asyncio.create_task(stream(mllp, part, acked)) for part in parts]
+                tasks = [asyncio.create_task(stream(mllp, part, acked, started))
+                         for part in parts]
                 nonlocal kills, frozen
                 while not all(t.done() for t in tasks):
                     if kills < len(kills_at) and len(acked) >= kills_at[kills]:
@@ -95,9 +106,11 @@ def run_faults(args: argparse.Namespace, rng: random.Random, seed: int,
                         break
                     if not frozen and freeze[0] <= len(acked) < freeze[1]:
                         fhir.pause()
+                        marks["frozen"] = time.monotonic() - started
                         frozen = True
                     if frozen and len(acked) >= freeze[1]:
                         fhir.resume()
+                        marks["resumed"] = time.monotonic() - started
                         frozen = None  # type: ignore[assignment]
                     await asyncio.sleep(0.01)
                 await asyncio.gather(*tasks)
@@ -108,17 +121,22 @@ def run_faults(args: argparse.Namespace, rng: random.Random, seed: int,
                 proc = start_serve(folder, url, mllp, http)
         if frozen is True:
             fhir.resume()
+            marks["resumed"] = time.monotonic() - started
             frozen = None  # type: ignore[assignment]
         ingest_s = time.monotonic() - started
         engine = make_engine(url)
-        deadline = time.monotonic() + 900
+        deadline = time.monotonic() + 1800
         while time.monotonic() < deadline:
             with engine.connect() as conn:
                 delivered = conn.execute(select(func.count()).select_from(outbox)
                                          .where(outbox.c.state == "delivered")).scalar()
+                scored = conn.execute(select(func.count()).select_from(pairs)
+                                      .where(pairs.c.state == "scored")).scalar()
+            if scored >= args.pairs and "scored" not in marks:
+                marks["scored"] = time.monotonic() - started
             if delivered >= args.pairs:
                 break
-            time.sleep(1)
+            time.sleep(0.5)
         drained_s = time.monotonic() - started
         with engine.connect() as conn:
             stored = conn.execute(select(func.count()).select_from(messages)).scalar()
@@ -145,8 +163,14 @@ def run_faults(args: argparse.Namespace, rng: random.Random, seed: int,
 
     per_acc = [count(f"BENCH{seed}{i:07d}") for i in range(args.pairs)]
     observations = sum(per_acc)
-    print(f"{args.pairs} pairs, {args.kills} SIGKILLs of serve, FHIR server frozen for the "
-          f"middle third; ingest done in {ingest_s:.0f} s, all delivered after {drained_s:.0f} s")
+    store = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    print(f"{store}: {args.pairs} pairs at {args.rate or 'full'} pairs/s, {args.kills} SIGKILLs "
+          f"of serve, FHIR server frozen for the middle third; stream done in {ingest_s:.0f} s, "
+          f"all scored after {marks.get('scored', drained_s):.0f} s, all delivered after "
+          f"{drained_s:.0f} s")
+    if "resumed" in marks:
+        print(f"FHIR server frozen at {marks['frozen']:.0f} s, back at {marks['resumed']:.0f} s: "
+              f"everything delivered {drained_s - marks['resumed']:.0f} s after it came back")
     print(f"messages ACKed {len(acked)} / stored {stored}; pairs {states}; outbox {rows}")
     print(f"Observations on the FHIR server: {observations} "
           f"(accessions with exactly one: {sum(n == 1 for n in per_acc)}, "

@@ -33,6 +33,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def fresh_store_url(url: str | None, folder: Path) -> str:
+    """A SQLite file in `folder` by default; on PostgreSQL a new, empty database on the given
+    server, so counts never include an earlier run's rows."""
+    if not url:
+        return f"sqlite:///{folder / 'radagree.db'}"
+    if not url.startswith("postgres"):
+        return url
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"bench_{os.getpid()}_{int(time.time())}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
 def start_serve(folder: Path, store_url: str, mllp: int, http: int) -> subprocess.Popen:
     env = os.environ | {"RADAGREE_STORE__URL": store_url, "RADAGREE_MLLP__PORT": str(mllp),
                         "RADAGREE_HTTP__PORT": str(http)}
@@ -121,7 +139,7 @@ def main() -> None:
     per_connection = [flat[i :: args.connections] for i in range(args.connections)]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        url = args.store_url or f"sqlite:///{folder / 'radagree.db'}"
+        url = fresh_store_url(args.store_url, folder)
         mllp, http = free_port(), free_port()
         proc = start_serve(folder, url, mllp, http)
         try:
