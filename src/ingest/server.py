@@ -44,7 +44,9 @@ class MllpServer:
         self.config = config
         self.store = store
         self._server: asyncio.Server | None = None
+        self._tls = tls_context(config)
         self._connections: set[asyncio.Task[None]] = set()
+        self._accepted: set[asyncio.Task[None]] = set()
         self._busy: set[asyncio.Task[None]] = set()
         self._closing = False
 
@@ -55,11 +57,12 @@ class MllpServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self) -> None:
+        # TLS is started per connection (`_handshake`), not by the server: asyncio logs a
+        # failed handshake only in debug mode, and a refused certificate must be logged.
         self._server = await asyncio.start_server(
-            self._on_connection,
+            self._accept,
             self.config.host,
             self.config.port,
-            ssl=tls_context(self.config),
             backlog=256,
         )
         log.info("mllp_listening", host=self.config.host, port=self.port,
@@ -92,6 +95,16 @@ class MllpServer:
             return False
         return any(address in network for network in self.config.allow_networks)
 
+    def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Synchronous on purpose: it runs inside `connection_made`, before a byte is read, so
+        with TLS reading can be paused until the handshake. Otherwise the ClientHello lands in
+        the stream's buffer and `start_tls` waits for it for ever (asyncio streams, 3.11)."""
+        if self._tls is not None:
+            writer.transport.pause_reading()
+        task = asyncio.get_running_loop().create_task(self._on_connection(reader, writer))
+        self._accepted.add(task)
+        task.add_done_callback(self._accepted.discard)
+
     async def _on_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
@@ -116,6 +129,8 @@ class MllpServer:
         self._connections.add(task)
         metrics.CONNECTIONS.inc()
         try:
+            if self._tls is not None and not await self._handshake(writer, peer):
+                return
             await self._serve(reader, writer, peer, task)
         except asyncio.CancelledError:
             pass
@@ -127,6 +142,22 @@ class MllpServer:
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
+
+    async def _handshake(self, writer: asyncio.StreamWriter, peer: str) -> bool:
+        """TLS before any byte is read; a refusal is counted and logged with its reason
+        (plain TCP on the TLS port, no/unknown/expired client certificate, a client that
+        does not trust our CA), bounded by the idle timeout against stalled handshakes."""
+        assert self._tls is not None
+        try:
+            await asyncio.wait_for(writer.start_tls(self._tls), self.config.idle_timeout_s)
+        except (ssl.SSLError, ConnectionError, TimeoutError) as exc:
+            metrics.CONNECTIONS_REFUSED.labels("tls").inc()
+            reason = str(getattr(exc, "reason", None) or type(exc).__name__)
+            if getattr(exc, "verify_message", None):  # e.g. "certificate has expired"
+                reason += f": {exc.verify_message}"  # type: ignore[union-attr]
+            log.warning("mllp_tls_refused", peer=peer, reason=reason)
+            return False
+        return True
 
     async def _serve(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from datetime import UTC, datetime
 from ipaddress import ip_network
 
 import pytest
 from sqlalchemy import func, select
+from structlog.testing import capture_logs
 
 from ingest import MllpServer
 from ingest.framing import frame
@@ -153,17 +155,38 @@ def tls_files(tmp_path_factory):
         str(folder / "client.pem"))
     other_ca.issue_cert("intruder.example").private_key_and_cert_chain_pem.write_to_path(
         str(folder / "intruder.pem"))
+    expired = ca.issue_cert("sender.example", not_before=datetime(2020, 1, 1, tzinfo=UTC),
+                            not_after=datetime(2021, 1, 1, tzinfo=UTC))
+    expired.private_key_and_cert_chain_pem.write_to_path(str(folder / "expired.pem"))
+    other_ca.cert_pem.write_to_path(str(folder / "other-ca.pem"))
     return folder
 
 
-def _client_context(folder, cert: str | None) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=str(folder / "ca.pem"))
+def _client_context(folder, cert: str | None, ca: str = "ca.pem") -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(folder / ca))
     if cert:
         context.load_cert_chain(str(folder / cert))
     return context
 
 
+def tls_refused() -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("radagree_mllp_connections_refused_total",
+                                     {"reason": "tls"}) or 0.0
+
+
+async def tls_refusals(n: float) -> None:
+    """The server side of a refused handshake ends a moment after the client's."""
+    for _ in range(500):
+        if tls_refused() >= n:
+            return
+        await asyncio.sleep(0.01)
+
+
 def test_tls_and_mutual_tls(engine, tls_files):
+    """Refused, each with its reason in the log: plain TCP on the TLS port, a client that does
+    not trust our CA, and with mutual TLS no certificate, an unknown CA's, an expired one."""
     tls = {"tls_cert": tls_files / "server.pem", "tls_key": tls_files / "server.pem"}
 
     async def plain_tls(server: MllpServer) -> None:
@@ -176,21 +199,36 @@ def test_tls_and_mutual_tls(engine, tls_files):
         writer.write(frame(oru("T2", "F", "x")))
         await writer.drain()
         assert b"MSA" not in await asyncio.wait_for(reader.read(), 5)
+        # a sender configured with the wrong CA refuses our certificate
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await MllpClient.connect("127.0.0.1", server.port,
+                                     _client_context(tls_files, None, "other-ca.pem"))
+        await tls_refusals(before + 2)
 
-    run_listener(engine, plain_tls, **tls)
+    before = tls_refused()
+    with capture_logs() as logs:
+        run_listener(engine, plain_tls, **tls)
+    refused = [e["reason"] for e in logs if e["event"] == "mllp_tls_refused"]
+    assert len(refused) == 2 and any("WRONG_VERSION" in r or "HTTP" in r for r in refused)
 
     async def mutual(server: MllpServer) -> None:
         good = await MllpClient.connect("127.0.0.1", server.port,
                                         _client_context(tls_files, "client.pem"))
         assert (await good.send(oru("T3", "F", "x"))).code == "AA"
         await good.close()
-        for cert in (None, "intruder.pem"):
+        for cert in (None, "intruder.pem", "expired.pem"):
             with pytest.raises((ssl.SSLError, ConnectionError, asyncio.IncompleteReadError)):
                 bad = await MllpClient.connect("127.0.0.1", server.port,
                                                _client_context(tls_files, cert))
                 await bad.send(oru("T4", "F", "x"), timeout=5)
+        await tls_refusals(before + 3)
 
-    run_listener(engine, mutual, tls_client_ca=tls_files / "ca.pem", **tls)
+    before = tls_refused()
+    with capture_logs() as logs:
+        run_listener(engine, mutual, tls_client_ca=tls_files / "ca.pem", **tls)
+    refused = [e["reason"] for e in logs if e["event"] == "mllp_tls_refused"]
+    assert len(refused) == 3, refused
+    assert any("EXPIRED" in r.upper() for r in refused), refused
     assert count(engine) == 2
 
 
