@@ -15,6 +15,7 @@ from outbound.outbox import (
     enqueue_cancellations,
     purge_bundles,
     record,
+    release_claims,
     requeue,
 )
 from outbound.sinks import Attempt, FhirSink, FolderSink, Sink, make_sink
@@ -46,5 +47,6 @@ __all__ = [
     "purge_bundles",
     "record",
     "refresh_gauges",
+    "release_claims",
     "requeue",
 ]

@@ -40,7 +40,9 @@ class FhirConfig(BaseModel):
     timeout_s: float = Field(10.0, gt=0)
     # Retries: exponential backoff with full jitter, capped; Retry-After is honoured.
     backoff_base_s: float = Field(1.0, gt=0)
-    backoff_max_s: float = Field(300.0, gt=0)
+    # Capped at a minute: a FHIR server back from an outage has every bundle within about a
+    # minute (issue #7's target); an outage costs one attempt per bundle per minute at most.
+    backoff_max_s: float = Field(60.0, gt=0)
     delivery_batch: int = Field(16, ge=1)
     # A claimed delivery not finished within this is retried (by any replica).
     lease_s: float = Field(120.0, gt=0)

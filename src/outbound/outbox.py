@@ -174,6 +174,18 @@ def record(
     ).rowcount == 1
 
 
+def release_claims(engine: Engine) -> int:
+    """Every delivery in flight goes back to pending, due now. Only for a store that serves
+    one daemon (SQLite): whatever is `sending` at start-up was the previous life's, killed
+    mid-request; waiting out its lease (`lease_s`, 2 minutes) only delayed it."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        return conn.execute(
+            update(outbox).where(outbox.c.state == SENDING)
+            .values(state=PENDING, claimed_by=None, next_attempt_at=now, updated_at=now)
+        ).rowcount or 0
+
+
 def requeue(engine: Engine, item_ids: list[int] | None = None) -> int:
     """Put dead letters back in the queue (after the cause was fixed); all when ids is None."""
     now = datetime.now(UTC)

@@ -83,6 +83,10 @@ class Daemon:
         )
         if released:
             log.info("claims_released", pairs=released)
+        if self.engine.dialect.name == "sqlite":
+            sending = await asyncio.to_thread(outbound.release_claims, self.engine)
+            if sending:
+                log.info("deliveries_released", bundles=sending)
         # The listener comes first: messages are stored and acknowledged while the worker
         # processes are still loading their models.
         self.store = ingest.MessageStore(self.engine, s.mllp.commit_batch)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -84,6 +84,25 @@ def test_sending_twice_leaves_one_of_each(engine, pipeline, fhir_server):
     assert deliver(engine, pipeline) == {"delivered": 1}
     assert len(fhir_server.search("Observation", f"{SYSTEM}/observation|D2")) == 1
     assert len(fhir_server.search("DiagnosticReport", f"{SYSTEM}/diagnosticreport|D2")) == 1
+
+
+def test_a_dead_daemons_deliveries_in_flight_go_out_at_restart(engine, pipeline, fhir_server):
+    """Claimed, then the daemon died before the answer was recorded: at start-up on SQLite
+    the claim is released at once instead of after its 2-minute lease, and the resend of a
+    bundle the server may already hold still leaves one Observation."""
+    ingest(engine, oru("D9", "P", "No effusion."), oru("D9", "F", "Small effusion."))
+    (claimed,) = outbound.claim_due(engine, "dead-daemon", 16, timedelta(seconds=120))
+
+    async def send_then_die() -> None:  # it reached the server; then kill -9
+        sink = FhirSink(pipeline)
+        assert (await sink.send(claimed)).result == "delivered"
+        await sink.close()
+
+    asyncio.run(send_then_die())
+    assert deliver(engine, pipeline) == {}  # leased: nothing due
+    assert outbound.release_claims(engine) == 1
+    assert deliver(engine, pipeline) == {"delivered": 1}
+    assert len(fhir_server.search("Observation", f"{SYSTEM}/observation|D9")) == 1
 
 
 def test_correction_updates_in_place_and_cancel_marks_entered_in_error(
