@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from outbound import metrics
 from outbound.config import FhirConfig
-from outbound.outbox import OutboxItem, claim_due, record
+from outbound.outbox import OutboxItem, claim_due, record, wake_after_outage
 from outbound.sinks import Attempt, Sink
 from outbound.tables import DEAD, DELIVERED, PENDING
 
@@ -66,8 +66,12 @@ async def _timed(sink: Sink, item: OutboxItem) -> tuple[Attempt, float]:
 
 def _record(engine: Engine, worker: str, items: list[OutboxItem], attempts: list[Attempt],
             config: FhirConfig) -> None:
-    """Every outcome of one batch in one transaction."""
+    """Every outcome of one batch in one transaction; a delivery also ends an outage."""
     with engine.begin() as conn:
+        if any(a.result == "delivered" for a in attempts):
+            woken = wake_after_outage(conn, items[0].sink)
+            if woken:
+                log.info("delivery_target_back", sink=items[0].sink, count=woken)
         for item, attempt in zip(items, attempts, strict=True):
             if attempt.result == "delivered":
                 record(conn, item.id, worker, state=DELIVERED, status=attempt.status)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 
@@ -172,6 +172,26 @@ def record(
                     outbox.c.claimed_by == worker))
         .values(**values)
     ).rowcount == 1
+
+
+# No answer at all (timeout, refused connection) or a gateway saying the server is away:
+# the target was down, not this bundle wrong.
+UNREACHABLE = (502, 503, 504)
+
+
+def wake_after_outage(conn: Connection, sink: str) -> int:
+    """The target just accepted a bundle: those backing off because it was unreachable are
+    due now. Per-bundle backoff alone spread them over up to `backoff_max_s` after the
+    server came back (bench/fault_runs.py: 158 s for a 400-bundle backlog that Medplum takes
+    in 46). A 429 keeps its Retry-After; a 500 may be this bundle's own fault and waits."""
+    now = datetime.now(UTC)
+    return conn.execute(
+        update(outbox)
+        .where(outbox.c.state == PENDING, outbox.c.next_attempt_at > now,
+               outbox.c.sink == sink, outbox.c.attempts > 0,
+               or_(outbox.c.last_status.is_(None), outbox.c.last_status.in_(UNREACHABLE)))
+        .values(next_attempt_at=now)
+    ).rowcount or 0
 
 
 def release_claims(engine: Engine) -> int:

@@ -105,6 +105,23 @@ def test_a_dead_daemons_deliveries_in_flight_go_out_at_restart(engine, pipeline,
     assert len(fhir_server.search("Observation", f"{SYSTEM}/observation|D9")) == 1
 
 
+def test_a_delivery_after_an_outage_makes_the_waiting_bundles_due(engine, pipeline):
+    """Bundles backing off because the server was unreachable (no answer, 503) are due as
+    soon as it accepts one again; a 429 keeps its Retry-After, a 500 its own backoff."""
+    for acc in ("W1", "W2", "W3", "W4", "W5"):
+        ingest(engine, oru(acc, "P", "No effusion."), oru(acc, "F", "Small effusion."))
+    later = datetime.now(UTC) + timedelta(hours=1)
+    with engine.begin() as conn:
+        for acc, status in (("W1", None), ("W2", 503), ("W3", 429), ("W4", 500)):
+            conn.execute(update(outbox).where(outbox.c.accession == acc).values(
+                attempts=3, last_status=status, next_attempt_at=later))
+    assert deliver(engine, pipeline) == {"delivered": 1}  # W5, the only one due
+    assert deliver(engine, pipeline) == {"delivered": 2}  # W1 and W2, woken by it
+    assert [(a, s) for a, _, s in states(engine)] == [
+        ("W1", "delivered"), ("W2", "delivered"), ("W3", "pending"), ("W4", "pending"),
+        ("W5", "delivered")]
+
+
 def test_correction_updates_in_place_and_cancel_marks_entered_in_error(
         engine, pipeline, fhir_server):
     ingest(engine, oru("D3", "P", "Small left effusion."), oru("D3", "F", "Small left effusion."))
