@@ -7,9 +7,11 @@ accession; reported: how long after the FHIR server came back everything was del
 
 `--rate` paces the stream (pairs/s; 0 = as fast as the ACKs allow) so the freeze is a real
 stretch of time rather than the few seconds a 2,000 msg/s burst takes. Medplum's in-memory
-server takes ~115 ms per transaction bundle here (~9/s, one node thread), so runs against
-it stay below that rate; `--sink folder` runs the kills alone at the e2e scale (10,000 pairs)
-with the default folder sink and counts the files per accession instead.
+server is slow and gets slower as it fills: a transaction bundle took 168 ms with 150
+bundles stored, 456 ms at 300, 950 ms at 600, 1.2 s at 750 (its conditional-update search
+scans every resource; one node thread), so runs against it stay small and slow; `--sink
+folder` runs the kills alone at the e2e scale (10,000 pairs) with the default folder sink and
+counts the files per accession instead.
 
     python bench/fault_runs.py [--pairs 600] [--kills 5] [--rate 2] [--store-url URL]
     python bench/fault_runs.py --sink folder --pairs 10000 [--store-url URL]

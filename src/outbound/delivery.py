@@ -32,11 +32,13 @@ def backoff(attempt: int, config: FhirConfig, rng: random.Random | None = None) 
 
 
 async def deliver_due(
-    engine: Engine, sink: Sink, worker: str, config: FhirConfig
+    engine: Engine, sink: Sink, worker: str, config: FhirConfig, limit: int | None = None
 ) -> Counter[str]:
-    """Send one batch of due bundles; returns how many were delivered / retried / dead."""
+    """Send one batch of due bundles (`limit`, default `delivery_batch`); returns how many
+    were delivered / retried / dead."""
     items = await asyncio.to_thread(
-        claim_due, engine, worker, config.delivery_batch, timedelta(seconds=config.lease_s)
+        claim_due, engine, worker, limit or config.delivery_batch,
+        timedelta(seconds=config.lease_s)
     )
     done: Counter[str] = Counter()
     if not items:

@@ -307,17 +307,23 @@ class Daemon:
         is also when retries whose backoff has run out become due)."""
         w, fhir = self.settings.workers, self.settings.fhir
         assert self.sink is not None
+        limit = fhir.delivery_batch
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake_delivery.wait(), w.poll_interval_s)
             self._wake_delivery.clear()
             while True:
                 try:
-                    done = await outbound.deliver_due(self.engine, self.sink, self.worker_id, fhir)
+                    done = await outbound.deliver_due(self.engine, self.sink, self.worker_id, fhir,
+                                                      limit)
                 except Exception as exc:
                     log.error("delivery_pass_failed", error=type(exc).__name__)
                     await asyncio.sleep(w.poll_interval_s)
                     break
+                # While the target fails everything, probe it with one bundle at a time: a
+                # frozen server otherwise queues a full batch of requests per timeout, and
+                # works through those abandoned requests first when it comes back.
+                limit = 1 if done["retry"] and not done["delivered"] else fhir.delivery_batch
                 if done["dead"]:
                     log.error("bundles_dead_lettered", count=done["dead"])
                 if not done or done["retry"] == sum(done.values()):
