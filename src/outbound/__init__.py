@@ -4,7 +4,7 @@ Imports `ingest` and `scoring` for their types only."""
 
 from outbound.codes import CODE_SYSTEM, code_system
 from outbound.config import FhirConfig
-from outbound.delivery import backoff, deliver_due
+from outbound.delivery import DeliveryPass, backoff, deliver_due, observe
 from outbound.mapping import build_bundle, conclusion
 from outbound.metrics import refresh_gauges
 from outbound.outbox import (
@@ -25,6 +25,7 @@ from outbound.validate import InvalidBundle, check, problems
 __all__ = [
     "CODE_SYSTEM",
     "Attempt",
+    "DeliveryPass",
     "FhirConfig",
     "FhirSink",
     "FolderSink",
@@ -43,6 +44,7 @@ __all__ = [
     "enqueue_cancellations",
     "make_sink",
     "metadata",
+    "observe",
     "problems",
     "purge_bundles",
     "record",

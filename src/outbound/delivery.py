@@ -1,8 +1,9 @@
 """One delivery pass: claim what is due, send it, record every outcome.
 
-The daemon calls `deliver_due` in a loop; the CLI's `outbox retry` only changes rows, and the
-next pass sends them. Backoff is exponential with full jitter (AWS architecture blog's
-"full jitter"), capped, and a server's Retry-After wins when it gives one.
+The daemon calls `deliver_due` in a loop, in a process of its own; the CLI's `outbox retry`
+only changes rows, and the next pass sends them. Backoff is exponential with full jitter
+(AWS architecture blog's "full jitter"), capped, and a server's Retry-After wins when it
+gives one.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import random
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import structlog
@@ -31,33 +33,48 @@ def backoff(attempt: int, config: FhirConfig, rng: random.Random | None = None) 
     return (rng or random).uniform(0, ceiling)
 
 
+@dataclass
+class DeliveryPass:
+    """One batch's outcomes. `done` counts delivered / retry / dead; `attempts` (sink,
+    result, seconds) go to the metrics of whichever process owns the registry (`observe`):
+    the daemon delivers in a process of its own."""
+
+    done: Counter[str] = field(default_factory=Counter)
+    attempts: list[tuple[str, str, float]] = field(default_factory=list)
+
+
+def observe(passed: DeliveryPass) -> None:
+    for sink, result, seconds in passed.attempts:
+        metrics.DELIVERIES.labels(sink, result).inc()
+        metrics.DELIVERY_LATENCY.labels(sink).observe(seconds)
+        if result == "dead":
+            metrics.DEAD_LETTERS.labels("rejected").inc()
+
+
 async def deliver_due(
     engine: Engine, sink: Sink, worker: str, config: FhirConfig, limit: int | None = None
-) -> Counter[str]:
-    """Send one batch of due bundles (`limit`, default `delivery_batch`); returns how many
-    were delivered / retried / dead."""
+) -> DeliveryPass:
+    """Send one batch of due bundles (`limit`, default `delivery_batch`)."""
     items = await asyncio.to_thread(
         claim_due, engine, worker, limit or config.delivery_batch,
         timedelta(seconds=config.lease_s)
     )
-    done: Counter[str] = Counter()
+    passed = DeliveryPass()
     if not items:
-        return done
+        return passed
     attempts = await asyncio.gather(*(_timed(sink, item) for item in items))
     await asyncio.to_thread(_record, engine, worker, items, [a for a, _ in attempts], config)
     for item, (attempt, seconds) in zip(items, attempts, strict=True):
-        metrics.DELIVERIES.labels(item.sink, attempt.result).inc()
-        metrics.DELIVERY_LATENCY.labels(item.sink).observe(seconds)
+        passed.attempts.append((item.sink, attempt.result, seconds))
         if attempt.result == "dead":
-            metrics.DEAD_LETTERS.labels("rejected").inc()
             log.error("bundle_dead_lettered", accession=item.accession, kind=item.kind,
                       version=item.version, status=attempt.status, attempts=item.attempts)
         elif attempt.result == "retry":
             log.warning("delivery_retry", accession=item.accession, status=attempt.status,
                         error=attempt.error if attempt.status is None else None,
                         attempts=item.attempts)
-        done[attempt.result] += 1
-    return done
+        passed.done[attempt.result] += 1
+    return passed
 
 
 async def _timed(sink: Sink, item: OutboxItem) -> tuple[Attempt, float]:

@@ -115,6 +115,9 @@ def enqueue_cancellations(conn: Connection, now: datetime | None = None) -> int:
 
 
 def claim_due(engine: Engine, worker: str, limit: int, lease: timedelta) -> list[OutboxItem]:
+    """Claim up to `limit` due bundles. The claim's transaction takes only ids (on SQLite it
+    holds the one write lock the listener's commits wait for); the 20 KB bodies are read
+    after it, outside any lock."""
     now = datetime.now(UTC)
     older = aliased(outbox)
     in_flight_before = exists().where(
@@ -125,8 +128,7 @@ def claim_due(engine: Engine, worker: str, limit: int, lease: timedelta) -> list
     with engine.begin() as conn:
         rows = conn.execute(
             select(outbox.c.id, outbox.c.pair_id, outbox.c.accession, outbox.c.version,
-                   outbox.c.kind, outbox.c.sink, outbox.c.bundle, outbox.c.attempts,
-                   outbox.c.created_at)
+                   outbox.c.kind, outbox.c.sink, outbox.c.attempts, outbox.c.created_at)
             .where(
                 outbox.c.state.in_((PENDING, SENDING)),
                 outbox.c.next_attempt_at <= now,
@@ -144,8 +146,11 @@ def claim_due(engine: Engine, worker: str, limit: int, lease: timedelta) -> list
             .values(state=SENDING, claimed_by=worker, next_attempt_at=now + lease,
                     attempts=outbox.c.attempts + 1, updated_at=now)
         )
+    with engine.connect() as conn:
+        bodies = dict(conn.execute(select(outbox.c.id, outbox.c.bundle)
+                                   .where(outbox.c.id.in_([r.id for r in rows]))).all())
     return [
-        OutboxItem(r.id, r.pair_id, r.accession, r.version, r.kind, r.sink, r.bundle,
+        OutboxItem(r.id, r.pair_id, r.accession, r.version, r.kind, r.sink, bodies[r.id],
                    r.attempts + 1, r.created_at)
         for r in rows
     ]

@@ -49,7 +49,7 @@ def deliver(engine, config, rounds: int = 1) -> dict:
         total: dict = {}
         try:
             for _ in range(rounds):
-                done = await outbound.deliver_due(engine, sink, "test-worker", config)
+                done = (await outbound.deliver_due(engine, sink, "test-worker", config)).done
                 for k, v in done.items():
                     total[k] = total.get(k, 0) + v
         finally:
