@@ -38,8 +38,8 @@ from sqlalchemy import func, select
 
 from _oru import message_pairs
 from ingest.replay import MllpClient
-from ingest.tables import messages, pairs
-from ingest_load import free_port, fresh_store_url, start_serve
+from ingest.tables import pairs
+from ingest_load import free_port, fresh_store_url, start_serve, store_counts
 from outbound.tables import outbox
 from radagree.store import make_engine
 from support.fhir import FhirTestServer
@@ -168,12 +168,7 @@ def run_faults(args: argparse.Namespace, rng: random.Random, seed: int,
                 break
             time.sleep(0.5)
         drained_s = time.monotonic() - started
-        with engine.connect() as conn:
-            stored = conn.execute(select(func.count()).select_from(messages)).scalar()
-            states = dict(conn.execute(select(pairs.c.state, func.count())
-                                       .group_by(pairs.c.state)).all())
-            rows = dict(conn.execute(select(outbox.c.state, func.count())
-                                     .group_by(outbox.c.state)).all())
+        stored, states, rows = store_counts(url)
         proc.terminate()
         proc.wait(60)
         files = Counter(path.name.split("-")[2] for path in (folder / "fhir-out").glob("*.json"))

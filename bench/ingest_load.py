@@ -82,6 +82,25 @@ def peak_rss_mb(pid: int) -> tuple[float, float]:
     return hwm(pid), sum(hwm(int(c)) for c in children)
 
 
+def store_counts(url: str) -> tuple[int, dict[str, int], dict[str, int]]:
+    """Messages stored, pairs by state, outbox rows by state."""
+    from sqlalchemy import func, select
+
+    from ingest.tables import messages, pairs
+    from outbound.tables import outbox
+    from radagree.store import make_engine
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        stored = conn.execute(select(func.count()).select_from(messages)).scalar() or 0
+        states = dict(conn.execute(select(pairs.c.state, func.count())
+                                   .group_by(pairs.c.state)).all())
+        rows = dict(conn.execute(select(outbox.c.state, func.count())
+                                 .group_by(outbox.c.state)).all())
+    engine.dispose()
+    return stored, states, rows
+
+
 def drain(url: str, timeout: float = 600) -> tuple[float, int]:
     """Seconds until every stored message is parsed and every pair scored; pairs scored."""
     from sqlalchemy import func, select

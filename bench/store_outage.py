@@ -30,8 +30,7 @@ from sqlalchemy import func, select
 
 from _oru import message_pairs
 from ingest.replay import MllpClient
-from ingest.tables import messages, pairs
-from ingest_load import free_port, start_serve
+from ingest_load import free_port, start_serve, store_counts
 from outbound.tables import outbox
 from radagree.store import make_engine
 
@@ -140,12 +139,7 @@ def main() -> None:
                 time.sleep(0.5)
             marks["all_delivered"] = time.monotonic() - start
             alive = proc.poll() is None
-            with engine.connect() as conn:
-                stored = conn.execute(select(func.count()).select_from(messages)).scalar()
-                states = dict(conn.execute(select(pairs.c.state, func.count())
-                                           .group_by(pairs.c.state)).all())
-                rows = dict(conn.execute(select(outbox.c.state, func.count())
-                                         .group_by(outbox.c.state)).all())
+            stored, states, rows = store_counts(pg.url)
             engine.dispose()
             proc.terminate()
             proc.wait(60)

@@ -11,7 +11,6 @@ daemon keeps the metrics.
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any
 
 import outbound
@@ -27,14 +26,9 @@ def init(store_url: str, fhir: FhirConfig, logging_config: Any = None, nice: int
     """Process initializer: one engine, one sink, one event loop; behind the listener for
     the CPU, as the scoring workers are (`workers.nice`)."""
     global _loop, _engine, _sink, _fhir
-    from radagree.logs import configure_from
-    from radagree.store import make_engine
+    from radagree.workers import setup_child
 
-    if logging_config is not None:
-        configure_from(logging_config)
-    if nice:
-        os.nice(nice)
-    _engine = make_engine(store_url)
+    _engine = setup_child(store_url, logging_config, nice)
     _fhir = fhir
     _loop = asyncio.new_event_loop()
     asyncio.set_event_loop(_loop)

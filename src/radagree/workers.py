@@ -34,22 +34,28 @@ _mllp: MllpConfig | None = None
 _fhir: FhirConfig | None = None
 
 
+def setup_child(store_url: str, logging_config: Any, nice: int) -> Any:
+    """A spawned process of the daemon: logs configured as the parent's, behind the listener
+    for the CPU by `nice`, and its own store engine (returned)."""
+    from radagree.logs import configure_from
+    from radagree.store import make_engine
+
+    if logging_config is not None:
+        configure_from(logging_config)
+    if nice:
+        os.nice(nice)
+    return make_engine(store_url)
+
+
 def init_worker(
     store_url: str, mllp: MllpConfig, scoring: ScoringConfig, fhir: FhirConfig,
     logging_config: Any = None, nice: int = 0,
 ) -> None:
     """Process initializer: one engine and one scorer per worker process, loaded once."""
     global _engine, _scorer, _mllp, _fhir
-    from radagree.logs import configure_from
-    from radagree.store import make_engine
     from scoring import Scorer
 
-    if logging_config is not None:
-        configure_from(logging_config)
-    if nice:
-        os.nice(nice)
-
-    _engine = make_engine(store_url)
+    _engine = setup_child(store_url, logging_config, nice)
     _mllp = mllp
     _fhir = fhir
     _scorer = Scorer(scoring)
