@@ -11,6 +11,7 @@ daemon keeps the metrics.
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 import outbound
@@ -22,13 +23,14 @@ _sink: outbound.Sink | None = None
 _fhir: FhirConfig | None = None
 
 
-def init(store_url: str, fhir: FhirConfig, logging_config: Any = None, nice: int = 0) -> None:
+def init(store_url: str, fhir: FhirConfig, logging_config: Any = None, nice: int = 0,
+         parent: int | None = None) -> None:
     """Process initializer: one engine, one sink, one event loop; behind the listener for
     the CPU, as the scoring workers are (`workers.nice`)."""
     global _loop, _engine, _sink, _fhir
     from radagree.workers import setup_child
 
-    _engine = setup_child(store_url, logging_config, nice)
+    _engine = setup_child(store_url, logging_config, nice, parent or os.getppid())
     _fhir = fhir
     _loop = asyncio.new_event_loop()
     asyncio.set_event_loop(_loop)
@@ -39,3 +41,8 @@ def deliver(worker: str, limit: int) -> DeliveryPass:
     """One batch: claim what is due, send it, record every outcome."""
     assert _loop is not None and _sink is not None and _fhir is not None
     return _loop.run_until_complete(outbound.deliver_due(_engine, _sink, worker, _fhir, limit))
+
+
+def ping() -> bool:
+    """Returns once the initializer has run (the daemon starts this process eagerly)."""
+    return _sink is not None

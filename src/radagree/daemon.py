@@ -101,18 +101,20 @@ class Daemon:
             s.workers.processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=workers.init_worker,
-            initargs=(s.store.url, s.mllp, s.effective_scoring, s.fhir, s.logging, s.workers.nice),
+            initargs=(s.store.url, s.mllp, s.effective_scoring, s.fhir, s.logging, s.workers.nice,
+                      os.getpid()),
         )
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(
-            *(loop.run_in_executor(self.pool, workers.ping) for _ in range(s.workers.processes))
-        )
-        self._workers_ready = True
         # Delivery too leaves the listener's process (radagree/courier.py: ACK p99 36 -> 16 ms).
         self.delivery_pool = ProcessPoolExecutor(
             1, mp_context=multiprocessing.get_context("spawn"), initializer=courier.init,
-            initargs=(s.store.url, s.fhir, s.logging, s.workers.nice),
+            initargs=(s.store.url, s.fhir, s.logging, s.workers.nice, os.getpid()),
         )
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(
+            *(loop.run_in_executor(self.pool, workers.ping) for _ in range(s.workers.processes)),
+            loop.run_in_executor(self.delivery_pool, courier.ping),
+        )
+        self._workers_ready = True
         self._spawn(self._process_loop(), "ingest-processor")
         self._spawn(self._delivery_loop(), "delivery")
         for n in range(s.workers.processes):

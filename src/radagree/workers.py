@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -34,12 +35,29 @@ _mllp: MllpConfig | None = None
 _fhir: FhirConfig | None = None
 
 
-def setup_child(store_url: str, logging_config: Any, nice: int) -> Any:
-    """A spawned process of the daemon: logs configured as the parent's, behind the listener
-    for the CPU by `nice`, and its own store engine (returned)."""
+def _exit_with_parent(parent: int) -> None:
+    """A pool's workers outlive a parent killed with SIGKILL (or by the OOM killer): they
+    hold both ends of their task pipe, so they wait for work for ever, 450 MB each (found
+    after bench/fault_runs.py: dozens of them, 15 GB). Polling the parent pid ends them within
+    a second; whatever they held is released as a dead worker's claims are. `parent` is
+    passed in, not read here: a parent killed while this process was still importing has
+    already been replaced by init."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(70)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def setup_child(store_url: str, logging_config: Any, nice: int, parent: int) -> Any:
+    """A spawned process of the daemon: it ends with its parent, logs as the parent does,
+    yields the CPU to the listener by `nice`, and has its own store engine (returned)."""
     from radagree.logs import configure_from
     from radagree.store import make_engine
 
+    _exit_with_parent(parent)
     if logging_config is not None:
         configure_from(logging_config)
     if nice:
@@ -49,13 +67,13 @@ def setup_child(store_url: str, logging_config: Any, nice: int) -> Any:
 
 def init_worker(
     store_url: str, mllp: MllpConfig, scoring: ScoringConfig, fhir: FhirConfig,
-    logging_config: Any = None, nice: int = 0,
+    logging_config: Any = None, nice: int = 0, parent: int | None = None,
 ) -> None:
     """Process initializer: one engine and one scorer per worker process, loaded once."""
     global _engine, _scorer, _mllp, _fhir
     from scoring import Scorer
 
-    _engine = setup_child(store_url, logging_config, nice)
+    _engine = setup_child(store_url, logging_config, nice, parent or os.getppid())
     _mllp = mllp
     _fhir = fhir
     _scorer = Scorer(scoring)

@@ -81,6 +81,18 @@ async def stream(port: int, items: list[tuple[str, bytes]], acked: set[str]) -> 
         pass
 
 
+def child_pids(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie waiting for whoever inherited it to reap it."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
 def test_kill_9_mid_stream_loses_nothing_and_doubles_nothing(tmp_path, store_url):
     mllp, http = free_port(), free_port()
     all_messages = make_messages(600)
@@ -90,16 +102,25 @@ def test_kill_9_mid_stream_loses_nothing_and_doubles_nothing(tmp_path, store_url
 
     proc = start_serve(tmp_path, store_url, mllp, http)
 
+    children: list[int] = []
+
     async def run_and_kill() -> None:
         tasks = [asyncio.create_task(stream(mllp, part, acked)) for part in senders]
         while len(acked) < 300:
             await asyncio.sleep(0.01)
+        children.extend(child_pids(proc.pid))
         os.kill(proc.pid, signal.SIGKILL)
         await asyncio.gather(*tasks)
 
     asyncio.run(run_and_kill())
     proc.wait(10)
     assert 300 <= len(acked) < len(all_messages), "the kill must land mid-stream"
+    # its worker and delivery processes end with it (they used to wait for work for ever)
+    assert len(children) >= 2  # the resource tracker, the scoring worker (and delivery)
+    deadline = time.monotonic() + 10
+    while any(map(alive, children)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [c for c in children if alive(c)], "orphans left behind"
 
     engine = make_engine(store_url)
     with engine.connect() as conn:
