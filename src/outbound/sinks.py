@@ -148,10 +148,10 @@ class FhirSink:
             response = await self._post(item.bundle)
             if response.status_code == 401 and self.config.oauth_token_url:
                 response = await self._post(item.bundle, refresh=True)
-        except (httpx.TransportError, httpx.HTTPStatusError, ssl.SSLError, OSError) as exc:
-            # ssl.SSLError escapes httpx when a TLS 1.3 server refuses the client certificate
-            # after the handshake, on the first read. Never the exception text alone: it can
-            # carry the URL with query values.
+        except (httpx.TransportError, httpx.HTTPStatusError, OSError) as exc:
+            # OSError: an ssl.SSLError escapes httpx when a TLS 1.3 server refuses the client
+            # certificate after the handshake, on the first read. Never the exception text
+            # alone: it can carry the URL with query values.
             return Attempt("retry", error=f"{type(exc).__name__}")
         return classify(response)
 

@@ -11,7 +11,6 @@ daemon keeps the metrics.
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any
 
 import outbound
@@ -30,7 +29,7 @@ def init(store_url: str, fhir: FhirConfig, logging_config: Any = None, nice: int
     global _loop, _engine, _sink, _fhir
     from radagree.workers import setup_child
 
-    _engine = setup_child(store_url, logging_config, nice, parent or os.getppid())
+    _engine = setup_child(store_url, logging_config, nice, parent)
     _fhir = fhir
     _loop = asyncio.new_event_loop()
     asyncio.set_event_loop(_loop)

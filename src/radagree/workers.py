@@ -51,13 +51,14 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def setup_child(store_url: str, logging_config: Any, nice: int, parent: int) -> Any:
-    """A spawned process of the daemon: it ends with its parent, logs as the parent does,
-    yields the CPU to the listener by `nice`, and has its own store engine (returned)."""
+def setup_child(store_url: str, logging_config: Any, nice: int, parent: int | None) -> Any:
+    """A spawned process of the daemon: it ends with its parent (the daemon passes its pid),
+    logs as the parent does, yields the CPU to the listener by `nice`, and has its own store
+    engine (returned)."""
     from radagree.logs import configure_from
     from radagree.store import make_engine
 
-    _exit_with_parent(parent)
+    _exit_with_parent(parent or os.getppid())
     if logging_config is not None:
         configure_from(logging_config)
     if nice:
@@ -73,7 +74,7 @@ def init_worker(
     global _engine, _scorer, _mllp, _fhir
     from scoring import Scorer
 
-    _engine = setup_child(store_url, logging_config, nice, parent or os.getppid())
+    _engine = setup_child(store_url, logging_config, nice, parent)
     _mllp = mllp
     _fhir = fhir
     _scorer = Scorer(scoring)
