@@ -16,10 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest import MessageStore, MllpConfig, MllpServer
+from ingest import MllpConfig, MllpServer
 from ingest.replay import MllpClient
 from support.fuzz import SEEDS, check_message, fire, frames, mutate
 from support.hl7build import oru
+from support.listener import run_listener
 
 CONFIG = MllpConfig(max_message_bytes=64 * 1024)
 
@@ -42,26 +43,16 @@ def test_ten_thousand_frames_over_tcp(engine_sqlite):
     wire = frames(rng, 10_000)
     tally = {"answered": 0, "closed": 0}
 
-    async def main() -> None:
-        store = MessageStore(engine_sqlite, batch=64)
-        store.start()
-        server = MllpServer(CONFIG.model_copy(update={"port": 0}), store)
-        await server.start()
+    async def body(server: MllpServer) -> None:
+        outcomes = await asyncio.gather(
+            *(fire(server.port, wire[i::8], tally) for i in range(8)), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        client = await MllpClient.connect("127.0.0.1", server.port)
+        assert (await client.send(oru("AFTER", "F", "Still serving."))).code == "AA"
+        await client.close()
 
-        try:
-            outcomes = await asyncio.gather(
-                *(fire(server.port, wire[i::8], tally) for i in range(8)),
-                return_exceptions=True)
-            for outcome in outcomes:
-                if isinstance(outcome, BaseException):
-                    raise outcome
-            client = await MllpClient.connect("127.0.0.1", server.port)
-            assert (await client.send(oru("AFTER", "F", "Still serving."))).code == "AA"
-            await client.close()
-        finally:
-            await server.stop(2)
-            await store.stop()
-
-    asyncio.run(main())
+    run_listener(engine_sqlite, body, max_message_bytes=CONFIG.max_message_bytes)
     assert tally["answered"] + tally["closed"] == len(wire)
     assert tally["answered"] > 8_000
