@@ -16,17 +16,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _iu import iu_reports, report_text
-from scoring.lexicon import load_lexicon
+from scoring.lexicon import curated_concepts
 from scoring.ner import LexiconNer
 from scoring.sections import split_sections
 
 IGNORED = {"normal", "No Indexing", "Technical Quality of Image Unsatisfactory"}
 
 
-def accepted(code: str, lexicon) -> set[str]:
+def accepted(code: str, concepts) -> set[str]:
     head, *quals = [p.strip() for p in code.split("/")]
     out = set()
-    for concept in lexicon.concepts.values():
+    for concept in concepts.values():
         for entry in concept.mesh:
             e_head, *e_quals = entry.split("/")
             if e_head == head and all(q in quals for q in e_quals):
@@ -38,8 +38,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--misses", type=int, default=25)
     args = parser.parse_args()
-    lexicon = load_lexicon()
-    ner = LexiconNer(lexicon)
+    lexicon = curated_concepts()
+    ner = LexiconNer()
     total = hit = 0
     per_report = []
     misses: collections.Counter[str] = collections.Counter()
@@ -47,7 +47,9 @@ def main() -> int:
     t = time.perf_counter()
     rows = [r for r in iu_reports() if r["MeSH"].strip() not in IGNORED]
     texts = [report_text(r) for r in rows]
-    found_all = ner.extract_many([(t_, split_sections(t_)) for t_ in texts])
+    # Chest radiographs: the exam region is the chest, as the scorer infers it for them.
+    found_all = ner.extract_many([(t_, split_sections(t_)) for t_ in texts],
+                                 ["chest"] * len(texts))
     for row, found in zip(rows, found_all, strict=True):
         concepts = {m.concept for m in found}
         codes = [c.strip() for c in row["MeSH"].split(";") if c.strip()]

@@ -94,9 +94,12 @@ class ScoringConfig(BaseModel):
     # Grade = 1 + number of thresholds the ESAS reaches; four thresholds give grades 1..5.
     grade_thresholds: tuple[float, ...] = (0.35, 0.55, 0.75, 0.95)
 
-    # Concept ids whose omission, addition or negation/laterality flip is a major discrepancy.
-    # None means the lexicon's own `critical = true` list.
+    # Findings whose omission, addition or negation/laterality flip is a major discrepancy, in
+    # words ("ovarian torsion") or vocabulary ids. None = the packaged list by body region
+    # (src/scoring/data/critical.toml); a list replaces it; `critical_findings_extra` adds to
+    # whichever list is in force.
     critical_findings: tuple[str, ...] | None = None
+    critical_findings_extra: tuple[str, ...] = ()
 
     # Where the embedding model lives; None = the packaged all-MiniLM-L6-v2.
     embedding_model_path: str | None = None

@@ -13,9 +13,9 @@ from typing import Protocol
 
 from scoring.config import ScoringConfig
 from scoring.errors import BackendUnavailable
-from scoring.lexicon import Lexicon, load_lexicon
 from scoring.mention import Mention
 from scoring.result import Reason
+from scoring.vocabulary import Vocabulary, load_vocabulary
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,9 @@ class RulesClassifier:
     name = "rules"
     model = None
 
-    def __init__(self, config: ScoringConfig, lexicon: Lexicon | None = None) -> None:
+    def __init__(self, config: ScoringConfig, vocabulary: Vocabulary | None = None) -> None:
         self.config = config
-        self.lexicon = lexicon or load_lexicon()
+        self.vocabulary = vocabulary or load_vocabulary()
 
     def verdict(self, p: Mention, f: Mention) -> Verdict:
         if p.polarity != f.polarity:
@@ -63,7 +63,7 @@ class RulesClassifier:
             return Verdict(False, "negation" if absent else "certainty")
         if p.laterality and f.laterality and p.laterality != f.laterality:
             return Verdict(False, "laterality")
-        if not self.lexicon.anatomy_compatible(p.anatomy, f.anatomy):
+        if not self.vocabulary.compatible(p.anatomy, f.anatomy):
             return Verdict(False, "anatomy")
         if (p.position or "") != (f.position or ""):
             return Verdict(False, "anatomy")

@@ -32,14 +32,15 @@ class EmptyReport(ScoringError):
 
 
 class UnknownConcept(ScoringError):
-    """A configured concept id (e.g. in `critical_findings`) is not in the lexicon."""
+    """A configured finding (e.g. in `critical_findings`) names nothing the NER recognises."""
 
     code = "S003"
 
     def __init__(self, setting: str, ids: list[str]) -> None:
         self.ids = ids
-        super().__init__(f"[{self.code}] {setting}: unknown concept id(s) {', '.join(ids)}; "
-                         "see src/scoring/data/lexicon.toml for the ids")
+        super().__init__(f"[{self.code}] {setting}: no finding recognised in "
+                         f"{', '.join(map(repr, ids))}; write the finding as a report would "
+                         "(\"ovarian torsion\") or give a vocabulary id")
 
 
 class LlmUnavailable(ScoringError):

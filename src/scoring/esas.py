@@ -13,12 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from scoring.config import EsasWeights, ScoringConfig
-from scoring.mention import Mention
+from scoring.config import EsasWeights
 from scoring.result import Counts, Discrepancy, EntityRow
-
-LARGE = 4
-
 
 def esas(counts: Counts, weights: EsasWeights) -> float:
     denominator = (counts.matched + weights.missing * counts.missing
@@ -41,18 +37,6 @@ def grade(score: float, thresholds: Sequence[float]) -> int:
     return 1 + sum(score >= t - 1e-12 for t in thresholds)
 
 
-def is_critical(m: Mention | None, critical_ids: frozenset[str]) -> bool:
-    """A finding that must never be missed: on the list and current (not old or healed),
-    a large pleural effusion, or a device said to be in the wrong place."""
-    if m is None or m.polarity == "absent":
-        return False
-    if m.concept in critical_ids and m.change not in ("chronic", "resolved"):
-        return True
-    if m.concept == "pleural_effusion" and (m.severity or 0) >= LARGE:
-        return True
-    return m.kind == "device" and m.position == "malpositioned"
-
-
 def discrepancy(rows: Sequence[EntityRow]) -> Discrepancy:
     """major: a critical finding missed, added, or flipped in negation or side (or, for one
     critical by its size, in severity); minor: any other counted disagreement."""
@@ -67,9 +51,3 @@ def discrepancy(rows: Sequence[EntityRow]) -> Discrepancy:
         if row.reason == "severity" and row.concept == "pleural_effusion":
             return "major"
     return "minor" if counted else "none"
-
-
-def critical_ids(config: ScoringConfig, lexicon_critical: frozenset[str]) -> frozenset[str]:
-    if config.critical_findings is None:
-        return lexicon_critical
-    return frozenset(config.critical_findings)

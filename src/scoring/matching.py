@@ -1,10 +1,18 @@
 """Align the entities of the preliminary with those of the final, one to one.
 
-Exact canonical concept first; then, where an embedder is given, cosine similarity between the
-concept labels proposes further pairs above a threshold. Cosine is blind to negation (0.89
-between "pleural effusion" and "no pleural effusion"), so it only proposes: polarity and the
-other attributes are judged afterwards by the context check. One optimal assignment decides
-everything, so no entity is matched twice and an exact match always beats a similar one.
+Two mentions are candidates for one row when they are the same finding:
+- `exact`: the same concept, in compatible places (one contains the other) or at least in the
+  same organ (a left frontal and a temporal hyperintensity: the context check calls the place
+  different);
+- `head`: the same generic finding, or one a kind of the other ("lesion" / "mass"), in
+  compatible places: "ACL tear" and "tear of the anterior cruciate ligament", "a cyst in the
+  left kidney" and "renal cyst";
+- `normal`: a statement that an organ is normal against a finding in that organ ("the appendix
+  is normal" / "acute appendicitis"): the context check then finds the negation;
+- `embedding` (opt-in): cosine similarity of the labels above a threshold. Cosine is blind to
+  negation (0.89 between "pleural effusion" and "no pleural effusion"), so it only proposes.
+One optimal assignment decides everything, so no entity is matched twice and an exact match
+always beats a looser one.
 """
 
 from __future__ import annotations
@@ -16,35 +24,61 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from scoring.embeddings import Embedder
-from scoring.lexicon import Lexicon
+from scoring.exam import REGION_ROOT
 from scoring.mention import Mention
+from scoring.vocabulary import Vocabulary
 
 _INVALID = -1e6
-_EXACT = 2.0
+_BASE = {"exact": 2.0, "head": 1.5, "normal": 1.0}
+MatchKind = Literal["exact", "head", "normal", "embedding"]
+_REGION_ROOTS = frozenset(REGION_ROOT.values())
 
 
 @dataclass(frozen=True)
 class Alignment:
     prelim: Mention | None
     final: Mention | None
-    match: Literal["exact", "embedding"] | None = None
+    match: MatchKind | None = None
     similarity: float | None = None
 
 
-def agreement(a: Mention, b: Mention, lexicon: Lexicon) -> float:
-    """0..1: how much two mentions of one concept say alike, to pair like with like."""
+def same_finding(a: Mention, b: Mention, vocabulary: Vocabulary,
+                 ) -> Literal["exact", "head", "normal"] | None:
+    """How two mentions can be one finding, if they can."""
+    if a.concept == b.concept or a.generic and b.generic:
+        if vocabulary.compatible(a.anatomy, b.anatomy) or (
+                a.concept == b.concept and a.coarse and a.coarse == b.coarse):
+            return "exact"
+        return None
+    if a.generic or b.generic:
+        whole, part = (a, b) if a.generic else (b, a)
+        if part.anatomy is None:
+            return "normal" if whole.anatomy in _REGION_ROOTS else None
+        return "normal" if vocabulary.within(part.anatomy, whole.anatomy) else None
+    if vocabulary.related_heads(a.head, b.head) and vocabulary.compatible(a.anatomy, b.anatomy):
+        return "head"
+    return None
+
+
+def agreement(a: Mention, b: Mention, vocabulary: Vocabulary) -> float:
+    """0..1: how much two mentions of one finding say alike, to pair like with like."""
     score = 2.0 * (a.polarity == b.polarity)
     score += 1.0 * (a.laterality == b.laterality or None in (a.laterality, b.laterality))
-    score += 1.0 * lexicon.anatomy_compatible(a.anatomy, b.anatomy)
+    score += 1.0 * vocabulary.compatible(a.anatomy, b.anatomy)
     for attr in ("severity", "change", "size_mm", "position"):
         score += 0.5 * (getattr(a, attr) == getattr(b, attr))
-    return score / 6.0
+    # Said in the same sentence (give or take an edit): a finding described twice is paired
+    # description with description.
+    union = a.sentence_words | b.sentence_words
+    if union:
+        score += 2.0 * len(a.sentence_words & b.sentence_words) / len(union)
+    return score / 8.0
 
 
 def align(
     prelim: list[Mention],
     final: list[Mention],
-    lexicon: Lexicon,
+    vocabulary: Vocabulary,
     embedder: Embedder | None = None,
     threshold: float = 0.8,
 ) -> list[Alignment]:
@@ -52,15 +86,22 @@ def align(
     if not prelim or not final:
         return [Alignment(p, None) for p in prelim] + [Alignment(None, f) for f in final]
     scores = np.full((len(prelim), len(final)), _INVALID)
+    kinds: dict[tuple[int, int], MatchKind] = {}
     cosine = None
     if embedder is not None:
         cosine = embedder.similarity([m.label for m in prelim], [m.label for m in final])
     for i, p in enumerate(prelim):
         for j, f in enumerate(final):
-            if p.concept == f.concept:
-                scores[i, j] = _EXACT + agreement(p, f, lexicon)
-            elif cosine is not None and p.kind == f.kind and cosine[i, j] >= threshold:
-                scores[i, j] = float(cosine[i, j]) + 0.1 * agreement(p, f, lexicon)
+            kind = same_finding(p, f, vocabulary)
+            if kind is not None:
+                scores[i, j] = _BASE[kind] + agreement(p, f, vocabulary)
+                if kind == "normal" and p.anatomy == f.anatomy:
+                    scores[i, j] += 0.2  # "the appendix is normal" / "dilated appendix"
+                kinds[i, j] = kind
+            elif cosine is not None and p.kind == f.kind and cosine[i, j] >= threshold \
+                    and not (p.generic or f.generic):
+                scores[i, j] = float(cosine[i, j]) * 0.9 + 0.1 * agreement(p, f, vocabulary)
+                kinds[i, j] = "embedding"
     rows, cols = linear_sum_assignment(scores, maximize=True)
     out: list[Alignment] = []
     used_p: set[int] = set()
@@ -70,11 +111,10 @@ def align(
             continue
         used_p.add(i)
         used_f.add(j)
-        exact = prelim[i].concept == final[j].concept
-        out.append(Alignment(
-            prelim[i], final[j], "exact" if exact else "embedding",
-            1.0 if exact or cosine is None else round(float(cosine[i, j]), 4),
-        ))
+        kind = kinds[i, j]
+        similarity = round(float(cosine[i, j]), 4) if kind == "embedding" and cosine is not None \
+            else 1.0
+        out.append(Alignment(prelim[i], final[j], kind, similarity))
     out += [Alignment(p, None) for i, p in enumerate(prelim) if i not in used_p]
     out += [Alignment(None, f) for j, f in enumerate(final) if j not in used_f]
     return out

@@ -34,6 +34,25 @@ class Mention:
     anatomy: str | None = None
     position: str | None = None
     words: dict[str, str] = field(default_factory=dict)
+    # The generic finding this one is a kind of ("tear" for an ACL tear): mentions of one
+    # head in compatible places are the same finding however each report words it.
+    head: str | None = None
+    # How the NER read it: vocabulary | head | adjective | normal | phrase.
+    how: str = "vocabulary"
+    # Names of the place for people (the anatomy id is RadLex's), its coarse label (one of the
+    # 56 anatomy labels) and the exam-level body region.
+    anatomy_label: str | None = None
+    coarse: str | None = None
+    region: str | None = None
+    codes: tuple[str, ...] = ()
+    # The words of its sentence: two reports' mentions of one finding in the same sentence
+    # belong together when a finding is described more than once.
+    sentence_words: frozenset[str] = frozenset()
+
+    @property
+    def generic(self) -> bool:
+        """A statement about an organ as a whole ("the liver is normal")."""
+        return self.head == "abnormality"
 
     @property
     def span(self) -> tuple[int, int]:
@@ -61,7 +80,7 @@ class Mention:
         if self.change:
             out["change"] = self.change
         if self.anatomy:
-            out["anatomy"] = self.anatomy
+            out["anatomy"] = self.anatomy_label or self.anatomy
         if self.position:
             out["position"] = self.position
         if self.historical:

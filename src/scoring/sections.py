@@ -28,10 +28,22 @@ class Section:
     end: int
 
 
+_BLANK = re.compile(r"\n[ \t]*\r?\n")
+# Lines of a CT or MR report that describe how it was made, not what it shows.
+EXTRA_OTHER_TITLES = ("protocol", "dose", "radiation dose", "dlp", "total dlp", "ctdivol",
+                      "ctdi", "contrast", "procedure", "clinical data", "reason", "reason for study",
+                      "exam", "study", "examination", "prior", "priors", "indications",
+                      "dictated by", "electronically signed by", "signed by", "read by",
+                      "attending", "resident", "requested by", "referring physician", "sequences",
+                      "series", "acquisition", "premedication", "medications", "sedation",
+                      "consent", "complications", "estimated blood loss", "specimens")
+
+
 @cache
 def _other_titles() -> tuple[str, ...]:
     text = resources.files("scoring.data").joinpath("section_titles.txt").read_text("utf-8")
     titles = {line.strip().rstrip(":").lower() for line in text.splitlines() if line.strip()}
+    titles |= set(EXTRA_OTHER_TITLES)
     return tuple(sorted(titles - set(FINDINGS_TITLES) - set(IMPRESSION_TITLES)))
 
 
@@ -54,18 +66,38 @@ def _kind(title: str) -> str:
 
 
 def split_sections(text: str) -> list[Section]:
-    """Findings and impression spans of `text`, or one `report` span when it has neither."""
+    """Findings and impression spans of `text`, or one `report` span when it has neither.
+
+    Text before the first heading is the findings when the report has an impression but no
+    findings heading ("The appendix is dilated ... IMPRESSION: Acute appendicitis."). A
+    section that is not scored (technique, comparison, history, dose) ends at the first blank
+    line: what follows, up to the next heading, is report text again."""
     heads = list(_heading_re().finditer(text))
-    sections: list[Section] = []
+    spans: list[tuple[str, int, int]] = []
+    if heads and text[:heads[0].start()].strip():
+        spans.append(("preamble", 0, heads[0].start()))
     for i, head in enumerate(heads):
         end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
         kind = _kind(head.group(1))
-        if kind != "other" and text[head.end():end].strip():
-            sections.append(Section(kind, head.end(), end))
-    if not sections:
+        if kind == "other":
+            blank = _BLANK.search(text, head.end(), end)
+            if blank and text[blank.end():end].strip():
+                spans.append(("other", head.end(), blank.start()))
+                spans.append(("preamble", blank.end(), end))
+                continue
+        spans.append((kind, head.end(), end))
+    sections = [Section(k, a, b) for k, a, b in spans
+                if k in ("findings", "impression") and text[a:b].strip()]
+    loose = [Section("findings", a, b) for k, a, b in spans
+             if k == "preamble" and text[a:b].strip()]
+    if not heads:
         return [Section("report", 0, len(text))] if text.strip() else []
+    if not any(s.name == "findings" for s in sections):
+        sections += loose
+    if not sections:
+        return []
     merged: dict[str, Section] = {}
-    for s in sections:  # a repeated heading (addendum) extends its section
+    for s in sorted(sections, key=lambda s: s.start):  # a repeated heading extends its section
         prev = merged.get(s.name)
         merged[s.name] = s if prev is None else Section(s.name, prev.start, s.end)
     return sorted(merged.values(), key=lambda s: s.start)

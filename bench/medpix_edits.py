@@ -1,0 +1,227 @@
+"""Whole-body error injection: MedPix CT/MR teaching cases turned into synthetic preliminaries.
+
+The final is the case as a report (FINDINGS = the radiologist's findings, IMPRESSION = the
+case diagnosis); the preliminary is an edited copy. The edits are generic text operations on
+any region (sentence order, negation, side, severity words, a normal report, another case of
+the region, an added critical finding); none is written for a particular case. Edited texts
+live only in memory (MedPix: evaluation only, never copied or shipped). The held-back third
+of the cases is not in this folder and is never read.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Callable
+from functools import cache
+
+from _iu import DATA
+from injection import SEVERITY_SWAP
+
+CASES = DATA / "eval" / "medpix-dev" / "cases.jsonl"
+REGION = {"Head": "head", "Thorax": "thorax", "Abdomen": "abdomen",
+          "Spine and Muscles": "spine/MSK", "Reproductive and Urinary System": "genitourinary"}
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9•\-(])|\n+")
+_NEGATIVE = re.compile(r"\b(no|not|without|negative|absent|normal|unremarkable|intact|"
+                       r"resolved|free of|clear)\b", re.IGNORECASE)
+_BULLET = re.compile(r"^[\s•\-*·]+")
+
+
+@cache
+def medpix_cases() -> tuple[dict, ...]:
+    rows = [json.loads(line) for line in CASES.read_text("utf-8").splitlines() if line.strip()]
+    return tuple(r for r in rows if r["findings"].strip() and r["diagnosis"].strip())
+
+
+def sentences(findings: str) -> list[str]:
+    out = []
+    for piece in _SENTENCE.split(findings):
+        piece = _BULLET.sub("", piece).strip()
+        if piece:
+            out.append(piece)
+    return out
+
+
+def report(findings: list[str], impression: str) -> str:
+    """One finding per line, as the teaching case lists them."""
+    body = "\n".join(findings)
+    return f"FINDINGS:\n{body}\nIMPRESSION: {impression}"
+
+
+def final_report(case: dict) -> str:
+    return report(sentences(case["findings"]), case["diagnosis"].strip())
+
+
+def positive(sentence: str) -> bool:
+    """A sentence stating something found: not a negative statement, not a bare caption."""
+    return len(sentence.split()) >= 3 and not _NEGATIVE.search(sentence)
+
+
+# --------------------------------------------------------------------------- benign
+def identity(case: dict, rng: random.Random) -> str | None:
+    return final_report(case)
+
+
+def benign_rewording(case: dict, rng: random.Random) -> str | None:
+    """Sentence order, 'There is no X' <-> 'No X', prose instead of a list."""
+    ss = sentences(case["findings"])
+    changed = False
+    for k, s in enumerate(ss):
+        if s.startswith("There is no "):
+            ss[k] = "No " + s[len("There is no "):]
+            changed = True
+        elif s.startswith("No ") and not s.startswith("No acute"):
+            ss[k] = "There is no " + s[3:]
+            changed = True
+    if len(ss) > 1:
+        before = list(ss)
+        rng.shuffle(ss)
+        changed = changed or ss != before
+    if not changed:
+        return None
+    return report(ss, case["diagnosis"].strip())
+
+
+# --------------------------------------------------------------------------- errors
+def _replace(case: dict, rng: random.Random, change: Callable[[str], str | None]) -> str | None:
+    ss = sentences(case["findings"])
+    spots = list(range(len(ss)))
+    rng.shuffle(spots)
+    for k in spots:
+        new = change(ss[k])
+        if new is not None and new != ss[k]:
+            ss[k] = new
+            return report(ss, case["diagnosis"].strip())
+    return None
+
+
+def omission(case: dict, rng: random.Random) -> str | None:
+    """Drop one sentence that states a finding."""
+    ss = sentences(case["findings"])
+    spots = [k for k, s in enumerate(ss) if positive(s)]
+    if not spots:
+        return None
+    del ss[rng.choice(spots)]
+    return report(ss, case["diagnosis"].strip())
+
+
+_LABEL = re.compile(r"^((?:[A-Za-z0-9/ ]{1,25}|Image \d+):\s*)")
+
+
+def _negate(s: str) -> str | None:
+    label = _LABEL.match(s)  # "CT: large mass" -> "CT: No large mass"
+    prefix, body = (s[:label.end()], s[label.end():]) if label else ("", s)
+    if not body.strip():
+        return None
+    for pattern, repl in ((r"^There (is|are) (?!no )", r"There \1 no "),
+                          (r"\b(is|are) seen\b", r"\1 not seen"),
+                          (r"\b(is|are) (noted|present|identified)\b", r"\1 not \2")):
+        if re.search(pattern, body):
+            return prefix + re.sub(pattern, repl, body, count=1)
+    return prefix + "No " + body[0].lower() + body[1:]
+
+
+def negation_of_finding(case: dict, rng: random.Random) -> str | None:
+    return _replace(case, rng, lambda s: _negate(s) if positive(s) else None)
+
+
+def negation_of_diagnosis(case: dict, rng: random.Random) -> str | None:
+    diagnosis = case["diagnosis"].strip()
+    return report(sentences(case["findings"]), "No " + diagnosis[0].lower() + diagnosis[1:])
+
+
+def laterality_swap(case: dict, rng: random.Random) -> str | None:
+    def swap(s: str) -> str | None:
+        left = re.search(r"\bleft\b", s, re.I)
+        right = re.search(r"\bright\b", s, re.I)
+        if bool(left) == bool(right) or not positive(s):
+            return None
+        table = {"left": "right", "right": "left", "Left": "Right", "Right": "Left",
+                 "LEFT": "RIGHT", "RIGHT": "LEFT"}
+        return re.sub(r"\b(left|right|Left|Right|LEFT|RIGHT)\b", lambda m: table[m.group(1)], s)
+
+    return _replace(case, rng, swap)
+
+
+def severity_swap(case: dict, rng: random.Random) -> str | None:
+    words = "|".join(SEVERITY_SWAP)
+
+    def swap(s: str) -> str | None:
+        m = re.search(rf"\b({words})\b", s, re.I)
+        if not m or not positive(s):
+            return None
+        word = m.group(1)
+        new = SEVERITY_SWAP[word.lower()]
+        new = new.capitalize() if word[0].isupper() else new
+        return s[:m.start()] + new + s[m.end():]
+
+    return _replace(case, rng, swap)
+
+
+NORMAL_REPORTS = {
+    "head": ("No acute intracranial abnormality. The ventricles and sulci are normal. "
+             "No mass effect.", "Normal examination of the head."),
+    "thorax": ("The lungs are clear. No pleural effusion. The heart and mediastinum are "
+               "normal.", "No acute cardiopulmonary abnormality."),
+    "abdomen": ("The liver, spleen, pancreas and kidneys are unremarkable. No free fluid.",
+                "No acute abdominal abnormality."),
+    "spine/MSK": ("Normal alignment. No fracture. The soft tissues are unremarkable.",
+                  "Normal examination."),
+    "genitourinary": ("The kidneys, bladder and pelvic organs are unremarkable.",
+                      "No acute abnormality."),
+}
+
+
+def called_normal(case: dict, rng: random.Random) -> str | None:
+    findings, impression = NORMAL_REPORTS[REGION[case["location_category"]]]
+    return f"FINDINGS: {findings}\nIMPRESSION: {impression}"
+
+
+def other_case(case: dict, rng: random.Random) -> str | None:
+    same = [c for c in medpix_cases() if c["location_category"] == case["location_category"]
+            and c["id"] != case["id"]]
+    return final_report(rng.choice(same))
+
+
+CRITICAL_ADDITIONS = {
+    "head": ["Acute left subdural hematoma with 6 mm of midline shift.",
+             "Subarachnoid hemorrhage in the basal cisterns.",
+             "Large acute infarct in the right middle cerebral artery territory.",
+             "Uncal herniation."],
+    "thorax": ["Large right pneumothorax.", "Bilateral pulmonary emboli.",
+               "Type A aortic dissection.", "Spiculated 3 cm mass in the left upper lobe."],
+    "abdomen": ["Free intraperitoneal air.", "Small bowel obstruction.",
+                "Acute appendicitis.", "Splenic laceration with hemoperitoneum."],
+    "spine/MSK": ["Severe spinal cord compression at T10.",
+                  "Acute burst fracture of L1 with retropulsion.",
+                  "Displaced fracture of the femoral neck."],
+    "genitourinary": ["Left testicular torsion.", "Right ovarian torsion.",
+                      "Ruptured ectopic pregnancy with hemoperitoneum."],
+}
+
+
+def added_critical(case: dict, rng: random.Random) -> str | None:
+    options = [s for s in CRITICAL_ADDITIONS[REGION[case["location_category"]]]
+               if s.split()[-1].lower().strip(".") not in case["findings"].lower()]
+    if not options:
+        return None
+    sentence = rng.choice(options)
+    ss = sentences(case["findings"])
+    return report([*ss, sentence], f"{sentence} {case['diagnosis'].strip()}")
+
+
+BENIGN: dict[str, Callable[[dict, random.Random], str | None]] = {
+    "identity": identity,
+    "benign_rewording": benign_rewording,
+}
+ERRORS: dict[str, Callable[[dict, random.Random], str | None]] = {
+    "omission": omission,
+    "negation_of_finding": negation_of_finding,
+    "negation_of_diagnosis": negation_of_diagnosis,
+    "laterality_swap": laterality_swap,
+    "severity_swap": severity_swap,
+    "called_normal": called_normal,
+    "other_case": other_case,
+    "added_critical": added_critical,
+}

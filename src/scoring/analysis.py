@@ -1,0 +1,133 @@
+"""Read sentences into findings, once each: the parse is the costly step, and CT and MR
+reports are templated ("The spleen is unremarkable." recurs across thousands of them).
+
+`SentenceReader.read_many` parses only the sentences it has not seen (batched through
+`nlp.pipe`) and keeps the readings in a bounded LRU cache. A reading holds only what the
+sentence itself says, with offsets inside the sentence; where the sentence stands (section,
+organ sub-heading, exam) is added by `scoring.ner`, so one reading serves every report.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from scoring.entities import ENTITY, Entity
+from scoring.mention import Polarity
+from scoring.pipeline import NEGATION_CUES, build_pipeline
+
+
+@dataclass(frozen=True)
+class Found:
+    """One finding of one sentence; offsets are characters inside the sentence."""
+
+    start: int
+    end: int
+    text: str
+    concept: str
+    head: str | None
+    kind: str
+    anatomy: str | None
+    fixed: bool
+    how: str
+    words: str
+    polarity: Polarity
+    historical: bool = False
+    laterality: str | None = None
+    severity: int | None = None
+    severity_words: str | None = None
+    change: str | None = None
+    position: str | None = None
+    size_mm: float | None = None
+    size_words: str | None = None
+    sentence_anatomy: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reading:
+    found: tuple[Found, ...]
+    bare_normal: bool  # "Normal." / "Unremarkable.": says it of the organ heading above it
+
+
+def _polarity(ent: Span, e: Entity) -> Polarity:
+    if e.absent or ent._.is_negated:
+        return "absent"
+    if e.how != "normal" and any(t.lower_ in NEGATION_CUES for t in ent):
+        return "absent"
+    if ent._.is_uncertain or ent._.is_hypothetical:
+        return "possible"
+    return "present"
+
+
+def _adjective(word: str) -> str:
+    """'mildly' -> 'mild', so "mildly enlarged heart" reads "mild cardiomegaly"."""
+    return word[:-2] if word.endswith("ly") else word
+
+
+def _found(ent: Span, e: Entity, places: tuple[str, ...]) -> Found:
+    q = e.quals
+    sides = {v for _, v, _ in q.get("laterality", [])}
+    severity = min(q["severity"]) if q.get("severity") else None
+    size = min(q["size"]) if q.get("size") else None
+    return Found(
+        start=ent.start_char, end=ent.end_char, text=ent.text, concept=e.concept,
+        head=e.head, kind=e.kind, anatomy=e.anatomy, fixed=e.fixed, how=e.how,
+        words=e.words, polarity=_polarity(ent, e), historical=bool(ent._.is_historical),
+        laterality=("bilateral" if len(sides) > 1 else next(iter(sides))) if sides else None,
+        severity=int(severity[1]) if severity else None,
+        severity_words=_adjective(severity[2].lower()) if severity else None,
+        change=min(q["change"])[1] if q.get("change") else None,
+        position=min(q["position"])[1] if q.get("position") else None,
+        size_mm=float(size[1]) if size else None, size_words=size[2] if size else None,
+        sentence_anatomy=places,
+    )
+
+
+def read_doc(doc: Doc) -> Reading:
+    places = tuple(dict.fromkeys(
+        s.label_.split(":", 1)[1] for s in doc.spans.get("radagree_terms", [])
+        if s.label_.startswith("A:")))
+    found = tuple(_found(ent, ent._.get(ENTITY), places) for ent in doc.ents
+                  if ent._.get(ENTITY) is not None)
+    return Reading(found, bool(doc.user_data.get("bare_normal")))
+
+
+class SentenceReader:
+    """The NLP pipeline behind a bounded cache of sentence readings."""
+
+    def __init__(self, nlp: Language | None = None, cache_size: int = 50_000) -> None:
+        self.nlp = nlp or build_pipeline()
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple[str, bool], Reading] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def read_many(self, sentences: Sequence[tuple[str, bool]]) -> list[Reading]:
+        """Readings of (sentence text, lenient) in order; new sentences parsed in one batch."""
+        todo = list(dict.fromkeys(s for s in sentences if s not in self._cache))
+        self.misses += len(todo)
+        self.hits += len(sentences) - len(todo)
+        if todo:
+            docs = (self._doc(text, lenient) for text, lenient in todo)
+            for key, doc in zip(todo, self.nlp.pipe(docs), strict=True):
+                self._cache[key] = read_doc(doc)
+                if len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        out = []
+        for key in sentences:
+            reading = self._cache.get(key)
+            if reading is None:  # evicted by this very batch: read it alone
+                reading = read_doc(self.nlp(self._doc(*key)))
+            else:
+                self._cache.move_to_end(key)
+            out.append(reading)
+        return out
+
+    def _doc(self, text: str, lenient: bool) -> Doc:
+        doc = self.nlp.make_doc(text)
+        doc.user_data["lenient"] = lenient
+        return doc

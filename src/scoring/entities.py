@@ -1,0 +1,493 @@
+"""`radagree_entities`: vocabulary terms and the parse of one sentence -> the findings it states.
+
+A finding is found in four ways, in this order of trust:
+1. a vocabulary term ("subdural hematoma", "acute appendicitis", "pleural effusion");
+2. a finding head, by its noun ("tear", "effusion") or by an adjective on an organ
+   ("dilated appendix", "the appendix is dilated", "torn ACL"): head + anatomy is the concept;
+3. a normal statement: an organ said to be normal, unremarkable or intact ("The liver, spleen
+   and kidneys are unremarkable", "Intact menisci") denies any finding of that organ;
+4. a noun phrase the vocabulary does not know, where the words say it is a disease
+   ("adenocarcinoma", "Eagle syndrome"), or, in an impression, any noun phrase that is not
+   anatomy, technique or a generic word: an impression names diagnoses.
+
+Each finding then takes its anatomy from its own words, the phrase it governs ("tear of the
+anterior cruciate ligament", "lesion in the left frontal lobe"), the organ it is said of, or
+the nearest organ named in the sentence; and the qualifier words (side, severity, change,
+device position) and sizes nearest to it. What the sentence cannot say (its report's organ
+sub-heading, the exam's body region) is added later by `scoring.ner`.
+"""
+
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span, Token
+
+from scoring.pipeline import TERMS, longest
+from scoring.vocabulary import Vocabulary, load_vocabulary
+
+ENTITY = "radagree"
+if not Span.has_extension(ENTITY):
+    Span.set_extension(ENTITY, default=None)
+
+# Prepositions that attach a place to a finding ("of the ACL", "in the liver").
+_PLACE_PREPS = frozenset({"of", "in", "within", "involving", "at", "along", "near", "into",
+                          "from", "on", "over", "around", "through", "throughout", "adjacent",
+                          "across", "inside", "about", "beneath", "below", "above", "behind",
+                          "underlying", "overlying", "affecting", "to", "between"})
+# Nouns that never name a finding on their own: technique, measurement, reporting words.
+GENERIC = frozenset("""
+image images figure figures fig series sequence sequences study studies exam examination scan
+scans view views radiograph radiographs film films ct cta mri mr mra us ultrasound sonography
+t1 t2 flair dwi adc swi gre stir pd weighted axial coronal sagittal contrast gadolinium phase
+patient patients history evidence appearance appearances region regions area areas aspect
+aspects portion portions part parts level levels side sides size sizes shape contour contours
+margin margins border borders signal intensity density attenuation echogenicity time interval
+comparison change changes amount degree number measurement measurements dimension dimensions
+diameter cm mm x type types pattern patterns distribution location locations position
+configuration alignment morphology structure structures tissue tissues fat wall walls lumen
+caliber course origin extension component components segment segments surface surfaces center
+periphery setting context favor consideration correlation recommendation follow followup
+follow-up diagnosis diagnoses differential impression findings finding note technique protocol
+dose mgy mrem day days week weeks month months year years age male female man woman child
+infant boy girl baby year-old today prior previous current present presence absence lack
+approximately approx minimal mild moderate severe small large left right bilateral total
+thing things way ways case cases kind form forms feature features characteristic variant
+aspect representative example examples focus area extent rest remainder majority portion
+result results process material materials content contents volume volumes fluid air gas
+level-of mass-effect use source cause causes effect effects relation association
+""".split())
+_DISEASE_SUFFIX = re.compile(
+    r"(itis|itides|osis|oses|oma|omas|omata|emia|aemia|pathy|plasia|trophy|ectasis|ectasia|"
+    r"cele|celes|iasis|lith|liths|ism|megaly|malacia|penia|ectomy|otomy|ostomy|plasty|"
+    r"rrhage|rrhea|itis|oses|aneurysm|thrombus|embolus|infarct|abscess|fistula|hernia|tumor|"
+    r"tumour|cyst|polyp|ulcer|stone|calculus|nodule|mass|lesion|fracture|tear|rupture)$")
+_EPONYM_WORDS = frozenset({"syndrome", "disease", "sign", "malformation", "anomaly",
+                           "deformity", "complex", "sequence", "phenomenon", "lesion",
+                           "fracture", "tumor", "tumour", "injury", "infection", "carcinoma",
+                           "cancer", "sarcoma", "lymphoma", "leukemia", "metastasis"})
+_ABBREVIATION = re.compile(r"^[A-Z][A-Z0-9]{1,5}s?$")
+# Abbreviations of technique, views and units: never a finding.
+_TECHNIQUE = frozenset("""ct cta ctpa mr mri mra mrv mrcp us pa lat ap cxr kub pet spect t1 t2 t1w
+t2w pd flair dwi adc swi gre stir csf hu suv iv po ecg ekg ed er icu fdg pacs cm mm gy mgy kv
+mas ml cc sag cor ax img fig rt lt""".split())
+_NEGATORS = frozenset({"no", "not", "without", "never", "n't", "none", "neither", "nor"})
+
+
+@dataclass
+class Entity:
+    """One finding of a sentence while it is being read; becomes a `doc.ents` span."""
+
+    start: int  # token offsets in the sentence doc
+    end: int
+    concept: str
+    head: str | None
+    kind: str = "finding"
+    anatomy: str | None = None
+    fixed: bool = False  # the concept itself names the place
+    how: str = "vocabulary"  # vocabulary | head | adjective | normal | phrase
+    absent: bool = False  # the words themselves deny it ("no pneumothorax" term, "normal")
+    words: str = ""  # the head words as written, for a label
+    quals: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def generic(self) -> bool:
+        return self.head == "abnormality" and self.concept == "abnormality"
+
+
+def _kind(label: str) -> str:
+    return label.split(":", 1)[0]
+
+
+def _value(label: str) -> str:
+    return label.split(":", 1)[1]
+
+
+class EntityReader:
+    """The `radagree_entities` component; `lenient` docs (impressions) name any noun phrase."""
+
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        self.vocabulary = vocabulary
+        self.verbs = {v: h.id for h in vocabulary.heads.values() for v in h.verbs}
+        # Another model's entities instead of ours (the scispacy back-end): each is a finding
+        # named by its own words; places, qualifiers and ConText are still read here.
+        self.external: Language | None = None
+
+    def __call__(self, doc: Doc) -> Doc:
+        terms = list(doc.spans.get(TERMS, []))
+        if self.external is not None:
+            return self._external(doc, terms)
+        lenient = bool(doc.user_data.get("lenient"))
+        primary = longest([s for s in terms if _kind(s.label_) in ("F", "F!")]
+                          + [s for s in terms if _kind(s.label_) == "A"]
+                          + [s for s in terms if _kind(s.label_) == "H"])
+        places = [s for s in primary if _kind(s.label_) == "A"]
+        taken = [False] * len(doc)
+        entities: list[Entity] = []
+
+        def add(e: Entity) -> None:
+            if any(taken[i] for i in range(e.start, e.end)):
+                return
+            for i in range(e.start, e.end):
+                taken[i] = True
+            entities.append(e)
+
+        for s in primary:
+            kind = _kind(s.label_)
+            if kind in ("F", "F!"):
+                f = self.vocabulary.findings[_value(s.label_)]
+                add(Entity(s.start, s.end, f.id, f.head or f.id, f.kind, f.anatomy,
+                           fixed=f.anatomy is not None, absent=kind == "F!",
+                           words=s.text.lower()))
+            elif kind == "H":
+                add(Entity(s.start, s.end, _value(s.label_), _value(s.label_), how="head",
+                           words=s.text.lower()))
+        self._adjectives(doc, terms, places, entities, add)
+        self._normal_statements(doc, terms, places, entities, add)
+        self._phrases(doc, places, lenient, add)
+        if not entities and not doc.user_data.get("bare_normal"):
+            self._statement(doc, terms, places, add)
+        for e in entities:
+            if not e.fixed or e.how == "vocabulary":
+                self._place(doc, e, places, entities)
+        self._qualifiers(doc, terms, entities)
+        entities.sort(key=lambda e: e.start)
+        spans = []
+        for e in entities:
+            span = Span(doc, e.start, e.end, label="DEVICE" if e.kind == "device" else "FINDING")
+            spans.append(span)
+        doc.ents = spans
+        for span, e in zip(doc.ents, entities, strict=True):
+            span._.set(ENTITY, e)
+        return doc
+
+    def _external(self, doc: Doc, terms: list[Span]) -> Doc:
+        assert self.external is not None
+        places = longest([s for s in terms if _kind(s.label_) == "A"])
+        entities = []
+        for ent in self.external(doc.text).ents:
+            span = doc.char_span(ent.start_char, ent.end_char, alignment_mode="expand")
+            if span is not None:
+                words = span.text.lower()
+                entities.append(Entity(span.start, span.end, "~" + words, None, how="phrase",
+                                       words=words))
+        kept = {(s.start, s.end) for s in longest([Span(doc, e.start, e.end) for e in entities])}
+        entities = [e for e in entities if (e.start, e.end) in kept]
+        for e in entities:
+            self._place(doc, e, places, entities)
+        self._qualifiers(doc, terms, entities)
+        doc.ents = [Span(doc, e.start, e.end, label="FINDING") for e in entities]
+        for span, e in zip(doc.ents, entities, strict=True):
+            span._.set(ENTITY, e)
+        return doc
+
+    # ---------------------------------------------------------------- finding adjectives
+    def _adjectives(self, doc: Doc, terms: list[Span], places: list[Span],
+                    entities: list[Entity], add: Any) -> None:
+        """"dilated appendix", "the appendix is dilated", "thickened wall": head + organ."""
+        in_entity = {i for e in entities for i in range(e.start, e.end)}
+        place_of = {i: s for s in places for i in range(s.start, s.end)}
+        words = [(doc[s.start], _value(s.label_)) for s in terms if _kind(s.label_) == "J"]
+        words += [(t, self.verbs[t.lemma_.lower()]) for t in doc if t.pos_ == "VERB"
+                  and t.lemma_.lower() in self.verbs and t.dep_ not in ("amod",)
+                  and not any(t.i == w.i for w, _ in words)]
+        for tok, head in sorted(words, key=lambda w: w[0].i):
+            if tok.i in in_entity:
+                continue
+            target = tok.head
+            if tok.dep_ in ("amod", "compound", "nmod", "advmod") and target.i != tok.i:
+                if target.i in in_entity:
+                    continue  # "enhancing mass": a descriptor of a finding already read
+                if target.i in place_of:
+                    place = place_of[target.i]
+                    add(Entity(min(tok.i, place.start), max(tok.i + 1, place.end), head, head,
+                               anatomy=_value(place.label_), how="adjective", fixed=True,
+                               words=self.vocabulary.heads[head].label))
+                    continue
+                if target.pos_ in ("NOUN", "PROPN") and target.i > tok.i:
+                    if _DISEASE_SUFFIX.search(target.lower_) or target.lower_ in _EPONYM_WORDS:
+                        continue  # "metastatic adenocarcinoma": the noun is the finding
+                    add(Entity(tok.i, target.i + 1, head, head, how="adjective",
+                               words=self.vocabulary.heads[head].label))
+                    continue
+            subjects = _object_places(tok, place_of) if tok.pos_ == "VERB" else []
+            subjects = subjects or _subject_places(tok, place_of)
+            negated = _negated(tok)
+            if subjects:
+                first = True
+                for place in subjects:
+                    start, end = (tok.i, tok.i + 1) if first else (place.start, place.end)
+                    first = False
+                    e = Entity(start, end, head, head, anatomy=_value(place.label_),
+                               how="adjective", fixed=True, absent=negated,
+                               words=self.vocabulary.heads[head].label)
+                    add(e)
+            elif tok.dep_ in ("ROOT", "acomp", "conj", "xcomp", "attr") or tok.i == 0:
+                add(Entity(tok.i, tok.i + 1, head, head, how="adjective", absent=negated,
+                           words=self.vocabulary.heads[head].label))
+
+    # ---------------------------------------------------------------- normal statements
+    def _normal_statements(self, doc: Doc, terms: list[Span], places: list[Span],
+                           entities: list[Entity], add: Any) -> None:
+        in_entity = {i for e in entities for i in range(e.start, e.end)}
+        place_of = {i: s for s in places for i in range(s.start, s.end)}
+        for s in terms:
+            if _kind(s.label_) != "N" or s.start in in_entity:
+                continue
+            tok = doc[s.start]
+            nxt = doc[s.end] if s.end < len(doc) else None
+            if nxt is not None and nxt.lower_ in ("for", "of", "to"):
+                continue  # "negative for", "free of": a negation trigger, not a statement
+            if _negated(tok) or any(t.lower_ in ("abnormal", "not") for t in doc[max(
+                    0, s.start - 1):s.start]):
+                continue
+            root = doc[s.start:s.end].root
+            owners: list[Span] = []
+            if root.dep_ in ("amod", "compound") and root.head.i in place_of:
+                owners = [place_of[root.head.i]]
+            else:
+                owners = _subject_places(root, place_of)
+            if not owners and root.dep_ == "ROOT" and not any(
+                    t.pos_ in ("NOUN", "PROPN") for t in doc if t.i not in range(s.start, s.end)
+                    and not t.is_punct):
+                doc.user_data["bare_normal"] = True
+                continue
+            for place in owners:
+                add(Entity(place.start, place.end, "abnormality", "abnormality",
+                           anatomy=_value(place.label_), fixed=True, how="normal", absent=True,
+                           words="abnormality"))
+
+    # ---------------------------------------------------------------- unknown noun phrases
+    def _phrases(self, doc: Doc, places: list[Span], lenient: bool, add: Any) -> None:
+        place_tokens = {i for s in places for i in range(s.start, s.end)}
+        for chunk in doc.noun_chunks:
+            root = chunk.root
+            if root.i in place_tokens or root.pos_ not in ("NOUN", "PROPN"):
+                continue
+            lemma = root.lemma_.lower()
+            if lemma in GENERIC or root.lower_ in GENERIC or not root.is_alpha:
+                continue
+            words = [t for t in chunk if t.i not in place_tokens and t.is_alpha
+                     and len(t.text) > 1 and t.lower_ not in _TECHNIQUE
+                     and t.dep_ not in ("det", "nummod", "predet", "poss", "case")
+                     and t.lower_ not in _NEGATORS and t.lower_ not in GENERIC]
+            if not words or root not in words:
+                continue
+            abbreviation = bool(_ABBREVIATION.match(root.text))
+            diseased = bool(_DISEASE_SUFFIX.search(root.lower_)) or any(
+                t.lower_ in _EPONYM_WORDS for t in words)
+            if not (diseased or abbreviation or (lenient and len(root.text) >= 4)):
+                continue
+            start = min(t.i for t in words)
+            text = " ".join(t.lower_ for t in words if t.i >= start)
+            # The concept is the noun and the nouns that name it ("sac tumor"), not the
+            # adjectives a rewording may drop or add ("heterogeneous", "large").
+            key = " ".join(t.lemma_.lower() if t.i == root.i else t.lower_ for t in words
+                           if t.i == root.i or t.pos_ in ("NOUN", "PROPN")
+                           and t.dep_ in ("compound", "nmod"))
+            add(Entity(start, root.i + 1, "~" + key, None, how="phrase", words=text))
+
+    # ---------------------------------------------------------------- fallback statement
+    def _statement(self, doc: Doc, terms: list[Span], places: list[Span], add: Any) -> None:
+        """A sentence that names no finding the vocabulary or the heads know still says
+        something ("The right coronal suture is fused."): its main noun phrase stands for it,
+        so leaving it out, negating it or changing its side still shows."""
+        place_tokens = {i: s for s in places for i in range(s.start, s.end)}
+        qualifier_tokens = {i for s in terms if _kind(s.label_) == "Q"
+                            for i in range(s.start, s.end)}
+        for chunk in doc.noun_chunks:
+            root = chunk.root
+            if root.pos_ not in ("NOUN", "PROPN") or not root.is_alpha or len(root.text) < 3:
+                continue
+            if root.lower_ in GENERIC or root.lemma_.lower() in GENERIC or \
+                    root.lower_ in _TECHNIQUE:
+                continue
+            words = [t for t in chunk if t.is_alpha and len(t.text) > 1
+                     and t.i not in qualifier_tokens and t.lower_ not in _NEGATORS
+                     and t.dep_ not in ("det", "nummod", "predet", "poss")
+                     and t.lower_ not in GENERIC and t.lower_ not in _TECHNIQUE]
+            if not words:
+                continue
+            start, end = min(t.i for t in words), max(t.i for t in words) + 1
+            if root.i in place_tokens:
+                rid = _value(place_tokens[root.i].label_)
+                label = self.vocabulary.label(rid) or rid
+                add(Entity(start, end, f"~about {rid}", None, how="statement", anatomy=rid,
+                           fixed=True, words=f"statement about the {label}"))
+            else:
+                key = " ".join(t.lemma_.lower() if t.i == root.i else t.lower_ for t in words
+                               if t.i == root.i or t.pos_ in ("NOUN", "PROPN"))
+                add(Entity(start, end, "~" + key, None, how="statement",
+                           words=" ".join(t.lower_ for t in words)))
+            return
+
+    # ---------------------------------------------------------------- places
+    def _place(self, doc: Doc, e: Entity, places: list[Span], entities: list[Entity]) -> None:
+        """The organ a finding is in: its own words, its phrase, its subject, or the nearest."""
+        own = [s for s in places if e.start <= s.start and s.end <= e.end]
+        found = _most_specific([_value(s.label_) for s in own], self.vocabulary)
+        if found is None:
+            found = self._governed(doc, e, places)
+        if found is None and e.how != "vocabulary":
+            found = self._nearest(doc, e, places, entities)
+        if found is None:
+            return
+        if e.anatomy is None:
+            e.anatomy = found
+        elif self.vocabulary.within(found, e.anatomy) and found != e.anatomy:
+            e.anatomy = found  # "renal cyst ... in the lower pole": the finer place
+
+    def _governed(self, doc: Doc, e: Entity, places: list[Span]) -> str | None:
+        place_of = {i: s for s in places for i in range(s.start, s.end)}
+        root = doc[e.start:e.end].root
+        # the phrase the finding governs: "tear of the ACL", "lesion in the frontal lobe"
+        for child in root.children:
+            if child.dep_ == "prep" and child.lower_ in _PLACE_PREPS:
+                for t in child.subtree:
+                    if t.i in place_of:
+                        return _value(place_of[t.i].label_)
+            if child.dep_ in ("compound", "amod", "nmod") and child.i in place_of:
+                return _value(place_of[child.i].label_)
+        # the organ it belongs to: "bladder with thickened wall", "liver contains a cyst"
+        current: Token = root
+        for _ in range(4):
+            parent = current.head
+            if parent.i == current.i:
+                break
+            if parent.i in place_of:
+                return _value(place_of[parent.i].label_)
+            if parent.pos_ in ("VERB", "AUX"):
+                for child in parent.children:
+                    if child.dep_ in ("nsubj", "nsubjpass") and child.i != root.i:
+                        for t in child.subtree:
+                            if t.i in place_of:
+                                return _value(place_of[t.i].label_)
+            current = parent
+        return None
+
+    def _nearest(self, doc: Doc, e: Entity, places: list[Span], entities: list[Entity],
+                 ) -> str | None:
+        """The nearest organ in the sentence that no other finding has claimed by its words."""
+        claimed = {(s.start, s.end) for s in places for o in entities if o is not e
+                   and o.start <= s.start and s.end <= o.end}
+        free = [s for s in places if (s.start, s.end) not in claimed]
+        if not free:
+            return None
+        best = min(free, key=lambda s: (_gap(s.start, s.end, e.start, e.end), s.start > e.start))
+        return _value(best.label_)
+
+    # ---------------------------------------------------------------- qualifiers
+    def _qualifiers(self, doc: Doc, terms: list[Span], entities: list[Entity]) -> None:
+        if not entities:
+            return
+        for s in longest([t for t in terms if _kind(t.label_) == "Q"]):
+            target = min(entities, key=lambda e: _distance(s.start, s.end, e.start, e.end))
+            for part in _value(s.label_).split(";"):
+                key, value = part.split("=", 1)
+                if key == "anatomy":
+                    if target.anatomy is None:
+                        target.anatomy = value
+                    continue
+                target.quals.setdefault(key, []).append(
+                    (_distance(s.start, s.end, target.start, target.end), value, s.text))
+        for span, size_mm, words in _sizes(doc):
+            target = min(entities, key=lambda e: _distance(span[0], span[1], e.start, e.end))
+            target.quals.setdefault("size", []).append(
+                (_distance(span[0], span[1], target.start, target.end), str(size_mm), words))
+
+
+_SIZE = re.compile(
+    r"(?<![\w.])(\d+(?:\.\d+)?)(?:\s*(?:x|by|×)\s*(\d+(?:\.\d+)?))?"
+    r"(?:\s*(?:x|by|×)\s*(\d+(?:\.\d+)?))?\s*(mm|cm|millimeters?|centimeters?)\b",
+    re.IGNORECASE,
+)
+
+
+def _sizes(doc: Doc) -> list[tuple[tuple[int, int], float, str]]:
+    out = []
+    for m in _SIZE.finditer(doc.text):
+        span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
+        if span is None:
+            continue
+        dims = [float(d) for d in m.group(1, 2, 3) if d]
+        factor = 10.0 if m.group(4).lower().startswith("c") else 1.0
+        out.append(((span.start, span.end), max(dims) * factor, m.group(0)))
+    return out
+
+
+def _gap(a_start: int, a_end: int, b_start: int, b_end: int) -> int:
+    if a_end <= b_start:
+        return b_start - a_end
+    if b_end <= a_start:
+        return a_start - b_end
+    return 0
+
+
+def _distance(q_start: int, q_end: int, e_start: int, e_end: int) -> tuple[int, int]:
+    """Token distance from a qualifier to an entity; ties prefer the entity that follows."""
+    if q_start >= e_start and q_end <= e_end:
+        return (0, 0)
+    if q_end <= e_start:
+        return (e_start - q_end, 0)
+    return (q_start - e_end + 1, 1)
+
+
+def _negated(tok: Token) -> bool:
+    """"is not dilated", "no longer enlarged" (a negation the parser attaches to the word)."""
+    heads = [tok, tok.head] if tok.dep_ in ("acomp", "attr", "xcomp") else [tok]
+    for t in heads:
+        if any(c.dep_ == "neg" or c.lower_ in ("no", "not") for c in t.children):
+            return True
+    prev = tok.doc[tok.i - 1] if tok.i > 0 else None
+    return prev is not None and prev.lower_ in ("not", "no", "non")
+
+
+def _subject_places(tok: Token, place_of: dict[int, Span]) -> list[Span]:
+    """The organs a predicate is said of: "The liver, spleen and pancreas are unremarkable"."""
+    verb = tok
+    for _ in range(3):
+        if any(c.dep_ in ("nsubj", "nsubjpass") for c in verb.children):
+            break
+        if verb.head.i == verb.i:
+            break
+        verb = verb.head
+    out: list[Span] = []
+    for child in verb.children:
+        if child.dep_ in ("nsubj", "nsubjpass"):
+            for t in child.subtree:
+                span = place_of.get(t.i)
+                if span is not None and span not in out:
+                    out.append(span)
+    return out
+
+
+def _object_places(tok: Token, place_of: dict[int, Span]) -> list[Span]:
+    """The organs an active verb acts on: "the mass compresses the spinal cord"."""
+    if any(c.dep_ == "nsubjpass" for c in tok.children):
+        return []
+    out: list[Span] = []
+    for child in tok.children:
+        if child.dep_ in ("dobj", "obj"):
+            for t in child.subtree:
+                span = place_of.get(t.i)
+                if span is not None and span not in out:
+                    out.append(span)
+    return out
+
+
+def _most_specific(places: list[str], vocabulary: Vocabulary) -> str | None:
+    """The nearest place, unless a later one lies in it ("left lung base" -> lung base)."""
+    if not places:
+        return None
+    best = places[0]
+    for place in places[1:]:
+        if vocabulary.within(place, best):
+            best = place
+    return best
+
+
+@Language.factory("radagree_entities")
+def make_entity_reader(nlp: Language, name: str) -> EntityReader:
+    return EntityReader(load_vocabulary())

