@@ -51,7 +51,11 @@ def main() -> int:
     found_all = ner.extract_many([(t_, split_sections(t_)) for t_ in texts],
                                  ["chest"] * len(texts))
     for row, found in zip(rows, found_all, strict=True):
-        concepts = {m.concept for m in found}
+        # A finding is recognised by its concept, by the generic finding it is a kind of (a
+        # "rib fracture" concept of the whole-body vocabulary is a curated "fracture"), or as
+        # what describes another ("calcified nodule": calcification and nodule, as MeSH codes it).
+        concepts = {m.concept for m in found} | {m.head for m in found if m.head} | {
+            d for m in found for d in m.descriptors}
         codes = [c.strip() for c in row["MeSH"].split(";") if c.strip()]
         codes = [c for c in codes if c.split("/")[0] not in IGNORED]
         if not codes:

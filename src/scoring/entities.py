@@ -26,7 +26,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from scoring.pipeline import TERMS, longest
-from scoring.vocabulary import Vocabulary, load_vocabulary
+from scoring.vocabulary import ADJECTIVE_END, Vocabulary, load_vocabulary
 
 ENTITY = "radagree"
 if not Span.has_extension(ENTITY):
@@ -91,6 +91,8 @@ class Entity:
     absent: bool = False  # the words themselves deny it ("no pneumothorax" term, "normal")
     words: str = ""  # the head words as written, for a label
     quals: dict[str, Any] = field(default_factory=dict)
+    # Finding heads that describe it ("calcified" nodule, "nodular" opacity).
+    descriptors: list[str] = field(default_factory=list)
 
     @property
     def generic(self) -> bool:
@@ -134,13 +136,18 @@ class EntityReader:
                 taken[i] = True
             entities.append(e)
 
+        heads_inside = [(s.start, s.end, _value(s.label_)) for s in terms
+                        if _kind(s.label_) in ("H", "J")]
         for s in primary:
             kind = _kind(s.label_)
             if kind in ("F", "F!"):
                 f = self.vocabulary.findings[_value(s.label_)]
-                add(Entity(s.start, s.end, f.id, f.head or f.id, f.kind, f.anatomy,
+                e = Entity(s.start, s.end, f.id, f.head or f.id, f.kind, f.anatomy,
                            fixed=f.anatomy is not None, absent=kind == "F!",
-                           words=s.text.lower()))
+                           words=s.text.lower())
+                e.descriptors = [h for a, b, h in heads_inside
+                                 if s.start <= a and b <= s.end and h != e.head]
+                add(e)
             elif kind == "H":
                 add(Entity(s.start, s.end, _value(s.label_), _value(s.label_), how="head",
                            words=s.text.lower()))
@@ -153,6 +160,9 @@ class EntityReader:
             if not e.fixed or e.how == "vocabulary":
                 self._place(doc, e, places, entities)
         self._qualifiers(doc, terms, entities)
+        if _denied_whole(doc):
+            for e in entities:
+                e.absent = True
         entities.sort(key=lambda e: e.start)
         spans = []
         for e in entities:
@@ -199,7 +209,10 @@ class EntityReader:
             target = tok.head
             if tok.dep_ in ("amod", "compound", "nmod", "advmod") and target.i != tok.i:
                 if target.i in in_entity:
-                    continue  # "enhancing mass": a descriptor of a finding already read
+                    # "enhancing mass", "calcified nodule": a descriptor of a finding read
+                    owner = next(e for e in entities if e.start <= target.i < e.end)
+                    owner.descriptors.append(head)
+                    continue
                 if target.i in place_of:
                     place = place_of[target.i]
                     add(Entity(min(tok.i, place.start), max(tok.i + 1, place.end), head, head,
@@ -278,7 +291,9 @@ class EntityReader:
             abbreviation = bool(_ABBREVIATION.match(root.text))
             diseased = bool(_DISEASE_SUFFIX.search(root.lower_)) or any(
                 t.lower_ in _EPONYM_WORDS for t in words)
-            if not (diseased or abbreviation or (lenient and len(root.text) >= 4)):
+            looks_adjective = bool(ADJECTIVE_END.search(root.lower_)) or root.lower_.endswith("y")
+            if not (diseased or abbreviation or (lenient and len(root.text) >= 4
+                                                 and not looks_adjective)):
                 continue
             start = min(t.i for t in words)
             text = " ".join(t.lower_ for t in words if t.i >= start)
@@ -445,7 +460,8 @@ def _negated(tok: Token) -> bool:
 
 
 def _subject_places(tok: Token, place_of: dict[int, Span]) -> list[Span]:
-    """The organs a predicate is said of: "The liver, spleen and pancreas are unremarkable"."""
+    """The organs a predicate is said of: "The liver, spleen and pancreas are unremarkable";
+    not an organ that only qualifies the subject ("pulmonary vascularity is normal")."""
     verb = tok
     for _ in range(3):
         if any(c.dep_ in ("nsubj", "nsubjpass") for c in verb.children):
@@ -458,9 +474,29 @@ def _subject_places(tok: Token, place_of: dict[int, Span]) -> list[Span]:
         if child.dep_ in ("nsubj", "nsubjpass"):
             for t in child.subtree:
                 span = place_of.get(t.i)
-                if span is not None and span not in out:
-                    out.append(span)
+                if span is None or span in out:
+                    continue
+                owner = span.root
+                if owner.dep_ in ("amod", "compound", "nmod") and owner.head.i not in place_of:
+                    continue  # "pulmonary" in "pulmonary vascularity"
+                out.append(span)
     return out
+
+
+# After a sentence-initial "No", these mean "no" is not the determiner of a noun phrase
+# ("No pneumothorax") but denies the clause that follows ("No, the appendix is not dilated";
+# "No on the right there is ..."): everything the sentence states is denied.
+_CLAUSE_START = frozenset({"DET", "ADP", "ADV", "SCONJ", "PRON", "CCONJ", "PUNCT", "AUX",
+                           "VERB", "PART"})
+
+
+def _denied_whole(doc: Doc) -> bool:
+    words = [t for t in doc if not t.is_space]
+    if len(words) < 3 or words[0].lower_ != "no":
+        return False
+    second = words[1]
+    return second.pos_ in _CLAUSE_START and second.lower_ not in ("other", "more", "further",
+                                                                   "significant", "definite")
 
 
 def _object_places(tok: Token, place_of: dict[int, Span]) -> list[Span]:

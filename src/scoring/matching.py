@@ -45,6 +45,9 @@ class Alignment:
 def same_finding(a: Mention, b: Mention, vocabulary: Vocabulary,
                  ) -> Literal["exact", "head", "normal"] | None:
     """How two mentions can be one finding, if they can."""
+    if a.polarity == b.polarity == "absent" and a.laterality and b.laterality and \
+            a.laterality != b.laterality:
+        return None  # "no left effusion" and "no right effusion" are two statements
     if a.concept == b.concept or a.generic and b.generic:
         if vocabulary.compatible(a.anatomy, b.anatomy) or (
                 a.concept == b.concept and a.coarse and a.coarse == b.coarse):
@@ -52,6 +55,8 @@ def same_finding(a: Mention, b: Mention, vocabulary: Vocabulary,
         return None
     if a.generic or b.generic:
         whole, part = (a, b) if a.generic else (b, a)
+        if part.kind != "finding" or part.how == "statement":
+            return None  # an organ said normal denies findings, not devices or mere mentions
         if part.anatomy is None:
             return "normal" if whole.anatomy in _REGION_ROOTS else None
         return "normal" if vocabulary.within(part.anatomy, whole.anatomy) else None

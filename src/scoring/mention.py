@@ -48,6 +48,8 @@ class Mention:
     # The words of its sentence: two reports' mentions of one finding in the same sentence
     # belong together when a finding is described more than once.
     sentence_words: frozenset[str] = frozenset()
+    # Other finding heads that describe it ("calcified" nodule: calcification).
+    descriptors: tuple[str, ...] = ()
 
     @property
     def generic(self) -> bool:

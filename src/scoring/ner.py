@@ -146,7 +146,7 @@ class LexiconNer:
                     f.words.rstrip("s") in ("finding", "process"):
                 return None  # "the findings are consistent with ...": no finding of its own
             anatomy = anatomy or REGION_ROOT.get(region)
-        concept, label, codes = self._name(f, anatomy)
+        concept, label, codes = self._name(f, anatomy, region)
         start = sentence.start + f.start
         place = vocabulary.label(anatomy)
         words: dict[str, str] = {}
@@ -160,23 +160,34 @@ class LexiconNer:
             sentence=(sentence.start, sentence.end), polarity=f.polarity,
             historical=f.historical, laterality=f.laterality, severity=f.severity,
             size_mm=f.size_mm, change=f.change, anatomy=anatomy, position=f.position,
-            words=words, head=f.head, how=f.how, anatomy_label=place,
+            words=words, head=f.head, how=f.how, anatomy_label=place, descriptors=f.descriptors,
             coarse=vocabulary.coarse(anatomy), region=vocabulary.region(anatomy),
             codes=codes)
 
-    def _name(self, f: Found, anatomy: str | None) -> tuple[str, str, tuple[str, ...]]:
+    def _name(self, f: Found, anatomy: str | None, region: str = "unknown",
+              ) -> tuple[str, str, tuple[str, ...]]:
         """Concept id, label and codes: the named concept where head + place has one."""
         vocabulary = self.vocabulary
         finding = vocabulary.findings.get(f.concept)
         generic = finding is None or finding.anatomy is None and finding.id == finding.head
         if generic and f.head and anatomy and f.head != "abnormality":
             canon = vocabulary.canonical(f.head, anatomy)
+            head = vocabulary.heads.get(f.head)
+            default = head.defaults.get(region) if head else None
+            if canon is None and default and vocabulary.region(default) == \
+                    vocabulary.region(anatomy):
+                # "left lower lobe effusion" on a chest film: a pleural effusion by the lobe
+                canon = vocabulary.canonical(f.head, default)
             if canon is not None:
                 return canon.id, canon.label, canon.codes
         place = vocabulary.label(anatomy)
         if f.how == "normal" or f.concept == "abnormality":
             return "abnormality", f"abnormality of the {place}" if place else "abnormality", ()
-        if finding is not None and not generic:
+        if finding is not None and (not generic or f.how == "vocabulary"):
+            head = vocabulary.heads.get(finding.head or "")
+            if generic and place and finding.label not in place:
+                prep = head.prep if head else "in"
+                return finding.id, f"{finding.label} {prep} the {place}", finding.codes
             return finding.id, finding.label, finding.codes
         head = vocabulary.heads.get(f.head or "")
         words = f.words or (head.label if head else f.concept.lstrip("~"))

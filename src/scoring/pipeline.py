@@ -137,7 +137,8 @@ _EXTRA_RULES: list[tuple[str, str, str]] = [
     ("without and with", "NEGATED_EXISTENCE", "PSEUDO"),
 ]
 # medspaCy default triggers that misfire on radiology wording.
-_DROPPED_DEFAULTS = frozenset({"not", "resolved", "free", "secondary", "decline", "return", "ro"})
+_DROPPED_DEFAULTS = frozenset({"not", "resolved", "free", "secondary", "decline", "return", "ro",
+                               ": no"})
 
 
 def _term_pattern(term: str) -> list[dict[str, Any]]:
@@ -170,9 +171,20 @@ def term_table(vocabulary: Vocabulary) -> dict[str, list[str]]:
     for kind in ("laterality", "severity", "change", "position"):
         for value, words in quals[kind].items():
             table[f"Q:{kind}={value}"] = list(words)
+    # A range of severity ("mild to moderately", "severe-to-moderate") reads as its lower end,
+    # as the curated "mild to moderate" does; one phrase, so it is not two conflicting words.
+    levels = {w: int(level) for level, words in quals["severity"].items() for w in words
+              if " " not in w and "-" not in w}
+    for a, la in levels.items():
+        for b, lb in levels.items():
+            if la != lb:
+                table.setdefault(f"Q:severity={min(la, lb)}", []).extend(
+                    [f"{a} to {b}", f"{a}-to-{b}"])
     for a in quals.get("abbreviation", []):
         parts = [f"{k}={a[k]}" for k in ("laterality", "anatomy") if a.get(k)]
         table.setdefault("Q:" + ";".join(parts), []).extend(a["words"])
+        if a.get("anatomy"):  # "RLL" is also a place ("the RLL is opaque")
+            table.setdefault(f"A:{a['anatomy']}", []).extend(a["words"])
     table["N:normal"] = NORMAL_WORDS
     return {k: list(dict.fromkeys(v)) for k, v in table.items()}
 

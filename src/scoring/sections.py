@@ -37,6 +37,8 @@ EXTRA_OTHER_TITLES = ("protocol", "dose", "radiation dose", "dlp", "total dlp", 
                       "attending", "resident", "requested by", "referring physician", "sequences",
                       "series", "acquisition", "premedication", "medications", "sedation",
                       "consent", "complications", "estimated blood loss", "specimens")
+# Titles of the NegBio list that hold findings after all.
+NOT_OTHER_TITLES = ("addendum", "addenda", "addendum findings")
 
 
 @cache
@@ -44,6 +46,7 @@ def _other_titles() -> tuple[str, ...]:
     text = resources.files("scoring.data").joinpath("section_titles.txt").read_text("utf-8")
     titles = {line.strip().rstrip(":").lower() for line in text.splitlines() if line.strip()}
     titles |= set(EXTRA_OTHER_TITLES)
+    titles -= set(NOT_OTHER_TITLES)
     return tuple(sorted(titles - set(FINDINGS_TITLES) - set(IMPRESSION_TITLES)))
 
 
@@ -65,6 +68,28 @@ def _kind(title: str) -> str:
     return "other"
 
 
+# Headings that say how the study was made or why, never what it shows: inside a findings
+# section only these end it. Any other title there ("CT:", "Head CT:", "PA and lateral:") is a
+# sub-heading of the findings (teaching cases and multi-part exams list findings by image).
+_META = re.compile(r"technique|comparison|compare|history|indication|reason|protocol|dose|"
+                   r"dlp|ctdi|contrast|procedure|clinical|signed|dictated|recommend|notification|"
+                   r"consent|medication|sedation|complication|specimen|attending|resident|"
+                   r"referring|requested|^exam|examination|^study|prior|wet read|question")
+
+
+def _headings(text: str) -> list[re.Match[str]]:
+    heads = []
+    in_findings = False
+    for head in _heading_re().finditer(text):
+        kind = _kind(head.group(1))
+        if kind == "other" and in_findings and not _META.search(head.group(1).lower()):
+            continue
+        if kind != "other":
+            in_findings = kind == "findings"
+        heads.append(head)
+    return heads
+
+
 def split_sections(text: str) -> list[Section]:
     """Findings and impression spans of `text`, or one `report` span when it has neither.
 
@@ -72,7 +97,7 @@ def split_sections(text: str) -> list[Section]:
     findings heading ("The appendix is dilated ... IMPRESSION: Acute appendicitis."). A
     section that is not scored (technique, comparison, history, dose) ends at the first blank
     line: what follows, up to the next heading, is report text again."""
-    heads = list(_heading_re().finditer(text))
+    heads = _headings(text)
     spans: list[tuple[str, int, int]] = []
     if heads and text[:heads[0].start()].strip():
         spans.append(("preamble", 0, heads[0].start()))

@@ -49,6 +49,7 @@ def _units(text: str, start: int, end: int) -> list[tuple[int, int, bool]]:
     blank_before = []
     previous_end = ""
     previous_word = ""
+    previous_length = 0
     blank = True
     for a, b in _lines(text, start, end):
         line = text[a:b].rstrip("\r")
@@ -57,7 +58,7 @@ def _units(text: str, start: int, end: int) -> list[tuple[int, int, bool]]:
             continue
         new = (blank or not units or previous_end in ".!?:;" or _MARKER.match(line)
                or _SUBHEADING.match(line) and not _MARKER.match(line) and line.isupper()
-               or _starts_item(line, previous_word))
+               or _starts_item(line, previous_word, previous_length))
         if new:
             units.append([a, a + len(line)])
             blank_before.append(blank)
@@ -65,6 +66,7 @@ def _units(text: str, start: int, end: int) -> list[tuple[int, int, bool]]:
             units[-1][1] = a + len(line)
         previous_end = line.rstrip()[-1:] if line.rstrip() else ""
         previous_word = line.rsplit(None, 1)[-1].lower() if line.split() else ""
+        previous_length = len(line.strip())
         blank = False
     return [(u[0], u[1], bb) for u, bb in zip(units, blank_before, strict=True)]
 
@@ -75,12 +77,14 @@ _CONTINUES = frozenset({"and", "or", "of", "the", "a", "an", "with", "without", 
                         "were", "which", "that", "no", "not", "measuring", "than", "as", "but"})
 
 
-def _starts_item(line: str, previous_word: str) -> bool:
-    """A telegraphic list item on its own line: it starts with a capital and the line before
-    did not stop in the middle of a phrase. A wrapped sentence goes on in lower case."""
+def _starts_item(line: str, previous_word: str, previous_length: int) -> bool:
+    """A telegraphic list item on its own line: it starts with a capital, or the line before
+    is short (a list, not text wrapped at a margin), and the line before did not stop in the
+    middle of a phrase. A wrapped sentence goes on in lower case after a long line."""
+    if previous_word.endswith(",") or previous_word in _CONTINUES:
+        return False
     first = line.lstrip()[:1]
-    return first.isupper() and not previous_word.endswith(",") and \
-        previous_word not in _CONTINUES
+    return first.isupper() or previous_length < 50
 
 
 def _split_unit(text: str, a: int, b: int) -> list[tuple[int, int]]:

