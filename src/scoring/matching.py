@@ -97,6 +97,9 @@ def align(
         cosine = embedder.similarity([m.label for m in prelim], [m.label for m in final])
     for i, p in enumerate(prelim):
         for j, f in enumerate(final):
+            if p.concept != f.concept and not (p.generic or f.generic) and (
+                    p.head is None or f.head is None) and cosine is None:
+                continue  # cannot be one finding: skip the full comparison
             kind = same_finding(p, f, vocabulary)
             if kind is not None:
                 scores[i, j] = _BASE[kind] + agreement(p, f, vocabulary)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 FINDINGS_TITLES = ("findings", "finding", "description", "observations", "report findings",
@@ -51,12 +51,21 @@ def _other_titles() -> tuple[str, ...]:
 
 
 @cache
-def _heading_re() -> re.Pattern[str]:
-    titles = sorted({*FINDINGS_TITLES, *IMPRESSION_TITLES, *_other_titles()}, key=len,
-                    reverse=True)
-    alternatives = "|".join(re.escape(t).replace(r"\ ", r"\s+") for t in titles)
-    # A heading starts a line (or follows a sentence end) and ends with a colon.
-    return re.compile(rf"(?:^|(?<=[\n\r.]))[ \t]*({alternatives})[ \t]*:", re.IGNORECASE)
+def _titles() -> frozenset[str]:
+    return frozenset({*FINDINGS_TITLES, *IMPRESSION_TITLES, *_other_titles()})
+
+
+# A heading starts a line (or follows a sentence end) and ends with a colon; what comes
+# before the colon is looked up among the known titles (one set look-up, not a regex of 450
+# alternatives).
+_CANDIDATE = re.compile(r"(?:^|(?<=[\n\r.]))[ \t]*([A-Za-z][^\n\r:.]{0,60}?)[ \t]*:")
+
+
+@dataclass(frozen=True)
+class _Heading:
+    start: int
+    end: int
+    title: str
 
 
 def _kind(title: str) -> str:
@@ -77,12 +86,17 @@ _META = re.compile(r"technique|comparison|compare|history|indication|reason|prot
                    r"referring|requested|^exam|examination|^study|prior|wet read|question")
 
 
-def _headings(text: str) -> list[re.Match[str]]:
+def _headings(text: str) -> list[_Heading]:
     heads = []
     in_findings = False
-    for head in _heading_re().finditer(text):
-        kind = _kind(head.group(1))
-        if kind == "other" and in_findings and not _META.search(head.group(1).lower()):
+    titles = _titles()
+    for m in _CANDIDATE.finditer(text):
+        title = " ".join(m.group(1).lower().split())
+        if title not in titles:
+            continue
+        head = _Heading(m.start(), m.end(), title)
+        kind = _kind(title)
+        if kind == "other" and in_findings and not _META.search(title):
             continue
         if kind != "other":
             in_findings = kind == "findings"
@@ -90,6 +104,7 @@ def _headings(text: str) -> list[re.Match[str]]:
     return heads
 
 
+@lru_cache(maxsize=4096)
 def split_sections(text: str) -> list[Section]:
     """Findings and impression spans of `text`, or one `report` span when it has neither.
 
@@ -99,18 +114,18 @@ def split_sections(text: str) -> list[Section]:
     line: what follows, up to the next heading, is report text again."""
     heads = _headings(text)
     spans: list[tuple[str, int, int]] = []
-    if heads and text[:heads[0].start()].strip():
-        spans.append(("preamble", 0, heads[0].start()))
+    if heads and text[:heads[0].start].strip():
+        spans.append(("preamble", 0, heads[0].start))
     for i, head in enumerate(heads):
-        end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
-        kind = _kind(head.group(1))
+        end = heads[i + 1].start if i + 1 < len(heads) else len(text)
+        kind = _kind(head.title)
         if kind == "other":
-            blank = _BLANK.search(text, head.end(), end)
+            blank = _BLANK.search(text, head.end, end)
             if blank and text[blank.end():end].strip():
-                spans.append(("other", head.end(), blank.start()))
+                spans.append(("other", head.end, blank.start()))
                 spans.append(("preamble", blank.end(), end))
                 continue
-        spans.append((kind, head.end(), end))
+        spans.append((kind, head.end, end))
     sections = [Section(k, a, b) for k, a, b in spans
                 if k in ("findings", "impression") and text[a:b].strip()]
     loose = [Section("findings", a, b) for k, a, b in spans

@@ -418,6 +418,7 @@ class Vocabulary:
                     best = (rank, f)
         return best[1] if best and best[0] == 0 else None
 
+    @cache  # noqa: B019 - one vocabulary per process, asked for every candidate pair
     def related_heads(self, a: str | None, b: str | None) -> bool:
         """One head is a kind of the other ("mass" is a kind of "lesion")."""
         if a is None or b is None:

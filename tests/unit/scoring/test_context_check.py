@@ -20,7 +20,7 @@ def rules():
     ({"polarity": "present"}, {"polarity": "absent"}, "negation"),
     ({"polarity": "possible"}, {"polarity": "present"}, "certainty"),
     ({"laterality": "left"}, {"laterality": "right"}, "laterality"),
-    ({"anatomy": "upper lobe"}, {"anatomy": "lower lobe"}, "anatomy"),
+    ({"anatomy": "RA:upper_lobe"}, {"anatomy": "RA:lower_lobe"}, "anatomy"),
     ({"severity": 2}, {"severity": 4}, "severity"),
     ({"size_mm": 8.0}, {"size_mm": 20.0}, "size"),
     ({"change": "new"}, {"change": "stable"}, "change"),
@@ -34,7 +34,7 @@ def test_each_difference_has_its_reason(rules, prelim, final, reason):
 @pytest.mark.parametrize(("prelim", "final"), [
     ({}, {}),
     ({"severity": 2}, {}),  # said in one report only: no contradiction
-    ({"anatomy": "lung"}, {"anatomy": "lower lobe"}),  # one place contains the other
+    ({"anatomy": "RID1301"}, {"anatomy": "RA:lower_lobe"}),  # one place contains the other
     ({"size_mm": 15.0}, {"size_mm": 16.0}),  # within tolerance
 ])
 def test_compatible_statements_are_the_same(rules, prelim, final):

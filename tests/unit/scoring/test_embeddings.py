@@ -22,7 +22,7 @@ def test_embedding_match_pairs_related_concepts(embedding_scorer):
                        end=len(label), section="report", sentence=(0, len(label)))
 
     rows = align([m("a", "pleural effusion")], [m("b", "effusion of the pleura")],
-                 embedding_scorer.lexicon, embedding_scorer.embedder, threshold=0.8)
+                 embedding_scorer.vocabulary, embedding_scorer.embedder, threshold=0.8)
     assert [(r.match, r.prelim is not None, r.final is not None) for r in rows] == \
         [("embedding", True, True)]
     assert embedding_scorer.method().matcher == "exact+embedding"

@@ -94,10 +94,15 @@ def test_llm_classifier_is_a_clear_error_until_registered():
         Scorer(ScoringConfig(classifier="llm"))
 
 
-def test_critical_findings_override_must_name_lexicon_concepts():
+def test_critical_findings_override_must_name_recognisable_findings():
     from scoring import Scorer, ScoringConfig, ScoringError
 
     with pytest.raises(ScoringError, match="pneumothrax"):
         Scorer(ScoringConfig(critical_findings=("pneumothrax",)))
     custom = Scorer(ScoringConfig(critical_findings=("pleural_effusion",)))
-    assert custom.score("Clear.", "Small effusion.").discrepancy == "major"
+    assert custom.score("Clear.", "Small left pleural effusion.").discrepancy == "major"
+    # in words, as a site writes them, covering every wording the NER reads
+    words = Scorer(ScoringConfig(critical_findings=("joint effusion",)))
+    assert words.score("Normal knee.", "Small effusion of the knee joint.", "MRI KNEE")\
+        .discrepancy == "major"
+    assert words.score("Clear.", "Small left pleural effusion.").discrepancy == "minor"
