@@ -142,7 +142,8 @@ def settle(
     held: list[bool] = []
     for item in outcomes:
         if item.result is not None:
-            values: dict[str, Any] = {"state": SCORED, "result": item.result, "error": None}
+            values: dict[str, Any] = {"state": SCORED, "result": item.result, "error": None,
+                                      **headline(item.result)}
         else:
             retry = item.attempts < max_attempts
             values = {"state": READY if retry else FAILED_PAIR, "error": item.error}
@@ -154,6 +155,22 @@ def settle(
         ).rowcount
         held.append(n == 1)
     return held
+
+
+def headline(result: dict[str, Any]) -> dict[str, Any]:
+    """The score's headline as `pairs` columns (the review app filters and aggregates on them).
+
+    Reads scoring's JSON contract by key only (ingest imports no scoring); a result from before
+    the exam was recorded says `unknown`.
+    """
+    exam = result.get("exam") or {}
+    return {
+        "esas": result.get("esas"),
+        "grade": result.get("grade"),
+        "discrepancy": result.get("discrepancy"),
+        "modality": str(exam.get("modality") or "unknown")[:16],
+        "region": str(exam.get("region") or "unknown")[:16],
+    }
 
 
 def release_stale(engine: Engine, lease: timedelta, worker: str | None = None) -> int:

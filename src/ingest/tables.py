@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -106,6 +107,23 @@ pairs = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("result", JSON, nullable=True),
     Column("error", Text, nullable=True),
+    # Who wrote the preliminary (the trainee) and who signed the final (the attending): the
+    # configured XCN fields of those two reports (id, name, assigning authority).
+    Column("trainee_id", String(199), nullable=True),
+    Column("trainee_name", String(256), nullable=True),
+    Column("trainee_authority", String(199), nullable=True),
+    Column("attending_id", String(199), nullable=True),
+    Column("attending_name", String(256), nullable=True),
+    Column("attending_authority", String(199), nullable=True),
+    # The result's headline, in columns so the review app lists and aggregates 100k pairs
+    # without parsing JSON (filled when the score is stored).
+    Column("esas", Float, nullable=True),
+    Column("grade", Integer, nullable=True),
+    Column("discrepancy", String(8), nullable=True),
+    Column("modality", String(16), nullable=True),
+    Column("region", String(16), nullable=True),
     UniqueConstraint("accession", "version"),
     Index(None, "state", "id"),
+    Index(None, "trainee_id", "id"),
+    Index(None, "attending_id", "id"),
 )

@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 from ingest import MllpConfig
 from outbound import FhirConfig
+from review import NotifyConfig, OidcConfig, SmtpConfig, WebConfig
 from scoring import ScoringConfig
 from scoring.config import LlmSettings
 
@@ -109,6 +110,11 @@ class Settings(BaseSettings):
     llm: LlmSettings = LlmSettings()
     logging: LoggingConfig = LoggingConfig()
     retention: RetentionConfig = RetentionConfig()
+    # The review app (`radagree web`): its address and cookies, OIDC sign-in, e-mail.
+    web: WebConfig = WebConfig()
+    oidc: OidcConfig = OidcConfig()
+    smtp: SmtpConfig = SmtpConfig()
+    notify: NotifyConfig = NotifyConfig()
 
     @property
     def needs_llm(self) -> bool:
