@@ -13,13 +13,13 @@ from collections.abc import Sequence
 import pygal
 from pygal.style import Style
 
-_STYLE = Style(
-    background="white", plot_background="white", foreground="#222",
-    foreground_strong="#222", foreground_subtle="#666",
-    colors=("#1f5fa8", "#999999", "#a71d2a", "#1e7b34", "#b35900"),
-    font_family="system-ui, sans-serif", title_font_size=14, legend_font_size=12,
-    label_font_size=11, major_label_font_size=11,
-)
+_LOOK = {"background": "white", "plot_background": "white", "foreground": "#222",
+         "foreground_strong": "#222", "foreground_subtle": "#666",
+         "font_family": "system-ui, sans-serif", "title_font_size": 14,
+         "legend_font_size": 12, "label_font_size": 11, "major_label_font_size": 11}
+# Trends: the cohort grey underneath, the person in blue on top.
+_STYLE = Style(colors=("#999999", "#1f5fa8"), **_LOOK)
+_BARS = Style(colors=("#1f5fa8",), **_LOOK)
 
 
 # pygal still inlines a config <script> for its (absent) tooltip code: cut it out too.
@@ -36,17 +36,29 @@ def trend(title: str, months: Sequence[str], series: dict[str, Sequence[float | 
     chart = pygal.Line(
         style=_STYLE, js=[], width=640, height=300, title=title, show_dots=True,
         dots_size=3, x_label_rotation=0, legend_at_bottom=True, range=(0, 1),
+        truncate_label=-1, stroke_style={"width": 2.5},
         value_formatter=(lambda v: f"{v:.0%}") if percent else (lambda v: f"{v:.2f}"),
         allow_interruptions=True, no_data_text="no scored pairs yet",
     )
-    chart.x_labels = list(months)
-    for name, values in series.items():
+    # "2026-03" -> "Mar 26": twelve of them fit under the plot without being cut.
+    chart.x_labels = [_short(m) for m in months]
+    # The last series is drawn on top: put the person's own line last, so that a trainee
+    # whose months equal the cohort's still sees their line.
+    for name, values in reversed(list(series.items())):
         chart.add(name, list(values))
     return _common(chart)
 
 
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def _short(month: str) -> str:
+    year, _, number = month.partition("-")
+    return f"{_MONTHS[int(number) - 1]} {year[2:]}" if number.isdigit() else month
+
+
 def distribution(title: str, counts: dict[int, int], max_grade: int = 5) -> bytes:
-    chart = pygal.Bar(style=_STYLE, js=[], width=480, height=280, title=title,
+    chart = pygal.Bar(style=_BARS, js=[], width=480, height=280, title=title,
                       show_legend=False, no_data_text="no scored pairs yet")
     chart.x_labels = [str(g) for g in range(1, max_grade + 1)]
     chart.add("pairs", [counts.get(g, 0) for g in range(1, max_grade + 1)])
