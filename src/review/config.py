@@ -27,8 +27,8 @@ class WebConfig(BaseModel):
     port: int = Field(8081, ge=0, le=65535)
     # The address people reach the app at (links in e-mails, the OIDC redirect URI).
     public_url: str = "http://127.0.0.1:8081"
-    # Signs the session cookie. Unset: a random key kept in `secret_key_file`'s default
-    # (created 0600 on first start), so sessions survive a restart of the embedded default.
+    # Signs the session cookie. Unset: a random key kept in `secret_key_file` (default
+    # ./radagree-web.key, created 0600 at first start), so sessions survive a restart.
     secret_key: SecretStr | None = None
     secret_key_file: Path | None = None
     session_max_age_s: int = Field(8 * 3600, ge=60)
@@ -46,10 +46,11 @@ class WebConfig(BaseModel):
     local_accounts: bool = True
 
     def signing_key(self) -> str:
-        key = _secret(self.secret_key, self.secret_key_file)
-        if key:
-            return key
-        path = Path("radagree-web.key")
+        """The configured key; else the key in `secret_key_file` (default
+        `./radagree-web.key`), created there (0600, random) the first time."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.secret_key_file or Path("radagree-web.key")
         if not path.exists():
             path.touch(mode=0o600)
             path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
