@@ -12,6 +12,7 @@ import random
 import textwrap
 
 from _iu import iu_reports, report_text
+from ingest.escaping import escape
 
 BOILERPLATE = [
     "TECHNIQUE: Frontal and lateral views of the chest were obtained in the upright position.",
@@ -25,11 +26,6 @@ BOILERPLATE = [
     "Preliminary findings were discussed with the emergency department physician.",
     "Images were reviewed on a diagnostic workstation with calibrated monitors.",
 ]
-
-
-def escape(text: str) -> str:
-    out = text.replace("\\", "\\E\\").replace("|", "\\F\\").replace("^", "\\S\\")
-    return out.replace("&", "\\T\\").replace("~", "\\R\\")
 
 
 def _obr(accession: str, status: str, stamp: str) -> list[str]:

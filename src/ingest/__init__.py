@@ -2,8 +2,17 @@
 accession number. Imports no other radagree package."""
 
 from ingest.config import FieldMap, MllpConfig
-from ingest.header import Header, Rejection, peek
-from ingest.message import ParseError, ReportEvent, parse_reports
+from ingest.errors import (
+    ErrorCode,
+    FrameTooLarge,
+    FramingError,
+    IngestError,
+    ParseError,
+    Rejection,
+    StoreUnavailable,
+)
+from ingest.header import Header, peek
+from ingest.message import ReportEvent, parse_reports
 from ingest.metrics import refresh_gauges
 from ingest.pairing import expire
 from ingest.processor import BatchOutcome, process_pending
@@ -19,15 +28,19 @@ from ingest.queue import (
 )
 from ingest.retention import purge_text
 from ingest.server import MllpServer
-from ingest.store import Incoming, MessageStore, Stored, StoreUnavailable, store_messages
+from ingest.store import Incoming, MessageStore, Stored, store_messages
 from ingest.tables import metadata
 
 __all__ = [
     "BatchOutcome",
     "ClaimedPair",
+    "ErrorCode",
     "FieldMap",
+    "FrameTooLarge",
+    "FramingError",
     "Header",
     "Incoming",
+    "IngestError",
     "MessageStore",
     "MllpConfig",
     "MllpServer",

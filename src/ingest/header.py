@@ -11,6 +11,16 @@ import codecs
 from dataclasses import dataclass, field
 
 from ingest.config import MllpConfig
+from ingest.errors import (
+    REQUIRED_FIELD_MISSING,
+    SEGMENT_SEQUENCE,
+    TABLE_VALUE_NOT_FOUND,
+    UNSUPPORTED_EVENT,
+    UNSUPPORTED_MESSAGE_TYPE,
+    UNSUPPORTED_PROCESSING_ID,
+    UNSUPPORTED_VERSION,
+    Rejection,
+)
 
 BOM = codecs.BOM_UTF8
 
@@ -29,40 +39,8 @@ CHARSETS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorCode:
-    """An HL7 table 0357 message error condition code."""
-
-    code: str
-    text: str
-
-
-SEGMENT_SEQUENCE = ErrorCode("100", "Segment sequence error")
-REQUIRED_FIELD_MISSING = ErrorCode("101", "Required field missing")
-UNSUPPORTED_MESSAGE_TYPE = ErrorCode("200", "Unsupported message type")
-TABLE_VALUE_NOT_FOUND = ErrorCode("103", "Table value not found")
-UNSUPPORTED_EVENT = ErrorCode("201", "Unsupported event code")
-UNSUPPORTED_PROCESSING_ID = ErrorCode("202", "Unsupported processing id")
-UNSUPPORTED_VERSION = ErrorCode("203", "Unsupported version id")
-DUPLICATE_KEY = ErrorCode("205", "Duplicate key identifier")
-INTERNAL_ERROR = ErrorCode("207", "Application internal error")
-
-
 # OBR-25 values a report can have here: preliminary, final, corrected, partial, cancelled.
 REPORT_STATUSES = ("P", "F", "C", "A", "X")
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """Why a message can never be accepted (AR), with the place the sender should look."""
-
-    error: ErrorCode
-    detail: str
-    segment: str = "MSH"
-    field: int | None = None
-
-    def __str__(self) -> str:
-        return f"{self.error.text}: {self.detail}"
 
 
 @dataclass(frozen=True, slots=True)

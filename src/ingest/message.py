@@ -8,34 +8,17 @@ documents (ED/RP: PDF, CDA) noted on the report but never scored.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 
-import hl7
-
 from ingest.config import FieldMap, MllpConfig
+from ingest.errors import ParseError
+from ingest.escaping import Delimiters
 from ingest.header import codec_for, first_value, normalise
-
-
-class _DropAll(logging.Filter):
-    """python-hl7 logs the whole field on an unknown escape sequence: that is report text,
-    which must never reach a log line. Its warnings carry nothing else, so drop them."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return False
-
-
-logging.getLogger("hl7").addFilter(_DropAll())
-logging.getLogger("hl7.util").addFilter(_DropAll())
 
 # Highlighting (2.10.3) has no meaning in plain text: drop the markers instead of "_".
 _ESCAPE_MAP = {"H": "", "N": ""}
 # OBX-3 codes whose ST value is a DICOM reference, not report text.
 _DICOM_REFERENCES = {"113014", "112002", "113012", "121139"}
-
-
-class ParseError(Exception):
-    """A stored message that cannot be turned into reports; the reason is kept on its row."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,13 +57,13 @@ def parse_reports(raw: bytes, config: MllpConfig) -> list[ReportEvent]:
     text = decode(raw, config.default_charset)
     lines = text.split("\r")
     try:
-        # python-hl7 parses the MSH only: it gives the separators and the escape rules
-        # (`Message.unescape`). Building its containers for the whole message costs 1.4 ms
-        # per 4 KB report (bench/ingest_load.py); the segments below are split as strings.
-        header = hl7.parse(lines[0])
-    except Exception as exc:  # python-hl7 raises bare ParseException/IndexError/ValueError
-        raise ParseError(f"MSH could not be parsed: {type(exc).__name__}") from exc
-    sep = text[3:4]
+        # Only the delimiters come from the MSH: building python-hl7's containers for the
+        # whole message cost 1.4 ms per 4 KB report (bench/ingest_load.py), so segments are
+        # split as strings and only the text is unescaped (with python-hl7's rules).
+        delimiters = Delimiters.from_msh(lines[0])
+    except ValueError as exc:
+        raise ParseError(f"MSH could not be parsed: {exc}") from exc
+    sep = delimiters.field
     enc = _encoding_chars(text)
     fmap = config.fields
     events: list[ReportEvent] = []
@@ -97,11 +80,11 @@ def parse_reports(raw: bytes, config: MllpConfig) -> list[ReportEvent]:
             if current is not None:
                 events.append(current.build())
             segments = {"PID": pid, "ORC": orc, "OBR": line.split(sep)}
-            current = _Builder(len(events) + 1, segments, fmap, enc)
+            current = _Builder(len(events) + 1, segments, fmap, enc, delimiters)
             # Files copied from web pages lose segment terminators: OBX run on in the OBR.
             current.run_on_obx = f"{sep} OBX{sep}" in line or f"{sep}OBX{sep}" in line
         elif name == "OBX" and current is not None:
-            current.add_obx(header, line.split(sep))
+            current.add_obx(line.split(sep))
     if current is not None:
         events.append(current.build())
     if not events:
@@ -135,9 +118,11 @@ class _Builder:
     """Collects the OBX text of one OBR."""
 
     def __init__(
-        self, index: int, segments: dict[str, list[str]], fmap: FieldMap, enc: str
+        self, index: int, segments: dict[str, list[str]], fmap: FieldMap, enc: str,
+        delimiters: Delimiters,
     ) -> None:
         self.index = index
+        self.delimiters = delimiters
         self.segments = segments
         self.fmap = fmap
         self.enc = enc
@@ -146,7 +131,7 @@ class _Builder:
         self.value_types: set[str] = set()
         self.run_on_obx = False
 
-    def add_obx(self, message: hl7.Message, fields: list[str]) -> None:
+    def add_obx(self, fields: list[str]) -> None:
         comp, rep = self.enc[0:1] or "^", self.enc[1:2] or "~"
 
         def field(n: int) -> str:
@@ -167,7 +152,7 @@ class _Builder:
                 # A coded entry: its text component (CE-2) is what a reader sees.
                 parts = repetition.split(comp)
                 repetition = parts[1] if len(parts) > 1 else ""
-            value = message.unescape(repetition, _ESCAPE_MAP) if repetition else ""
+            value = self.delimiters.unescape_text(repetition, _ESCAPE_MAP) if repetition else ""
             value = value.replace("\r", "\n")
             if value.strip():
                 self.lines.append(value.rstrip())

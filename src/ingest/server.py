@@ -18,9 +18,10 @@ import structlog
 from ingest import metrics
 from ingest.ack import build_ack
 from ingest.config import MllpConfig
-from ingest.framing import FrameReader, FrameTooLarge, FramingError, frame
-from ingest.header import INTERNAL_ERROR, Rejection, peek
-from ingest.store import Incoming, MessageStore, StoreUnavailable
+from ingest.errors import INTERNAL_ERROR, FrameTooLarge, FramingError, Rejection, StoreUnavailable
+from ingest.framing import FrameReader, frame
+from ingest.header import peek
+from ingest.store import Incoming, MessageStore
 
 log = structlog.get_logger("ingest.mllp")
 

@@ -17,12 +17,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 
-from ingest.header import DUPLICATE_KEY, Header, Rejection
+from ingest.errors import DUPLICATE_KEY, Rejection, StoreUnavailable, error_code
+from ingest.header import Header
 from ingest.tables import RECEIVED, REJECTED, messages
-
-
-class StoreUnavailable(Exception):
-    """The store could not commit; the sender gets AE and may resend."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,14 +137,7 @@ def _duplicate(conn: Connection, row: dict, digest: str, key: str) -> Stored:
 
 def _stored_rejection(code: str | None, text: str | None) -> Rejection:
     """Rebuild the refusal of a stored message so a resend hears the same answer."""
-    from ingest import header as h
-
-    known = {
-        e.code: e
-        for e in vars(h).values()
-        if isinstance(e, h.ErrorCode)
-    }
-    error = known.get(code or "", h.INTERNAL_ERROR)
+    error = error_code(code)
     detail = (text or "").removeprefix(f"{error.text}: ")
     return Rejection(error, detail)
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from ingest.config import MllpConfig
+from ingest.errors import ParseError
 from ingest.header import peek
-from ingest.message import ParseError, parse_reports
+from ingest.message import parse_reports
 from ingest.replay import split_messages
 from support.hl7build import oru
 
