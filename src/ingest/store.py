@@ -13,6 +13,7 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
@@ -65,9 +66,6 @@ def store_messages(conn: Connection, batch: list[Incoming]) -> list[Stored]:
         digest = hashlib.sha256(item.raw).hexdigest()
         key = f"{header.sender}|{header.control_id}" if header.control_id else None
         received = item.received_at or datetime.now(UTC)
-        error = str(rejection) if rejection else None
-        if item.truncated_from is not None and error:
-            error += f" (frame of {item.truncated_from}+ bytes; first {len(item.raw)} kept)"
         row = {
             "dedupe_key": key,
             "sender": header.sender[:256],
@@ -80,8 +78,7 @@ def store_messages(conn: Connection, batch: list[Incoming]) -> list[Stored]:
             "sha256": digest,
             "ack_code": "AR" if rejection else "AA",
             "state": REJECTED if rejection else RECEIVED,
-            "error_code": rejection.error.code if rejection else None,
-            "error": error,
+            **_refusal_columns(rejection),
             "duplicates": 0,
         }
         if key is not None:
@@ -104,7 +101,7 @@ def _duplicate(conn: Connection, row: dict, digest: str, key: str) -> Stored:
     first = conn.execute(
         select(
             messages.c.id, messages.c.sha256, messages.c.ack_code, messages.c.error_code,
-            messages.c.error,
+            messages.c.error_segment, messages.c.error_field, messages.c.error,
         ).where(messages.c.dedupe_key == key)
     ).one()
     if first.sha256 == digest:
@@ -115,7 +112,7 @@ def _duplicate(conn: Connection, row: dict, digest: str, key: str) -> Stored:
         )
         rejection = None
         if first.ack_code != "AA":
-            rejection = _stored_rejection(first.error_code, first.error)
+            rejection = _stored_rejection(first)
         return Stored(int(first.id), first.ack_code, rejection, duplicate=True)
     rejection = Rejection(
         DUPLICATE_KEY,
@@ -124,22 +121,25 @@ def _duplicate(conn: Connection, row: dict, digest: str, key: str) -> Stored:
         "MSH",
         10,
     )
-    row = row | {
-        "dedupe_key": None,
-        "ack_code": "AR",
-        "state": REJECTED,
-        "error_code": DUPLICATE_KEY.code,
-        "error": str(rejection),
-    }
+    row = row | {"dedupe_key": None, "ack_code": "AR", "state": REJECTED,
+                 **_refusal_columns(rejection)}
     new_id = conn.execute(messages.insert().values(**row)).inserted_primary_key[0]
     return Stored(int(new_id), "AR", rejection)
 
 
-def _stored_rejection(code: str | None, text: str | None) -> Rejection:
-    """Rebuild the refusal of a stored message so a resend hears the same answer."""
-    error = error_code(code)
-    detail = (text or "").removeprefix(f"{error.text}: ")
-    return Rejection(error, detail)
+def _refusal_columns(rejection: Rejection | None) -> dict[str, Any]:
+    """A refusal as stored: everything its ERR segment said."""
+    if rejection is None:
+        return {"error_code": None, "error_segment": None, "error_field": None, "error": None}
+    return {"error_code": rejection.error.code, "error_segment": rejection.segment[:8],
+            "error_field": rejection.field, "error": str(rejection)}
+
+
+def _stored_rejection(row: Any) -> Rejection:
+    """The refusal of a stored message, rebuilt so a resend hears the same answer."""
+    error = error_code(row.error_code)
+    detail = (row.error or "").removeprefix(f"{error.text}: ")
+    return Rejection(error, detail, row.error_segment or "MSH", row.error_field)
 
 
 class MessageStore:

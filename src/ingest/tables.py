@@ -52,7 +52,11 @@ messages = Table(
     Column("sha256", String(64), nullable=False),
     Column("ack_code", String(2), nullable=False),
     Column("state", String(16), nullable=False),
+    # A refusal as it was answered (table 0357 code, ERR location, "text: detail"), so a
+    # resend of the same bytes hears exactly the same answer.
     Column("error_code", String(8), nullable=True),
+    Column("error_segment", String(8), nullable=True),
+    Column("error_field", Integer, nullable=True),
     Column("error", Text, nullable=True),
     Column("duplicates", Integer, nullable=False, default=0),
     Column("processed_at", DateTime(timezone=True), nullable=True),

@@ -267,3 +267,22 @@ def test_strict_validation_refuses_bad_data_types_and_names_the_field(engine):
 
     run_listener(engine, body, validation="strict")
     assert count(engine, messages.c.state == "rejected") == 1
+
+
+def test_a_resent_strict_refusal_gets_the_answer_the_first_copy_got(engine):
+    bad = oru("V3", "F", "x", control_id="STRICT1").replace(b"|19700101|", b"|1970-01-01|")
+
+    def err_and_msa(raw: bytes) -> list[str]:
+        return [s for s in raw.decode().split("\r") if s[:3] in ("MSA", "ERR")]
+
+    async def body(server: MllpServer) -> None:
+        client = await MllpClient.connect("127.0.0.1", server.port)
+        first = await client.send(bad)
+        again = await client.send(bad)  # the sender never saw the first ACK
+        await client.close()
+        assert first.code == again.code == "AR"
+        assert "|PID^1^7|102^Data type error^HL70357|E|" in again.raw.decode()
+        assert err_and_msa(again.raw) == err_and_msa(first.raw)
+
+    run_listener(engine, body, validation="strict")
+    assert count(engine) == 1

@@ -132,6 +132,24 @@ def test_duplicate_is_answered_again_and_processed_once(engine):
             messages.c.id == other.message_id)).scalar() == "rejected"
 
 
+def test_a_resent_refusal_hears_the_first_answer(engine):
+    """Code, ERR location and reason are stored with the refusal, whatever module defined
+    the code (102 is strict validation's), so the resend's ACK is the first one's."""
+    from ingest import Rejection
+    from ingest.errors import DATA_TYPE_ERROR
+
+    raw = oru("ACC10", "F", "x", control_id="REF1")
+    header, _ = peek(raw, CONFIG)
+    refusal = Rejection(DATA_TYPE_ERROR, "PID-7: not a valid value for its data type", "PID", 7)
+    stored = []
+    for _ in range(2):
+        with engine.begin() as conn:
+            stored += store_messages(conn, [Incoming(raw, header, refusal)])
+    first, again = stored
+    assert (first.ack_code, again.ack_code, again.duplicate) == ("AR", "AR", True)
+    assert again.rejection == first.rejection == refusal
+
+
 def test_same_control_id_from_two_senders_is_not_a_duplicate(engine):
     a = put(engine, oru("ACC8", "P", "p", control_id="X1", sending_facility="SITE_A"))[0]
     b = put(engine, oru("ACC9", "P", "p", control_id="X1", sending_facility="SITE_B"))[0]
