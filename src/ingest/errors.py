@@ -26,14 +26,13 @@ UNSUPPORTED_MESSAGE_TYPE = ErrorCode("200", "Unsupported message type")
 UNSUPPORTED_EVENT = ErrorCode("201", "Unsupported event code")
 UNSUPPORTED_PROCESSING_ID = ErrorCode("202", "Unsupported processing id")
 UNSUPPORTED_VERSION = ErrorCode("203", "Unsupported version id")
-DUPLICATE_KEY = ErrorCode("205", "Duplicate key identifier")
 INTERNAL_ERROR = ErrorCode("207", "Application internal error")
 
 TABLE_0357: dict[str, ErrorCode] = {
     e.code: e
     for e in (SEGMENT_SEQUENCE, REQUIRED_FIELD_MISSING, DATA_TYPE_ERROR, TABLE_VALUE_NOT_FOUND,
               UNSUPPORTED_MESSAGE_TYPE, UNSUPPORTED_EVENT, UNSUPPORTED_PROCESSING_ID,
-              UNSUPPORTED_VERSION, DUPLICATE_KEY, INTERNAL_ERROR)
+              UNSUPPORTED_VERSION, INTERNAL_ERROR)
 }
 
 

@@ -286,3 +286,23 @@ def test_a_resent_strict_refusal_gets_the_answer_the_first_copy_got(engine):
 
     run_listener(engine, body, validation="strict")
     assert count(engine) == 1
+
+
+def test_a_reused_control_id_is_accepted_counted_and_logged(engine, shared_data):
+    """The two LinuxForHealth fixtures share MSGID00231 with other bytes: the second used to
+    get AR 205, which tells a sender never to send it again."""
+    folder = shared_data / "hl7-samples"
+    samples = [(folder / f"lfh_ORU_R01_v26_imaging_multiline_{kind}_lf.hl7").read_bytes()
+               for kind in ("TX", "mixed")]
+
+    async def body(server: MllpServer) -> None:
+        client = await MllpClient.connect("127.0.0.1", server.port)
+        codes = [(await client.send(m)).code for m in samples]
+        await client.close()
+        assert codes == ["AA", "AA"]
+
+    with capture_logs() as logs:
+        run_listener(engine, body)
+    (reused,) = [e for e in logs if e["event"] == "mllp_control_id_reused"]
+    assert reused["earlier"] < reused["message"]
+    assert count(engine, messages.c.state == "received") == 2
