@@ -20,6 +20,7 @@ from ingest.queue import (
     ClaimedPair,
     ReportInfo,
     Settlement,
+    cancelled_pair_ids,
     claim_pairs,
     complete,
     release,
@@ -29,9 +30,10 @@ from ingest.queue import (
 from ingest.retention import purge_text
 from ingest.server import MllpServer
 from ingest.store import Incoming, MessageStore, Stored, store_messages
-from ingest.tables import metadata
+from ingest.tables import NAMING_CONVENTION, metadata
 
 __all__ = [
+    "NAMING_CONVENTION",
     "BatchOutcome",
     "ClaimedPair",
     "ErrorCode",
@@ -51,6 +53,7 @@ __all__ = [
     "Settlement",
     "StoreUnavailable",
     "Stored",
+    "cancelled_pair_ids",
     "claim_pairs",
     "complete",
     "expire",
