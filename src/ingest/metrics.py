@@ -29,6 +29,10 @@ FRAMES_MISSING_CR = Counter(
 FRAMING_ERRORS = Counter(
     "radagree_mllp_framing_errors", "Connections closed for bytes that are not MLLP frames."
 )
+CONTROL_ID_REUSED = Counter(
+    "radagree_mllp_control_id_reused",
+    "New messages whose sender + MSH-10 an earlier, different message already used.",
+)
 CONNECTIONS = Gauge("radagree_mllp_connections", "Open MLLP connections.")
 CONNECTIONS_REFUSED = Counter(
     "radagree_mllp_connections_refused", "Connections refused, by reason.", ["reason"]
@@ -40,7 +44,7 @@ PARSE_FAILURES = Counter(
 PAIR_EVENTS = Counter(
     "radagree_pairing_events",
     "Pairing outcomes: paired, prelim_waiting, final_waiting, corrected, late_prelim, "
-    "cancelled, partial, final_without_prelim, expired_prelim.",
+    "cancelled, partial, duplicate, final_without_prelim, expired_prelim.",
     ["event"],
 )
 PAIRS = Gauge("radagree_pairs", "Pairs by state.", ["state"])

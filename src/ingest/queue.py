@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import Select, and_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 
-from ingest.tables import FAILED_PAIR, READY, SCORED, SCORING, pairs, reports
+from ingest.tables import CANCELLED, FAILED_PAIR, READY, SCORED, SCORING, pairs, reports
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +171,12 @@ def headline(result: dict[str, Any]) -> dict[str, Any]:
         "modality": str(exam.get("modality") or "unknown")[:16],
         "region": str(exam.get("region") or "unknown")[:16],
     }
+
+
+def cancelled_pair_ids() -> Select[tuple[int]]:
+    """The ids of pairs an X cancelled, as a subquery for whoever turns them into FHIR
+    (outbound marks what it sent for them entered-in-error)."""
+    return select(pairs.c.id).where(pairs.c.state == CANCELLED)
 
 
 def release_stale(engine: Engine, lease: timedelta, worker: str | None = None) -> int:

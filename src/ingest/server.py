@@ -18,9 +18,10 @@ import structlog
 from ingest import metrics
 from ingest.ack import build_ack
 from ingest.config import MllpConfig
-from ingest.framing import FrameReader, FrameTooLarge, FramingError, frame
-from ingest.header import INTERNAL_ERROR, Rejection, peek
-from ingest.store import Incoming, MessageStore, StoreUnavailable
+from ingest.errors import INTERNAL_ERROR, FrameTooLarge, FramingError, Rejection, StoreUnavailable
+from ingest.framing import FrameReader, frame
+from ingest.header import peek
+from ingest.store import Incoming, MessageStore, Stored
 
 log = structlog.get_logger("ingest.mllp")
 
@@ -215,6 +216,7 @@ class MllpServer:
             received_at=datetime.now(UTC),
             truncated_from=(oversized + 1) if oversized is not None else None,
         )
+        stored: Stored | None
         try:
             stored = await self.store.put(item)
             code, reason = stored.ack_code, stored.rejection
@@ -226,11 +228,16 @@ class MllpServer:
             reason = Rejection(INTERNAL_ERROR, "message not stored, please resend")
             result = "store_error"
             log.error("store_unavailable", peer=peer, error=type(exc).__name__)
+            stored = None
         ack = build_ack(header, code, reason)
         writer.write(frame(ack))
         await writer.drain()
         metrics.ACK_LATENCY.observe(time.perf_counter() - started)
         metrics.MESSAGES.labels(header.type_name, result, code).inc()
+        if stored is not None and stored.reused_from is not None:
+            metrics.CONTROL_ID_REUSED.inc()
+            log.warning("mllp_control_id_reused", peer=peer, message=stored.message_id,
+                        earlier=stored.reused_from)
         if result != "accepted":
             log.info("mllp_answered", peer=peer, type=header.type_name, result=result, ack=code,
                      error_code=reason.error.code if reason else None,

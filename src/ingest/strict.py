@@ -23,15 +23,9 @@ from hl7apy.exceptions import (
 )
 from hl7apy.parser import parse_field, parse_message, parse_segment
 
-from ingest.header import (
-    REQUIRED_FIELD_MISSING,
-    SEGMENT_SEQUENCE,
-    ErrorCode,
-    Header,
-    Rejection,
-)
+from ingest.errors import DATA_TYPE_ERROR, REQUIRED_FIELD_MISSING, SEGMENT_SEQUENCE, Rejection
+from ingest.header import Header
 
-DATA_TYPE_ERROR = ErrorCode("102", "Data type error")
 _MISSING = re.compile(r"Missing required child (\w+)\.(\w+?)_(\d+)")
 _STRICT = VALIDATION_LEVEL.STRICT
 

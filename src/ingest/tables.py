@@ -40,8 +40,8 @@ messages = Table(
     "messages",
     metadata,
     Column("id", Integer, primary_key=True),
-    # sender + "|" + MSH-10; NULL for a row that must not take part in duplicate detection
-    # (no control id, or a different message re-using an id already stored).
+    # sender + "|" + MSH-10; NULL when there is no control id. With `sha256` it finds a
+    # resend (same key, same bytes); the same key with other bytes is a new message.
     Column("dedupe_key", String(512), nullable=True),
     Column("sender", String(256), nullable=False, default=""),
     Column("control_id", String(199), nullable=False, default=""),
@@ -53,11 +53,15 @@ messages = Table(
     Column("sha256", String(64), nullable=False),
     Column("ack_code", String(2), nullable=False),
     Column("state", String(16), nullable=False),
+    # A refusal as it was answered (table 0357 code, ERR location, "text: detail"), so a
+    # resend of the same bytes hears exactly the same answer.
     Column("error_code", String(8), nullable=True),
+    Column("error_segment", String(8), nullable=True),
+    Column("error_field", Integer, nullable=True),
     Column("error", Text, nullable=True),
     Column("duplicates", Integer, nullable=False, default=0),
     Column("processed_at", DateTime(timezone=True), nullable=True),
-    UniqueConstraint("dedupe_key"),
+    UniqueConstraint("dedupe_key", "sha256"),
     Index(None, "state", "id"),
 )
 
@@ -70,6 +74,9 @@ reports = Table(
     Column("accession", String(199), nullable=False),
     Column("status", String(1), nullable=False),
     Column("text", Text, nullable=True),  # NULL once the retention job has purged it
+    # SHA-256 of the text (kept when the text is purged): with accession and status it says
+    # whether this report was seen before, so a resend under a new MSH-10 scores nothing new.
+    Column("text_sha256", String(64), nullable=True),
     Column("patient_id", String(199), nullable=False, default=""),
     Column("procedure", String(512), nullable=False, default=""),
     Column("attending", String(512), nullable=False, default=""),
@@ -78,7 +85,7 @@ reports = Table(
     Column("status_changed_at", String(32), nullable=False, default=""),
     Column("has_embedded_document", Boolean, nullable=False, default=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
-    # unpaired | paired | late | expired | cancelled | partial
+    # unpaired | paired | superseded | late | expired | cancelled | partial | duplicate
     Column("pairing", String(16), nullable=False),
     UniqueConstraint("message_id", "obr_index"),
     Index(None, "accession", "status"),

@@ -5,11 +5,10 @@ Imports `ingest` and `scoring` for their types only."""
 from outbound.codes import CODE_SYSTEM, code_system
 from outbound.config import FhirConfig
 from outbound.delivery import DeliveryPass, backoff, deliver_due, observe
-from outbound.mapping import build_bundle, conclusion
+from outbound.mapping import build_bundle, cancellation_of, conclusion, provenance_id
 from outbound.metrics import refresh_gauges
 from outbound.outbox import (
     OutboxItem,
-    cancellation_of,
     claim_due,
     enqueue,
     enqueue_cancellations,
@@ -46,6 +45,7 @@ __all__ = [
     "metadata",
     "observe",
     "problems",
+    "provenance_id",
     "purge_bundles",
     "record",
     "refresh_gauges",

@@ -92,7 +92,7 @@ def user_add(username: str, role: str, practitioner_id: str | None, display_name
 def calibrate_from_store(settings: Any, out_path: Path | None, max_grade: int,
                          min_per_modality: int) -> None:
     from radagree.store import make_engine, migrate
-    from review import fit_store, toml_snippet
+    from radagree.store_calibration import fit_store, toml_snippet
     from scoring import ScoringConfig
 
     engine = make_engine(settings.store.url)

@@ -6,18 +6,25 @@ writes only its own tables: verdicts (the labels), appeals, comments, conference
 accounts, notifications and the append-only audit log.
 """
 
-from review.agreement import AgreementCollector, LiveAgreement, live_agreement
-from review.calibrate import Fit, fit_store, toml_snippet
+from review.agreement import (
+    ALL,
+    AgreementCollector,
+    Label,
+    LiveAgreement,
+    latest_labels,
+    live_agreement,
+)
 from review.config import NotifyConfig, OidcConfig, SmtpConfig, WebConfig
 from review.notify import Notifier
 from review.people import AccountError, Principal, add_user
 from review.tables import ROLES, metadata
 
 __all__ = [
+    "ALL",
     "ROLES",
     "AccountError",
     "AgreementCollector",
-    "Fit",
+    "Label",
     "LiveAgreement",
     "Notifier",
     "NotifyConfig",
@@ -26,8 +33,7 @@ __all__ = [
     "SmtpConfig",
     "WebConfig",
     "add_user",
-    "fit_store",
+    "latest_labels",
     "live_agreement",
     "metadata",
-    "toml_snippet",
 ]

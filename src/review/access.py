@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, false, true
 
-from ingest.tables import pairs
 from review.people import Principal
+from review.sources import pairs
 
 
 def visible(principal: Principal) -> ColumnElement[bool]:

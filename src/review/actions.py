@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
-from ingest.tables import SCORED, pairs
 from review import audit
 from review.access import visible
 from review.people import Principal
 from review.queries import DISCREPANCIES
+from review.sources import SCORED, pairs
 from review.tables import (
     ANSWERED,
     CHANGE,

@@ -22,9 +22,9 @@ from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from ingest.tables import SCORED, pairs, reports
 from review.config import NotifyConfig, SmtpConfig
 from review.queries import _procedure
+from review.sources import SCORED, pairs, reports
 from review.tables import TRAINEE, notifications, users, verdicts
 
 log = structlog.get_logger("review.notify")

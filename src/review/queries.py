@@ -16,9 +16,9 @@ from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
-from ingest.tables import SCORED, pairs, reports
 from review.access import visible
 from review.people import Principal
+from review.sources import SCORED, pairs, reports
 from review.tables import OPEN, appeals, comments, conference, users, verdicts
 
 MODALITIES = ("CT", "MR", "US", "XR", "NM", "MG", "FL", "OT", "unknown")

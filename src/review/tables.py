@@ -23,9 +23,10 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from ingest.tables import NAMING_CONVENTION, pairs
+import ingest
+from review.sources import pairs
 
-metadata = MetaData(naming_convention=NAMING_CONVENTION)
+metadata = MetaData(naming_convention=ingest.NAMING_CONVENTION)
 
 # Roles, least to most privileged. A program director sees the cohort; an administrator also
 # exports the audit log for the privacy office.

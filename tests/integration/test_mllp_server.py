@@ -267,3 +267,42 @@ def test_strict_validation_refuses_bad_data_types_and_names_the_field(engine):
 
     run_listener(engine, body, validation="strict")
     assert count(engine, messages.c.state == "rejected") == 1
+
+
+def test_a_resent_strict_refusal_gets_the_answer_the_first_copy_got(engine):
+    bad = oru("V3", "F", "x", control_id="STRICT1").replace(b"|19700101|", b"|1970-01-01|")
+
+    def err_and_msa(raw: bytes) -> list[str]:
+        return [s for s in raw.decode().split("\r") if s[:3] in ("MSA", "ERR")]
+
+    async def body(server: MllpServer) -> None:
+        client = await MllpClient.connect("127.0.0.1", server.port)
+        first = await client.send(bad)
+        again = await client.send(bad)  # the sender never saw the first ACK
+        await client.close()
+        assert first.code == again.code == "AR"
+        assert "|PID^1^7|102^Data type error^HL70357|E|" in again.raw.decode()
+        assert err_and_msa(again.raw) == err_and_msa(first.raw)
+
+    run_listener(engine, body, validation="strict")
+    assert count(engine) == 1
+
+
+def test_a_reused_control_id_is_accepted_counted_and_logged(engine, shared_data):
+    """The two LinuxForHealth fixtures share MSGID00231 with other bytes: the second used to
+    get AR 205, which tells a sender never to send it again."""
+    folder = shared_data / "hl7-samples"
+    samples = [(folder / f"lfh_ORU_R01_v26_imaging_multiline_{kind}_lf.hl7").read_bytes()
+               for kind in ("TX", "mixed")]
+
+    async def body(server: MllpServer) -> None:
+        client = await MllpClient.connect("127.0.0.1", server.port)
+        codes = [(await client.send(m)).code for m in samples]
+        await client.close()
+        assert codes == ["AA", "AA"]
+
+    with capture_logs() as logs:
+        run_listener(engine, body)
+    (reused,) = [e for e in logs if e["event"] == "mllp_control_id_reused"]
+    assert reused["earlier"] < reused["message"]
+    assert count(engine, messages.c.state == "received") == 2

@@ -9,7 +9,7 @@ import hashlib
 
 import pytest
 
-from outbound import FhirConfig, build_bundle, cancellation_of, problems
+from outbound import FhirConfig, build_bundle, cancellation_of, problems, provenance_id
 from outbound.codes import CODE_SYSTEM, code_system
 from scoring import render_html
 from support.fhir import pair
@@ -67,12 +67,18 @@ def test_corrected_and_cancelled_statuses(scored):
     _, result, html = scored
     corrected = build_bundle(pair("a", "b", version=2), result, html, FhirConfig())
     assert resources(corrected)["Observation"]["resource"]["status"] == "corrected"
-    cancelled = cancellation_of(corrected)
+    cancelled = cancellation_of(corrected, "ACC1", 2)
     assert problems(cancelled) == []
     for kind in ("Observation", "DiagnosticReport"):
         assert resources(cancelled)[kind]["resource"]["status"] == "entered-in-error"
-    assert (resources(cancelled)["Provenance"]["resource"]["id"]
-            != resources(corrected)["Provenance"]["resource"]["id"])
+    # one Provenance rule for both events: accession, final version, activity
+    scored_provenance = resources(corrected)["Provenance"]
+    cancel_provenance = resources(cancelled)["Provenance"]
+    assert scored_provenance["resource"]["id"] == provenance_id("ACC1", 2, "scored")
+    assert cancel_provenance["resource"]["id"] == provenance_id("ACC1", 2, "cancelled")
+    assert cancel_provenance["request"]["url"].endswith(cancel_provenance["resource"]["id"])
+    assert cancel_provenance["resource"]["activity"] == {"text": "cancelled"}
+    assert resources(corrected)["Provenance"]["resource"]["activity"] == {"text": "scored"}
 
 
 def test_llm_results_are_tagged_aiast(scored):

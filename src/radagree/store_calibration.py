@@ -1,5 +1,8 @@
 """`radagree calibrate --from-store`: fit the grade thresholds to the site's own labels.
 
+The app shell joins the two sides: the labels come from the review app's store
+(`review.latest_labels`), the fit from scoring's calibration.
+
 The labels are the attendings' verdicts (each pair's newest); the score each was given for is
 the ESAS stored with it. One fit over all labels, and one per modality that has at least
 `min_per_modality` labels (fewer would fit noise). Before/after exact and within-one
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from review.agreement import ALL, Label, latest_labels
+from review import ALL, Label, latest_labels
 from scoring.calibration import Agreement, agreement, fit_thresholds
 
 
