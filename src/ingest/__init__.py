@@ -15,6 +15,7 @@ from ingest.header import Header, peek
 from ingest.message import ReportEvent, parse_reports
 from ingest.metrics import refresh_gauges
 from ingest.pairing import expire
+from ingest.people import Person, attribution, parse_person
 from ingest.processor import BatchOutcome, process_pending
 from ingest.queue import (
     ClaimedPair,
@@ -48,17 +49,20 @@ __all__ = [
     "MllpConfig",
     "MllpServer",
     "ParseError",
+    "Person",
     "Rejection",
     "ReportEvent",
     "ReportInfo",
     "Settlement",
     "StoreUnavailable",
     "Stored",
+    "attribution",
     "cancelled_pair_ids",
     "claim_pairs",
     "complete",
     "expire",
     "metadata",
+    "parse_person",
     "parse_reports",
     "peek",
     "process_pending",

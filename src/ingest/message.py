@@ -181,13 +181,22 @@ class _Builder:
             text="\n".join(self.lines),
             patient_id=get(fmap.patient_id),
             procedure=_readable(s, fmap.procedure, enc),
-            attending=_readable(s, fmap.attending, enc),
-            resident=_readable(s, fmap.resident, enc),
+            attending=_standard(_readable(s, fmap.attending, enc), enc),
+            resident=_standard(_readable(s, fmap.resident, enc), enc),
             observed_at=get(fmap.observed_at),
             status_changed_at=get(fmap.status_changed_at),
             has_embedded_document=self.embedded,
             value_types=tuple(sorted(self.value_types)),
         )
+
+
+def _standard(value: str, enc: str) -> str:
+    """A person field in HL7's recommended separators (`^`, `&`, `\\`) whatever the sender
+    used, so that `ingest.people` can read the stored value without its message."""
+    comp, esc, sub = enc[0:1] or "^", enc[2:3] or "\\", enc[3:4] or "&"
+    if (comp, esc, sub) == ("^", "\\", "&"):
+        return value
+    return value.translate(str.maketrans({comp: "^", esc: "\\", sub: "&"}))
 
 
 def _readable(segments: dict[str, list[str]], paths: list[str], enc: str) -> str:

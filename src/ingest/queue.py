@@ -129,6 +129,9 @@ class Settlement:
     result: dict[str, Any] | None
     error: str | None
     attempts: int
+    # Who wrote the preliminary and signed the final (`people.attribution`), stored with
+    # the score.
+    people: dict[str, Any] | None = None
 
 
 def settle(
@@ -143,7 +146,7 @@ def settle(
     for item in outcomes:
         if item.result is not None:
             values: dict[str, Any] = {"state": SCORED, "result": item.result, "error": None,
-                                      **headline(item.result)}
+                                      **headline(item.result), **(item.people or {})}
         else:
             retry = item.attempts < max_attempts
             values = {"state": READY if retry else FAILED_PAIR, "error": item.error}

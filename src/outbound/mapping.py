@@ -23,13 +23,15 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from ingest import ClaimedPair, ReportInfo
+from ingest import ClaimedPair, Person, ReportInfo, parse_person
 from outbound.codes import (
     OBSERVATION_CATEGORY,
     PROVENANCE_AGENT_TYPE,
     UCUM,
     V2_0074,
     V2_0203,
+    V3_ACT_REASON,
+    V3_CONFIDENTIALITY,
     V3_OBSERVATION_VALUE,
     coding,
 )
@@ -126,15 +128,20 @@ class _Event:
     device: dict[str, str]
     meta: dict[str, Any]
     effective: str | None
+    # The preliminary's author (trainee) and the final's attending, as Practitioner
+    # references by identifier (None when the configured field names nobody).
+    trainee: dict[str, Any] | None = None
+    attending: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, pair: ClaimedPair, result: ScoreResult, config: FhirConfig,
            scored_at: datetime) -> _Event:
         fell_back = " with rules fallback" if result.method.fallback else ""
-        meta: dict[str, Any] = {}
+        labels = security_labels(config)
         if uses_llm(result):
-            meta = {"security": [{"system": V3_OBSERVATION_VALUE, "code": "AIAST",
-                                  "display": "Artificial Intelligence asserted"}]}
+            labels.append({"system": V3_OBSERVATION_VALUE, "code": "AIAST",
+                           "display": "Artificial Intelligence asserted"})
+        meta: dict[str, Any] = {"security": labels} if labels else {}
         return cls(
             pair=pair, config=config,
             issued=scored_at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -149,6 +156,8 @@ class _Event:
             meta=meta,
             effective=hl7_instant(pair.final.status_changed_at or pair.final.observed_at,
                                   config.source_timezone),
+            trainee=practitioner(parse_person(pair.prelim.resident), config),
+            attending=practitioner(parse_person(pair.final.attending), config),
         )
 
     def common(self) -> dict[str, Any]:
@@ -160,6 +169,41 @@ class _Event:
         if self.meta:
             out["meta"] = self.meta
         return out
+
+
+_CONFIDENTIALITY = {"U": "unrestricted", "L": "low", "M": "moderate", "N": "normal",
+                    "R": "restricted", "V": "very restricted"}
+
+
+def security_labels(config: FhirConfig) -> list[dict[str, str]]:
+    """Confidentiality (restricted by default) and purpose of use (health-care quality
+    improvement by default): the labels that let a RIS keep QI work product out of the chart."""
+    if not config.security_labels:
+        return []
+    return [
+        {"system": V3_CONFIDENTIALITY, "code": config.confidentiality,
+         "display": _CONFIDENTIALITY[config.confidentiality]},
+        {"system": V3_ACT_REASON, "code": config.purpose_of_use,
+         **({"display": "health quality improvement"}
+            if config.purpose_of_use == "HQUALIMP" else {})},
+    ]
+
+
+def practitioner(person: Person | None, config: FhirConfig) -> dict[str, Any] | None:
+    """A Practitioner reference by identifier (no Practitioner resource has to exist): the
+    XCN id in the system of its assigning authority, the name as display."""
+    if person is None:
+        return None
+    if not person.id:
+        return {"type": "Practitioner", "display": person.name}
+    system = config.practitioner_systems.get(person.authority, config.practitioner_system)
+    identifier: dict[str, Any] = {"system": system, "value": person.id}
+    if person.authority:
+        identifier["assigner"] = {"display": person.authority}
+    reference: dict[str, Any] = {"type": "Practitioner", "identifier": identifier}
+    if person.name:
+        reference["display"] = person.name
+    return reference
 
 
 def build_bundle(
@@ -257,15 +301,31 @@ def _provenance(event: _Event) -> dict[str, Any]:
             "who": event.device,
         }],
         "entity": [
-            {"role": "source", "what": {"identifier": {
-                "system": f"{config.identifier_system}/report",
-                "value": f"{identifier_value(pair.accession)}-{which}-{report_info.id}"},
-                "display": f"{which} report"}}
-            for which, report_info in (("preliminary", pair.prelim), ("final", pair.final))
+            _source(config, pair.accession, which, report_info.id, who, role)
+            for which, report_info, who, role in (
+                ("preliminary", pair.prelim, event.trainee, ("author", "Author")),
+                ("final", pair.final, event.attending, ("legal", "Legal Authenticator")))
         ],
     }
+    if event.meta:
+        provenance["meta"] = event.meta
     return {"fullUrl": _urn("prov", pair), "resource": provenance,
             "request": {"method": "PUT", "url": f"Provenance/{prov_id}"}}
+
+
+def _source(config: FhirConfig, accession: str, which: str, report_id: int,
+            who: dict[str, Any] | None, role: tuple[str, str]) -> dict[str, Any]:
+    """A source report of the score, attributed to the person who wrote (the preliminary:
+    the trainee, as author) or signed it (the final: the attending, as legal authenticator)."""
+    entity: dict[str, Any] = {"role": "source", "what": {"identifier": {
+        "system": f"{config.identifier_system}/report",
+        "value": f"{identifier_value(accession)}-{which}-{report_id}"},
+        "display": f"{which} report"}}
+    if who is not None:
+        entity["agent"] = [{"type": {"coding": [{"system": PROVENANCE_AGENT_TYPE,
+                                                 "code": role[0], "display": role[1]}]},
+                            "who": who}]
+    return entity
 
 
 def cancellation_of(bundle: dict[str, Any], accession: str, version: int,
@@ -300,7 +360,7 @@ def _document(event: _Event, report: ReportInfo, doc_status: str) -> dict[str, A
     ident = {"system": f"{config.identifier_system}/report",
              "value": f"{identifier_value(pair.accession)}-{doc_status}-{report.id}"}
     text = report.text.encode("utf-8")
-    resource = {
+    resource: dict[str, Any] = {
         "resourceType": "DocumentReference",
         "identifier": [ident],
         "status": "current",
@@ -313,5 +373,12 @@ def _document(event: _Event, report: ReportInfo, doc_status: str) -> dict[str, A
             "size": len(text),
         }}],
     }
+    who = event.trainee if doc_status == "preliminary" else event.attending
+    if who is not None:
+        resource["author"] = [who]
+        if doc_status == "final":
+            resource["authenticator"] = who
+    if event.meta:
+        resource["meta"] = event.meta
     return {"fullUrl": f"urn:uuid:{uuid.uuid5(_NS, ident['value'])}", "resource": resource,
             "request": _put("DocumentReference", ident)}

@@ -169,8 +169,9 @@ def score_batch(worker: str, limit: int, max_attempts: int) -> ScoreOutcome:
             continue
         # Validated before the transaction: it takes milliseconds, the lock is shared.
         bundles[pair.id] = (bundle, outbound.problems(bundle))
+        people = ingest.attribution(pair.prelim.resident, pair.final.attending)
         settled.append(ingest.Settlement(pair.id, result.model_dump(mode="json"), None,
-                                         pair.attempts))
+                                         pair.attempts, people))
         log.info("pair_scored", accession=pair.accession, pair=pair.id, version=pair.version,
                  grade=result.grade, esas=round(result.esas, 4), status=result.discrepancy)
         outcome.grades.append(result.grade)

@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -122,6 +123,8 @@ def test_end_to_end_to_the_fhir_server_with_metrics_health_and_clean_logs(
         (obs,) = fhir_server.search("Observation", f"{system}|{case['accession']}")
         assert obs["component"][1]["valueInteger"] >= 0
         assert obs["subject"]["identifier"]["value"] == case["patient_id"]
+        # quality-improvement work product, restricted: the RIS keeps it out of the chart
+        assert {c["code"] for c in obs["meta"]["security"]} >= {"R", "HQUALIMP"}
         metrics = httpx.get(serve.url("/metrics")).text
         assert 'radagree_pairing_events_total{event="paired"} 1.0' in metrics
         wait_for(lambda: 'radagree_deliveries_total{outcome="delivered",sink="fhir"} 1.0'
@@ -136,6 +139,18 @@ def test_end_to_end_to_the_fhir_server_with_metrics_health_and_clean_logs(
         assert secret not in text, f"{secret!r} leaked into the log"
     scored = next(x for x in lines if x["event"] == "pair_scored")
     assert scored["component"] == "radagree.workers" and len(scored["accession_hash"]) == 16
+    # the trainee and the attending are kept on the pair and named in what was delivered
+    with sqlite3.connect(tmp_path / "radagree.db") as db:
+        people = db.execute("select trainee_id, trainee_name, attending_id, attending_name "
+                            "from pairs").fetchone()
+        (bundle,) = db.execute("select bundle from outbox where state = 'delivered'").fetchone()
+    assert people == ("R123", "Rita Resident", "A456", "Alan Attending")
+    provenance = next(e["resource"] for e in json.loads(bundle)["entry"]
+                      if e["resource"]["resourceType"] == "Provenance")
+    assert [e["agent"][0]["who"]["identifier"]["value"] for e in provenance["entity"]] == \
+        ["R123", "A456"]
+    for name in ("Rita", "Alan"):
+        assert name not in text, f"{name!r} leaked into the log"
 
 
 def test_defaults_write_bundles_to_the_folder(tmp_path):

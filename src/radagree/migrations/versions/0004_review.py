@@ -168,18 +168,30 @@ def upgrade() -> None:
 
 
 def _backfill() -> None:
-    """Scores stored before this revision get their headline columns from the result JSON."""
+    """Pairs scored before this revision get their headline columns from the result JSON and
+    their people from the stored reports (the preliminary's resident field, the final's
+    attending field)."""
+    from ingest import attribution
     from ingest.queue import headline
 
     bind = op.get_bind()
     pairs = sa.table("pairs", sa.column("id", sa.Integer), sa.column("result", sa.JSON),
+                     sa.column("prelim_report_id", sa.Integer),
+                     sa.column("final_report_id", sa.Integer),
                      *(sa.column(name, type_) for name, type_ in _PAIR_COLUMNS))
-    rows = bind.execute(sa.select(pairs.c.id, pairs.c.result)
-                        .where(pairs.c.result.is_not(None))).all()
-    for pair_id, result in rows:
+    reports = sa.table("reports", sa.column("id", sa.Integer), sa.column("resident", sa.String),
+                       sa.column("attending", sa.String))
+    prelim, final = reports.alias("prelim"), reports.alias("final")
+    rows = bind.execute(
+        sa.select(pairs.c.id, pairs.c.result, prelim.c.resident, final.c.attending)
+        .select_from(pairs.outerjoin(prelim, prelim.c.id == pairs.c.prelim_report_id)
+                     .outerjoin(final, final.c.id == pairs.c.final_report_id))).all()
+    for pair_id, result, resident, attending in rows:
         data: Any = json.loads(result) if isinstance(result, str) else result
+        values = attribution(resident or "", attending or "")
         if isinstance(data, dict):
-            bind.execute(sa.update(pairs).where(pairs.c.id == pair_id).values(**headline(data)))
+            values.update(headline(data))
+        bind.execute(sa.update(pairs).where(pairs.c.id == pair_id).values(**values))
 
 
 def downgrade() -> None:
