@@ -13,7 +13,7 @@ from ingest.errors import (
 )
 from ingest.header import Header, peek
 from ingest.message import ReportEvent, parse_reports
-from ingest.metrics import refresh_gauges
+from ingest.metrics import IngestMetrics, QueueCollector
 from ingest.pairing import expire
 from ingest.processor import BatchOutcome, process_pending
 from ingest.queue import (
@@ -43,10 +43,12 @@ __all__ = [
     "Header",
     "Incoming",
     "IngestError",
+    "IngestMetrics",
     "MessageStore",
     "MllpConfig",
     "MllpServer",
     "ParseError",
+    "QueueCollector",
     "Rejection",
     "ReportEvent",
     "ReportInfo",
@@ -62,7 +64,6 @@ __all__ = [
     "peek",
     "process_pending",
     "purge_text",
-    "refresh_gauges",
     "release",
     "release_stale",
     "settle",

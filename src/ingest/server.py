@@ -15,12 +15,12 @@ from ipaddress import ip_address
 
 import structlog
 
-from ingest import metrics
 from ingest.ack import build_ack
 from ingest.config import MllpConfig
 from ingest.errors import INTERNAL_ERROR, FrameTooLarge, FramingError, Rejection, StoreUnavailable
 from ingest.framing import FrameReader, frame
 from ingest.header import peek
+from ingest.metrics import IngestMetrics
 from ingest.store import Incoming, MessageStore, Stored
 
 log = structlog.get_logger("ingest.mllp")
@@ -41,9 +41,11 @@ def tls_context(config: MllpConfig) -> ssl.SSLContext | None:
 
 
 class MllpServer:
-    def __init__(self, config: MllpConfig, store: MessageStore) -> None:
+    def __init__(self, config: MllpConfig, store: MessageStore, *,
+                 metrics: IngestMetrics | None = None) -> None:
         self.config = config
         self.store = store
+        self.metrics = metrics or IngestMetrics()
         self._server: asyncio.Server | None = None
         self._tls = tls_context(config)
         self._connections: set[asyncio.Task[None]] = set()
@@ -115,12 +117,12 @@ class MllpServer:
             writer.close()
             return
         if not self._allowed(peer):
-            metrics.CONNECTIONS_REFUSED.labels("not_allowed").inc()
+            self.metrics.connections_refused.labels("not_allowed").inc()
             log.warning("mllp_peer_refused", peer=peer, reason="not in allow_networks")
             writer.close()
             return
         if len(self._connections) >= self.config.max_connections:
-            metrics.CONNECTIONS_REFUSED.labels("too_many").inc()
+            self.metrics.connections_refused.labels("too_many").inc()
             log.warning("mllp_peer_refused", peer=peer, reason="connection cap reached",
                         cap=self.config.max_connections)
             writer.close()
@@ -128,7 +130,7 @@ class MllpServer:
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
-        metrics.CONNECTIONS.inc()
+        self.metrics.connections.inc()
         try:
             if self._tls is not None and not await self._handshake(writer, peer):
                 return
@@ -139,7 +141,7 @@ class MllpServer:
             log.info("mllp_connection_lost", peer=peer, error=type(exc).__name__)
         finally:
             self._connections.discard(task)
-            metrics.CONNECTIONS.dec()
+            self.metrics.connections.dec()
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
@@ -152,7 +154,7 @@ class MllpServer:
         try:
             await asyncio.wait_for(writer.start_tls(self._tls), self.config.idle_timeout_s)
         except (ssl.SSLError, ConnectionError, TimeoutError) as exc:
-            metrics.CONNECTIONS_REFUSED.labels("tls").inc()
+            self.metrics.connections_refused.labels("tls").inc()
             reason = str(getattr(exc, "reason", None) or type(exc).__name__)
             if getattr(exc, "verify_message", None):  # e.g. "certificate has expired"
                 reason += f": {exc.verify_message}"  # type: ignore[union-attr]
@@ -180,11 +182,11 @@ class MllpServer:
                     self._busy.discard(task)
                 return
             except FramingError as exc:
-                metrics.FRAMING_ERRORS.inc()
+                self.metrics.framing_errors.inc()
                 log.warning("mllp_framing_error", peer=peer, reason=str(exc))
                 return
             if frames.missing_final_cr > missing_cr:
-                metrics.FRAMES_MISSING_CR.inc(frames.missing_final_cr - missing_cr)
+                self.metrics.frames_missing_cr.inc(frames.missing_final_cr - missing_cr)
                 missing_cr = frames.missing_final_cr
             if payload is None:
                 return
@@ -232,10 +234,10 @@ class MllpServer:
         ack = build_ack(header, code, reason)
         writer.write(frame(ack))
         await writer.drain()
-        metrics.ACK_LATENCY.observe(time.perf_counter() - started)
-        metrics.MESSAGES.labels(header.type_name, result, code).inc()
+        self.metrics.ack_latency.observe(time.perf_counter() - started)
+        self.metrics.messages.labels(header.type_name, result, code).inc()
         if stored is not None and stored.reused_from is not None:
-            metrics.CONTROL_ID_REUSED.inc()
+            self.metrics.control_id_reused.inc()
             log.warning("mllp_control_id_reused", peer=peer, message=stored.message_id,
                         earlier=stored.reused_from)
         if result != "accepted":

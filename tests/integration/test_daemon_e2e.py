@@ -30,6 +30,7 @@ from outbound.tables import outbox
 from radagree.store import make_engine
 from support.fhir import free_port
 from support.hl7build import oru
+from support.openai_fake import FakeOpenAI, echo_valid
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -200,6 +201,50 @@ def test_two_replicas_on_postgresql_never_score_a_pair_twice(tmp_path, store_url
         (tmp_path / "b" / "fhir-out").glob("*.json"))
     assert len(files) == 120
     engine.dispose()
+
+
+def slow_llm(seconds: float) -> FakeOpenAI:
+    """An OpenAI-protocol server that takes `seconds` over every answer (vLLM cannot be made
+    slow on demand); the answers themselves are well-formed."""
+
+    def answer(body: dict, _n: int) -> tuple:
+        time.sleep(seconds)
+        return echo_valid(body)
+
+    return FakeOpenAI(answer)
+
+
+def llm_env(llm: FakeOpenAI) -> dict[str, str]:
+    return {"RADAGREE_SCORING__CLASSIFIER": "llm", "RADAGREE_LLM__BASE_URL": llm.base_url,
+            "RADAGREE_LLM__MODEL": "fake", "RADAGREE_LLM__TIMEOUT_S": "60"}
+
+
+def test_parsing_does_not_wait_behind_an_llm_batch(tmp_path):
+    """While the scoring worker waits 8 s for the LLM, a new message is still parsed and
+    paired at once: parsing has a process of its own."""
+    llm = slow_llm(8.0)
+    serve = Serve(tmp_path, **llm_env(llm))
+    engine = make_engine(f"sqlite:///{tmp_path / 'radagree.db'}")
+    try:
+        serve.wait_ready()
+        assert send(serve.mllp, *case_messages(unique_case())) == ["AA", "AA"]
+        wait_for(lambda: len(llm.requests) == 1, 30)  # the batch is now with the LLM
+        asked = time.monotonic()
+        assert send(serve.mllp, oru("LATE1", "P", "Small left pleural effusion.",
+                                    control_id="LATE1")) == ["AA"]
+
+        def parsed() -> bool:
+            with engine.connect() as conn:
+                return conn.execute(select(messages_table.c.state).where(
+                    messages_table.c.control_id == "LATE1")).scalar() == "parsed"
+
+        wait_for(parsed, 30)
+        waited = time.monotonic() - asked
+    finally:
+        assert serve.stop() == 0
+        llm.close()
+        engine.dispose()
+    assert waited < 4.0, f"parsed {waited:.1f} s after the LLM was asked (it answers in 8 s)"
 
 
 def test_sigterm_mid_stream_answers_what_it_took_and_exits_cleanly(tmp_path):
