@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import ssl
 import time
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import UTC, datetime
 from ipaddress import ip_address
 
@@ -19,7 +22,7 @@ from ingest.ack import build_ack
 from ingest.config import MllpConfig
 from ingest.errors import INTERNAL_ERROR, FrameTooLarge, FramingError, Rejection, StoreUnavailable
 from ingest.framing import FrameReader, frame
-from ingest.header import peek
+from ingest.header import Header, peek
 from ingest.metrics import IngestMetrics
 from ingest.store import Incoming, MessageStore, Stored
 
@@ -41,11 +44,21 @@ def tls_context(config: MllpConfig) -> ssl.SSLContext | None:
 
 
 class MllpServer:
+    """Frames, peeks, stores, answers. With `validation = "strict"`, hl7apy checks each message
+    before its answer in `validation_pool` (processes: it holds the GIL for ~25-70 ms a
+    message, which on the event loop delayed every other connection's ACK); without a pool
+    given, the server starts one process of its own."""
+
     def __init__(self, config: MllpConfig, store: MessageStore, *,
-                 metrics: IngestMetrics | None = None) -> None:
+                 metrics: IngestMetrics | None = None,
+                 validation_pool: Executor | None = None) -> None:
         self.config = config
         self.store = store
         self.metrics = metrics or IngestMetrics()
+        self._validation_pool = validation_pool
+        self._own_pool = False
+        # Set at start in strict mode (hl7apy is imported only where it is used).
+        self._check_strict: Callable[[bytes, Header, str], Rejection | None] | None = None
         self._server: asyncio.Server | None = None
         self._tls = tls_context(config)
         self._connections: set[asyncio.Task[None]] = set()
@@ -60,6 +73,15 @@ class MllpServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self) -> None:
+        if self.config.validation == "strict":
+            from ingest.strict import check_strict, warm
+
+            self._check_strict = check_strict
+            if self._validation_pool is None:
+                self._validation_pool = ProcessPoolExecutor(
+                    1, mp_context=multiprocessing.get_context("spawn"))
+                self._own_pool = True
+                await asyncio.get_running_loop().run_in_executor(self._validation_pool, warm)
         # TLS is started per connection (`_handshake`), not by the server: asyncio logs a
         # failed handshake only in debug mode, and a refused certificate must be logged.
         self._server = await asyncio.start_server(
@@ -88,6 +110,8 @@ class MllpServer:
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 1.0)
+        if self._own_pool and self._validation_pool is not None:
+            await asyncio.to_thread(self._validation_pool.shutdown, True, cancel_futures=True)
 
     def _allowed(self, peer: str) -> bool:
         if not self.config.allow_networks:
@@ -207,12 +231,10 @@ class MllpServer:
             rejection = Rejection(
                 INTERNAL_ERROR, f"message larger than the {oversized}-byte limit", "MSH"
             )
-        elif rejection is None and self.config.validation == "strict":
-            from ingest.message import decode
-            from ingest.strict import validate_strict
-
-            text = decode(payload, self.config.default_charset)
-            rejection = await asyncio.to_thread(validate_strict, text, header)
+        elif rejection is None and self._check_strict is not None:
+            rejection = await asyncio.get_running_loop().run_in_executor(
+                self._validation_pool, self._check_strict, payload, header,
+                self.config.default_charset)
         item = Incoming(
             raw=payload, header=header, rejection=rejection, peer=peer,
             received_at=datetime.now(UTC),

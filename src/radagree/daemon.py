@@ -3,8 +3,8 @@
 Reads top-down like uvicorn's `Server.serve`: `startup()` (store, migrations, listener, worker
 processes, scheduler), wait for a signal, `shutdown()` in order (stop accepting, answer the
 frames in flight, let the workers finish their batch, stop the writer). Signals only set an
-event. The listener's process does no CPU-heavy work: parsing, scoring and delivery each run
-in processes of their own (`radagree.children`), and one loop
+event. The listener's process does no CPU-heavy work: strict validation, parsing, scoring and
+delivery each run in processes of their own (`radagree.children`), and one loop
 (`Daemon.drain`) feeds each of them.
 """
 
@@ -50,6 +50,7 @@ class Daemon:
         self.engine: Any = None
         self.store: ingest.MessageStore | None = None
         self.mllp: ingest.MllpServer | None = None
+        self.validation_pool: Executor | None = None
         self.parse_pool: Executor | None = None
         self.pool: Executor | None = None
         self.delivery_pool: Executor | None = None
@@ -103,7 +104,16 @@ class Daemon:
         # processes are still loading their models.
         self.store = ingest.MessageStore(self.engine, s.mllp.commit_batch)
         self.store.start()
-        self.mllp = ingest.MllpServer(s.mllp, self.store, metrics=self.ingest_metrics)
+        if s.mllp.validation == "strict":
+            # hl7apy on the listener's event loop held every other connection's ACK; nice 0:
+            # it is on the ACK path.
+            from ingest.strict import warm
+
+            self.validation_pool = children.pool(
+                s.workers.validation_processes, warm, (), logging_config=s.logging, nice=0)
+            await self._ready(self.validation_pool, s.workers.validation_processes)
+        self.mllp = ingest.MllpServer(s.mllp, self.store, metrics=self.ingest_metrics,
+                                      validation_pool=self.validation_pool)
         await self.mllp.start()
         disable_created_metrics()  # one series per metric is what dashboards expect
         self._collectors = [ingest.QueueCollector(self.engine),
@@ -164,7 +174,7 @@ class Daemon:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         # A batch in a worker finishes and settles its claims before its pool closes; the
         # delivery in hand is recorded (delivered or due again) before the process ends.
-        for pool, cancel in ((self.parse_pool, False),
+        for pool, cancel in ((self.validation_pool, True), (self.parse_pool, False),
                              (self.pool, False), (self.delivery_pool, True)):
             if pool is not None:
                 await asyncio.to_thread(pool.shutdown, True, cancel_futures=cancel)

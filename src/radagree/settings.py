@@ -59,6 +59,9 @@ class WorkersConfig(BaseModel):
 
     # Scoring processes (the listener's process does none; parsing has one of its own).
     processes: int = Field(1, ge=1)
+    # With `mllp.validation = "strict"`: processes running hl7apy before each ACK (~40
+    # messages/s each); they are not niced, being on the ACK path.
+    validation_processes: int = Field(1, ge=1)
     # Added to the niceness of the parse, scoring and delivery processes: when the CPU is
     # short the listener's ACKs come first and the backlog waits; 0 keeps them equal.
     nice: int = Field(5, ge=0, le=19)

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ingest import MllpConfig, peek
-from ingest.replay import MllpClient
+from ingest.replay import AckReply, MllpClient
 from ingest.tables import messages as messages_table
 from ingest.tables import pairs
 from outbound.tables import outbox
@@ -72,14 +72,21 @@ class Serve:
         return [json.loads(line) for line in self.log_path.read_text().splitlines() if line]
 
 
-def send(port: int, *messages: bytes) -> list[str]:
-    async def run() -> list[str]:
+def replies(port: int, *messages: bytes) -> list[AckReply]:
+    """One sender: each message, then its ACK."""
+
+    async def run() -> list[AckReply]:
         client = await MllpClient.connect("127.0.0.1", port)
-        codes = [(await client.send(m)).code for m in messages]
-        await client.close()
-        return codes
+        try:
+            return [await client.send(m) for m in messages]
+        finally:
+            await client.close()
 
     return asyncio.run(run())
+
+
+def send(port: int, *messages: bytes) -> list[str]:
+    return [reply.code for reply in replies(port, *messages)]
 
 
 def wait_for(predicate, timeout: float = 60) -> None:
@@ -220,10 +227,11 @@ def llm_env(llm: FakeOpenAI) -> dict[str, str]:
 
 
 def test_parsing_does_not_wait_behind_an_llm_batch(tmp_path):
-    """While the scoring worker waits 8 s for the LLM, a new message is still parsed and
-    paired at once: parsing has a process of its own."""
+    """While the scoring worker waits 8 s for the LLM, a new message is still validated
+    (strict mode: hl7apy in a process of its own), stored and parsed at once: parsing has a
+    process of its own too."""
     llm = slow_llm(8.0)
-    serve = Serve(tmp_path, **llm_env(llm))
+    serve = Serve(tmp_path, RADAGREE_MLLP__VALIDATION="strict", **llm_env(llm))
     engine = make_engine(f"sqlite:///{tmp_path / 'radagree.db'}")
     try:
         serve.wait_ready()
@@ -240,6 +248,9 @@ def test_parsing_does_not_wait_behind_an_llm_batch(tmp_path):
 
         wait_for(parsed, 30)
         waited = time.monotonic() - asked
+        bad = oru("BAD1", "F", "x").replace(b"|19700101|", b"|1970-01-01|")
+        (reply,) = replies(serve.mllp, bad)
+        assert reply.code == "AR" and "PID-7" in reply.reason
     finally:
         assert serve.stop() == 0
         llm.close()

@@ -299,3 +299,29 @@ def test_a_reused_control_id_is_accepted_counted_and_logged(engine, shared_data)
     assert registry.get_sample_value("radagree_mllp_control_id_reused_total") == 1
     assert reused["earlier"] < reused["message"]
     assert count(engine, messages.c.state == "received") == 2
+
+
+def test_strict_validation_runs_outside_the_listeners_process(engine, monkeypatch):
+    """hl7apy holds the GIL for 25-70 ms a message: on the listener's event loop (even on a
+    thread of its process) that delayed every other connection's ACK. It runs in a process
+    pool, so the listener's own copy of the validator is never called."""
+    import ingest.strict
+
+    calls: list[str] = []
+    real = ingest.strict.validate_strict
+
+    def in_this_process(text, header):
+        calls.append(header.control_id)
+        return real(text, header)
+
+    monkeypatch.setattr(ingest.strict, "validate_strict", in_this_process)
+
+    async def body(server: MllpServer) -> None:
+        client = await MllpClient.connect("127.0.0.1", server.port)
+        assert (await client.send(oru("V4", "F", "x"))).code == "AA"
+        bad = oru("V5", "F", "x").replace(b"|19700101|", b"|1970-01-01|")
+        assert (await client.send(bad)).code == "AR"
+        await client.close()
+
+    run_listener(engine, body, validation="strict")
+    assert calls == []
