@@ -13,7 +13,7 @@ from ingest.errors import (
 )
 from ingest.header import Header, peek
 from ingest.message import ReportEvent, parse_reports
-from ingest.metrics import refresh_gauges
+from ingest.metrics import IngestMetrics, QueueCollector
 from ingest.pairing import expire
 from ingest.people import Person, attribution, parse_person
 from ingest.processor import BatchOutcome, process_pending
@@ -45,11 +45,13 @@ __all__ = [
     "Header",
     "Incoming",
     "IngestError",
+    "IngestMetrics",
     "MessageStore",
     "MllpConfig",
     "MllpServer",
     "ParseError",
     "Person",
+    "QueueCollector",
     "Rejection",
     "ReportEvent",
     "ReportInfo",
@@ -67,7 +69,6 @@ __all__ = [
     "peek",
     "process_pending",
     "purge_text",
-    "refresh_gauges",
     "release",
     "release_stale",
     "settle",

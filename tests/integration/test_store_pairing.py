@@ -271,16 +271,19 @@ def test_claimed_pair_carries_both_texts_and_stale_claims_return(engine):
     assert not complete(engine, pair.id, "dead-worker", {"esas": 0.5})  # lost its claim
 
 
-def test_gauges_read_queue_depths_from_the_store(engine):
-    from prometheus_client import REGISTRY
+def test_queue_gauges_are_read_from_the_store_at_scrape_time(engine):
+    from prometheus_client import CollectorRegistry
 
-    from ingest import refresh_gauges
+    from ingest import QueueCollector
 
+    registry = CollectorRegistry()
+    registry.register(QueueCollector(engine))
+    get = registry.get_sample_value
+    assert get("radagree_queue_depth", {"queue": "pairs_ready"}) == 0
     put(engine, oru("G1", "P", "p"), oru("G1", "F", "f"), oru("G2", "P", "waiting"))
     with engine.begin() as conn:
         store_messages(conn, [Incoming(m, *peek(m, CONFIG)) for m in [oru("G3", "P", "new")]])
-    refresh_gauges(engine)
-    get = REGISTRY.get_sample_value
+    # no refresh job: the next scrape sees the store as it is now
     assert get("radagree_queue_depth", {"queue": "pairs_ready"}) == 1
     assert get("radagree_queue_depth", {"queue": "messages_unparsed"}) == 1
     assert get("radagree_pairs", {"state": "ready"}) == 1
