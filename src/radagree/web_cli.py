@@ -81,12 +81,33 @@ def user_add(username: str, role: str, practitioner_id: str | None, display_name
                            email=email, practitioner_id=practitioner_id)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
-    with engine.begin() as conn:
-        from review import audit
+    from review import audit
 
+    with engine.begin() as conn:
         audit.record(conn, None, "user_added", username="cli",
                      detail=f"account {account.id} role {account.role}")
     click.echo(f"added {account.role} {account.username} (id {account.id})")
+
+
+@user.command("disable")
+@click.argument("username")
+@CONFIG_OPTION
+def user_disable(username: str, config_path: Path | None) -> None:
+    """Deactivate an account: no further sign-in, its open sessions end at once."""
+    from radagree.store import make_engine, migrate
+    from review import AccountError, audit, deactivate
+
+    settings: Any = load_cli_settings(config_path)
+    engine = make_engine(settings.store.url)
+    migrate(engine)
+    try:
+        account = deactivate(engine, username)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    with engine.begin() as conn:
+        audit.record(conn, None, "user_disabled", username="cli",
+                     detail=f"account {account.id}")
+    click.echo(f"disabled {account.username} (id {account.id})")
 
 
 def calibrate_from_store(settings: Any, out_path: Path | None, max_grade: int,

@@ -16,7 +16,7 @@ from review.agreement import (
 )
 from review.config import NotifyConfig, OidcConfig, SmtpConfig, WebConfig
 from review.notify import Notifier
-from review.people import AccountError, Principal, add_user
+from review.people import AccountError, Principal, add_user, deactivate
 from review.tables import ROLES, metadata
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "SmtpConfig",
     "WebConfig",
     "add_user",
+    "deactivate",
     "latest_labels",
     "live_agreement",
     "metadata",

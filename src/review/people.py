@@ -152,3 +152,15 @@ def bump_epoch(engine: Engine, user_id: int) -> None:
     with engine.begin() as conn:
         conn.execute(update(users).where(users.c.id == user_id)
                      .values(session_epoch=users.c.session_epoch + 1))
+
+
+def deactivate(engine: Engine, username: str) -> Principal:
+    """Refuse the account any further sign-in and end its sessions now (epoch + 1); its
+    verdicts, comments and audit rows stay. `AccountError` when there is no such account."""
+    with engine.begin() as conn:
+        row = conn.execute(select(users).where(users.c.username == username)).first()
+        if row is None:
+            raise AccountError(f"no user {username!r}")
+        conn.execute(update(users).where(users.c.id == row.id)
+                     .values(active=False, session_epoch=users.c.session_epoch + 1))
+        return _principal(row)

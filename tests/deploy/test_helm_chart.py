@@ -150,6 +150,7 @@ def test_review_app_has_its_own_deployment_service_and_optional_ingress(helm):
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert service["spec"]["selector"]["app.kubernetes.io/component"] == "web"
     assert service["spec"]["ports"][0]["targetPort"] == "web"
     # SQLite by default: the web pod shares the daemon's volume, a PVC on the daemon's node

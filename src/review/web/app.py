@@ -112,6 +112,7 @@ ROUTES = [
     Route("/plots/grades.svg", data.grades_svg),
     Route("/metrics", data.metrics),
     Route("/healthz", data.healthz),
+    Route("/readyz", data.readyz),
     Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
 ]
 

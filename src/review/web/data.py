@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -196,3 +197,14 @@ async def metrics(request: Request) -> Response:
 
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "alive"})
+
+
+async def readyz(request: Request) -> Response:
+    """Ready when the store answers (the app is useless without it)."""
+    try:
+        with request.app.state.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        return JSONResponse({"status": "not ready", "store": type(exc).__name__},
+                            status_code=503)
+    return JSONResponse({"status": "ready"})

@@ -61,3 +61,18 @@ def test_every_key_is_in_the_readme(section, model):
     text = README.read_text()
     for key in model.model_fields:
         assert f"`{section}.{key}`" in text, f"{section}.{key} is not documented"
+
+
+def test_user_disable_ends_sessions_and_refuses_sign_in(store, tmp_path):
+    from support.review_app import app_for, signed_in
+
+    assert add("rob", "--role", "trainee", "--practitioner-id", "R200").exit_code == 0
+    engine = make_engine(store)
+    app = app_for(engine, tmp_path)
+    client = signed_in(app, "rob", "a long enough password")
+    assert client.get("/api/pairs").status_code == 200
+    result = CliRunner().invoke(main, ["user", "disable", "rob"])
+    assert result.exit_code == 0, result.output
+    assert client.get("/api/pairs").status_code == 401  # the open session ended
+    assert verify_password(engine, "rob", "a long enough password") is None
+    assert CliRunner().invoke(main, ["user", "disable", "nobody"]).exit_code == 1
