@@ -1,4 +1,5 @@
-# The README's commands: `make serve` (set up, then run the daemon on embedded defaults) and
+# The README's commands: `make serve` (set up, then run the daemon and the review app on
+# embedded defaults) and
 # `make test`. `make demo` scores the example pair from the command line.
 PYTHON ?= python3.11
 VENV ?= .venv
@@ -19,7 +20,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt requirements-models.txt
 	$(BIN)/pip check
 	touch $@
 
+# The daemon and, beside it, the review app over the same store; Ctrl-C stops both.
 serve: setup
+	@trap 'kill $$web 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/radagree web & web=$$!; \
 	$(BIN)/radagree serve
 
 demo: setup

@@ -9,8 +9,10 @@ Nothing generated here is written to the repository.
 from __future__ import annotations
 
 import random
+import textwrap
 
 from _iu import iu_reports, report_text
+from ingest.escaping import escape
 
 BOILERPLATE = [
     "TECHNIQUE: Frontal and lateral views of the chest were obtained in the upright position.",
@@ -26,11 +28,6 @@ BOILERPLATE = [
 ]
 
 
-def escape(text: str) -> str:
-    out = text.replace("\\", "\\E\\").replace("|", "\\F\\").replace("^", "\\S\\")
-    return out.replace("&", "\\T\\").replace("~", "\\R\\")
-
-
 def _obr(accession: str, status: str, stamp: str) -> list[str]:
     """OBR by field number, so each value sits exactly where DESIGN.md §6 reads it."""
     obr = ["OBR"] + [""] * 33
@@ -43,7 +40,7 @@ def _obr(accession: str, status: str, stamp: str) -> list[str]:
 
 
 def build_oru(accession: str, status: str, text: str, control_id: str, rng: random.Random,
-              indication: str = "", target_size: int = 4000) -> bytes:
+              indication: str = "", target_size: int = 4000, wrap: int | None = None) -> bytes:
     stamp = f"202611{rng.randint(1, 28):02d}{rng.randint(0, 23):02d}{rng.randint(0, 59):02d}00"
     mrn = f"MRN{rng.randint(10**6, 10**7 - 1)}"
     head = [
@@ -64,6 +61,9 @@ def build_oru(accession: str, status: str, text: str, control_id: str, rng: rand
     lines += text.split("\n")
     boiler = list(BOILERPLATE)
     rng.shuffle(boiler)
+    if wrap:  # hl7apy's strict mode holds an OBX-5 to the 199 characters of its ST/TX type
+        lines = [part for line in lines for part in textwrap.wrap(line, wrap) or [""]]
+        boiler = [part for line in boiler for part in textwrap.wrap(line, wrap)]
     obx = []
     size = sum(len(s) for s in head)
     # Real reports carry long attestation and dose blocks; cycle them up to the target size.
@@ -77,9 +77,10 @@ def build_oru(accession: str, status: str, text: str, control_id: str, rng: rand
     return ("\r".join(head + obx) + "\r").encode("utf-8")
 
 
-def message_pairs(n_pairs: int, seed: int = 7) -> list[tuple[bytes, bytes]]:
+def message_pairs(n_pairs: int, seed: int = 7,
+                  wrap: int | None = None) -> list[tuple[bytes, bytes]]:
     """`n_pairs` (preliminary, final) messages; the final is the same real report, lightly
-    edited so scoring has work to do."""
+    edited so scoring has work to do. `wrap`: OBX lines at most this long."""
     rng = random.Random(seed)
     rows = [r for r in iu_reports() if r["findings"].strip() or r["impression"].strip()]
     out = []
@@ -90,7 +91,7 @@ def message_pairs(n_pairs: int, seed: int = 7) -> list[tuple[bytes, bytes]]:
         acc = f"BENCH{seed}{i:07d}"
         size = rng.randint(3000, 5000)
         out.append((
-            build_oru(acc, "P", text, f"{acc}P", rng, row["indication"], size),
-            build_oru(acc, "F", final, f"{acc}F", rng, row["indication"], size),
+            build_oru(acc, "P", text, f"{acc}P", rng, row["indication"], size, wrap),
+            build_oru(acc, "F", final, f"{acc}F", rng, row["indication"], size, wrap),
         ))
     return out

@@ -2,15 +2,26 @@
 accession number. Imports no other radagree package."""
 
 from ingest.config import FieldMap, MllpConfig
-from ingest.header import Header, Rejection, peek
-from ingest.message import ParseError, ReportEvent, parse_reports
-from ingest.metrics import refresh_gauges
+from ingest.errors import (
+    ErrorCode,
+    FrameTooLarge,
+    FramingError,
+    IngestError,
+    ParseError,
+    Rejection,
+    StoreUnavailable,
+)
+from ingest.header import Header, peek
+from ingest.message import ReportEvent, parse_reports
+from ingest.metrics import IngestMetrics, QueueCollector
 from ingest.pairing import expire
+from ingest.people import Person, attribution, parse_person
 from ingest.processor import BatchOutcome, process_pending
 from ingest.queue import (
     ClaimedPair,
     ReportInfo,
     Settlement,
+    cancelled_pair_ids,
     claim_pairs,
     complete,
     release,
@@ -19,34 +30,45 @@ from ingest.queue import (
 )
 from ingest.retention import purge_text
 from ingest.server import MllpServer
-from ingest.store import Incoming, MessageStore, Stored, StoreUnavailable, store_messages
-from ingest.tables import metadata
+from ingest.store import Incoming, MessageStore, Stored, store_messages
+from ingest.tables import NAMING_CONVENTION, SCORED, metadata
 
 __all__ = [
+    "NAMING_CONVENTION",
+    "SCORED",
     "BatchOutcome",
     "ClaimedPair",
+    "ErrorCode",
     "FieldMap",
+    "FrameTooLarge",
+    "FramingError",
     "Header",
     "Incoming",
+    "IngestError",
+    "IngestMetrics",
     "MessageStore",
     "MllpConfig",
     "MllpServer",
     "ParseError",
+    "Person",
+    "QueueCollector",
     "Rejection",
     "ReportEvent",
     "ReportInfo",
     "Settlement",
     "StoreUnavailable",
     "Stored",
+    "attribution",
+    "cancelled_pair_ids",
     "claim_pairs",
     "complete",
     "expire",
     "metadata",
+    "parse_person",
     "parse_reports",
     "peek",
     "process_pending",
     "purge_text",
-    "refresh_gauges",
     "release",
     "release_stale",
     "settle",

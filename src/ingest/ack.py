@@ -12,7 +12,9 @@ import os
 import time
 from datetime import UTC, datetime
 
-from ingest.header import Header, Rejection
+from ingest.errors import Rejection
+from ingest.escaping import Delimiters
+from ingest.header import Header
 
 # Enhanced mode (MSH-15 present) answers with commit codes instead.
 _COMMIT_CODES = {"AA": "CA", "AE": "CE", "AR": "CR"}
@@ -26,14 +28,10 @@ def next_control_id() -> str:
 
 
 def _escape(text: str, header: Header) -> str:
-    """HL7 escape (2.10.4) so free text cannot break the ACK's own structure."""
-    esc = header.encoding_chars[2] if len(header.encoding_chars) > 2 else "\\"
-    table = {esc: f"{esc}E{esc}", header.field_sep: f"{esc}F{esc}"}
-    for char, name in zip(header.encoding_chars, "SRET", strict=False):
-        if char != esc:
-            table[char] = f"{esc}{name}{esc}"
-    out = "".join(table.get(c, c) for c in text)
-    return out.replace("\r", " ").replace("\n", " ")
+    """One line of text, escaped with the sender's delimiters: free text cannot break the
+    ACK's own structure."""
+    line = " ".join(text.splitlines())
+    return Delimiters.of(header.field_sep, header.encoding_chars).escape_text(line)
 
 
 def _version_at_least(version: str, major: int, minor: int) -> bool:

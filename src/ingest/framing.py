@@ -10,24 +10,12 @@ from __future__ import annotations
 
 import asyncio
 
+from ingest.errors import FrameTooLarge, FramingError
+
 START_BLOCK = b"\x0b"
 END_BLOCK = b"\x1c"
 CARRIAGE_RETURN = b"\x0d"
 _CHUNK = 64 * 1024
-
-
-class FramingError(Exception):
-    """Bytes that are not an MLLP frame; no ACK is possible, the connection is closed."""
-
-
-class FrameTooLarge(FramingError):
-    """A frame grew past the configured limit. `head` keeps its first bytes (the MSH) so the
-    message can still be rejected with an AR and stored as rejected."""
-
-    def __init__(self, limit: int, head: bytes) -> None:
-        super().__init__(f"frame larger than {limit} bytes")
-        self.limit = limit
-        self.head = head
 
 
 def frame(payload: bytes) -> bytes:

@@ -8,9 +8,21 @@ or AR exactly as DESIGN.md §6 says. `message.parse_report` does the rest after 
 from __future__ import annotations
 
 import codecs
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ingest.config import MllpConfig
+from ingest.errors import (
+    REQUIRED_FIELD_MISSING,
+    SEGMENT_SEQUENCE,
+    TABLE_VALUE_NOT_FOUND,
+    UNSUPPORTED_EVENT,
+    UNSUPPORTED_MESSAGE_TYPE,
+    UNSUPPORTED_PROCESSING_ID,
+    UNSUPPORTED_VERSION,
+    Rejection,
+)
 
 BOM = codecs.BOM_UTF8
 
@@ -29,40 +41,37 @@ CHARSETS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorCode:
-    """An HL7 table 0357 message error condition code."""
-
-    code: str
-    text: str
-
-
-SEGMENT_SEQUENCE = ErrorCode("100", "Segment sequence error")
-REQUIRED_FIELD_MISSING = ErrorCode("101", "Required field missing")
-UNSUPPORTED_MESSAGE_TYPE = ErrorCode("200", "Unsupported message type")
-TABLE_VALUE_NOT_FOUND = ErrorCode("103", "Table value not found")
-UNSUPPORTED_EVENT = ErrorCode("201", "Unsupported event code")
-UNSUPPORTED_PROCESSING_ID = ErrorCode("202", "Unsupported processing id")
-UNSUPPORTED_VERSION = ErrorCode("203", "Unsupported version id")
-DUPLICATE_KEY = ErrorCode("205", "Duplicate key identifier")
-INTERNAL_ERROR = ErrorCode("207", "Application internal error")
-
-
 # OBR-25 values a report can have here: preliminary, final, corrected, partial, cancelled.
 REPORT_STATUSES = ("P", "F", "C", "A", "X")
+# OBX-11 values that can stand for the report's status when OBR-25 is empty.
+OBX_REPORT_STATUSES = ("P", "F", "C")
 
 
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """Why a message can never be accepted (AR), with the place the sender should look."""
+def resolve_status(declared: str, obx_statuses: Iterable[str]) -> tuple[str, str]:
+    """(status, why not): the OBR's own status, else the one status its OBX-11 agree on.
 
-    error: ErrorCode
-    detail: str
-    segment: str = "MSH"
-    field: int | None = None
+    Some senders (dcm4che's v2.3.1 sample) leave OBR-25 empty and mark every OBX final;
+    the report's status is then theirs. Blank OBX-11 say nothing; two different values, or
+    one that is not P/F/C, leave the report without a status and the reason names both.
+    """
+    if declared:
+        return declared, ""
+    seen = sorted({s.strip().upper() for s in obx_statuses} - {""})
+    if not seen:
+        return "", "and no OBX-11 result status either"
+    if len(seen) > 1:
+        return "", f"and its OBX-11 result statuses disagree ({', '.join(seen)})"
+    if seen[0] not in OBX_REPORT_STATUSES:
+        return "", (f"and its OBX-11 result status {seen[0]!r} cannot stand for the report's "
+                    f"({', '.join(OBX_REPORT_STATUSES)})")
+    return seen[0], ""
 
-    def __str__(self) -> str:
-        return f"{self.error.text}: {self.detail}"
+
+class _Obr(NamedTuple):
+    accession: str
+    status: str
+    # Why `status` is empty (see `resolve_status`).
+    missing_status: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +154,7 @@ def peek(raw: bytes, config: MllpConfig) -> tuple[Header, Rejection | None]:
         return fields[n - 1] if len(fields) >= n else ""
 
     charset = codec_for(msh(18), config.default_charset)
+    obrs = _reports(text, sep, enc, config)
     if charset != "latin-1":
         # Re-read MSH in its declared charset so names with accents are echoed correctly.
         fields = text.split(b"\r", 1)[0].decode(charset, errors="replace").split(sep)
@@ -162,9 +172,9 @@ def peek(raw: bytes, config: MllpConfig) -> tuple[Header, Rejection | None]:
         version=_component(msh(12), comp, 1),
         accept_ack_type=msh(15).strip(),
         charset=charset,
-        reports=_reports(text, sep, enc, config),
+        reports=tuple((obr.accession, obr.status) for obr in obrs),
     )
-    return header, _check(header, text, config)
+    return header, _check(header, obrs, text, config)
 
 
 def _valid_separators(sep: str, enc: str) -> bool:
@@ -174,7 +184,8 @@ def _valid_separators(sep: str, enc: str) -> bool:
             and all(c.isprintable() and not c.isalnum() and not c.isspace() for c in chars))
 
 
-def _check(header: Header, text: bytes, config: MllpConfig) -> Rejection | None:
+def _check(header: Header, obrs: list[_Obr], text: bytes, config: MllpConfig
+           ) -> Rejection | None:
     if not header.control_id:
         return Rejection(REQUIRED_FIELD_MISSING, "MSH-10 (message control id) is empty", "MSH", 10)
     if header.message_type != "ORU":
@@ -204,7 +215,7 @@ def _check(header: Header, text: bytes, config: MllpConfig) -> Rejection | None:
         )
     if b"\rOBR" + header.field_sep.encode("latin-1") not in text:
         return Rejection(SEGMENT_SEQUENCE, "the ORU^R01 has no OBR segment", "OBR", None)
-    for number, (accession, status) in enumerate(header.reports, start=1):
+    for number, (accession, status, missing_status) in enumerate(obrs, start=1):
         if not accession:
             paths = ", ".join(config.fields.accession)
             return Rejection(
@@ -213,7 +224,8 @@ def _check(header: Header, text: bytes, config: MllpConfig) -> Rejection | None:
         if not status:
             paths = ", ".join(config.fields.status)
             return Rejection(
-                REQUIRED_FIELD_MISSING, f"OBR #{number} has no result status in {paths}", "OBR"
+                REQUIRED_FIELD_MISSING,
+                f"OBR #{number} has no result status in {paths} {missing_status}", "OBR"
             )
         if status not in REPORT_STATUSES:
             return Rejection(
@@ -225,12 +237,13 @@ def _check(header: Header, text: bytes, config: MllpConfig) -> Rejection | None:
     return None
 
 
-def _reports(text: bytes, sep: str, enc: str, config: MllpConfig) -> tuple[tuple[str, str], ...]:
-    """(accession, status) of each OBR, by the configured paths (first non-empty path wins).
+def _reports(text: bytes, sep: str, enc: str, config: MllpConfig) -> list[_Obr]:
+    """Accession and status of each OBR, by the configured paths (first non-empty path wins);
+    the OBX-11 of its observations only where that finds no status.
 
     ORC precedes its OBR in an ORU, so an ORC-n path applies to the OBRs after it.
     """
-    found: list[tuple[str, str]] = []
+    heads: list[tuple[str, str, list[str]]] = []  # accession, OBR status, OBX-11 values
     orc: list[str] = []
     for line in text.split(b"\r"):
         name = line[:3]
@@ -238,13 +251,12 @@ def _reports(text: bytes, sep: str, enc: str, config: MllpConfig) -> tuple[tuple
             orc = line.decode("latin-1").split(sep)
         elif name == b"OBR":
             segments = {"OBR": line.decode("latin-1").split(sep), "ORC": orc}
-            found.append(
-                (
-                    first_value(segments, config.fields.accession, enc),
-                    first_value(segments, config.fields.status, enc).upper(),
-                )
-            )
-    return tuple(found)
+            heads.append((first_value(segments, config.fields.accession, enc),
+                          first_value(segments, config.fields.status, enc).upper(), []))
+        elif name == b"OBX" and heads and not heads[-1][1]:
+            fields = line.decode("latin-1").split(sep)
+            heads[-1][2].append(fields[11] if len(fields) > 11 else "")
+    return [_Obr(accession, *resolve_status(status, obx)) for accession, status, obx in heads]
 
 
 def first_value(segments: dict[str, list[str]], paths: list[str], enc: str) -> str:

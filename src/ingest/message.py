@@ -8,34 +8,19 @@ documents (ED/RP: PDF, CDA) noted on the report but never scored.
 
 from __future__ import annotations
 
-import logging
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import hl7
-
 from ingest.config import FieldMap, MllpConfig
-from ingest.header import codec_for, first_value, normalise
-
-
-class _DropAll(logging.Filter):
-    """python-hl7 logs the whole field on an unknown escape sequence: that is report text,
-    which must never reach a log line. Its warnings carry nothing else, so drop them."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return False
-
-
-logging.getLogger("hl7").addFilter(_DropAll())
-logging.getLogger("hl7.util").addFilter(_DropAll())
+from ingest.errors import ParseError
+from ingest.escaping import Delimiters
+from ingest.header import codec_for, first_value, normalise, resolve_status
 
 # Highlighting (2.10.3) has no meaning in plain text: drop the markers instead of "_".
 _ESCAPE_MAP = {"H": "", "N": ""}
 # OBX-3 codes whose ST value is a DICOM reference, not report text.
 _DICOM_REFERENCES = {"113014", "112002", "113012", "121139"}
-
-
-class ParseError(Exception):
-    """A stored message that cannot be turned into reports; the reason is kept on its row."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +40,6 @@ class ReportEvent:
     has_embedded_document: bool = False
     # OBX value types seen under this OBR, to explain a report that has no scorable text.
     value_types: tuple[str, ...] = field(default_factory=tuple)
-    # OBX text found inside the OBR segment itself (lost segment terminators).
-    run_on_obx: bool = False
 
 
 def decode(raw: bytes, default_charset: str) -> str:
@@ -74,20 +57,20 @@ def parse_reports(raw: bytes, config: MllpConfig) -> list[ReportEvent]:
     text = decode(raw, config.default_charset)
     lines = text.split("\r")
     try:
-        # python-hl7 parses the MSH only: it gives the separators and the escape rules
-        # (`Message.unescape`). Building its containers for the whole message costs 1.4 ms
-        # per 4 KB report (bench/ingest_load.py); the segments below are split as strings.
-        header = hl7.parse(lines[0])
-    except Exception as exc:  # python-hl7 raises bare ParseException/IndexError/ValueError
-        raise ParseError(f"MSH could not be parsed: {type(exc).__name__}") from exc
-    sep = text[3:4]
+        # Only the delimiters come from the MSH: building python-hl7's containers for the
+        # whole message cost 1.4 ms per 4 KB report (bench/ingest_load.py), so segments are
+        # split as strings and only the text is unescaped (with python-hl7's rules).
+        delimiters = Delimiters.from_msh(lines[0])
+    except ValueError as exc:
+        raise ParseError(f"MSH could not be parsed: {exc}") from exc
+    sep = delimiters.field
     enc = _encoding_chars(text)
     fmap = config.fields
     events: list[ReportEvent] = []
     pid: list[str] = []
     orc: list[str] = []
     current: _Builder | None = None
-    for line in lines[1:]:
+    for line in _segments(lines[1:], sep):
         name = line[:3]
         if name == "PID":
             pid = line.split(sep)
@@ -97,33 +80,43 @@ def parse_reports(raw: bytes, config: MllpConfig) -> list[ReportEvent]:
             if current is not None:
                 events.append(current.build())
             segments = {"PID": pid, "ORC": orc, "OBR": line.split(sep)}
-            current = _Builder(len(events) + 1, segments, fmap, enc)
-            # Files copied from web pages lose segment terminators: OBX run on in the OBR.
-            current.run_on_obx = f"{sep} OBX{sep}" in line or f"{sep}OBX{sep}" in line
+            current = _Builder(len(events) + 1, segments, fmap, enc, delimiters)
         elif name == "OBX" and current is not None:
-            current.add_obx(header, line.split(sep))
+            current.add_obx(line.split(sep))
     if current is not None:
         events.append(current.build())
     if not events:
         raise ParseError("the ORU^R01 has no OBR segment")
+    for event in events:
+        if not event.status:  # the listener refuses these; `replay --direct` may not
+            raise ParseError(f"OBR #{event.obr_index} has no result status")
     scorable = [e for e in events if e.text.strip()]
     if not scorable:
         raise ParseError("no report text: " + "; ".join(_why_no_text(e) for e in events))
     return scorable
 
 
+def _segments(lines: list[str], sep: str) -> Iterator[str]:
+    """The segments, with OBX that run on inside an OBR line split out again.
+
+    Messages copied from web pages lose their segment terminators (HAPI's sample file:
+    `OBR|...|01^LOCHLEAR, JUDY| OBX||TX|FIND^FINDINGS^L|1|This is a test...| OBX||TX|...`).
+    A field separator followed by `OBX` and a field separator cannot occur inside an OBR's
+    own fields (text there has its separators escaped), so it marks a lost terminator.
+    """
+    run_on = re.compile(re.escape(sep) + r" ?(?=OBX" + re.escape(sep) + ")")
+    for line in lines:
+        if line.startswith("OBR") and run_on.search(line):
+            yield from run_on.split(line)
+        else:
+            yield line
+
+
 def _why_no_text(event: ReportEvent) -> str:
     kinds = ", ".join(event.value_types) or "none"
     embedded = " (embedded document noted, not scored)" if event.has_embedded_document else ""
-    run_on = (
-        " (OBX text runs on inside the OBR segment: segment terminators were lost)"
-        if event.run_on_obx
-        else ""
-    )
-    return (
-        f"OBR #{event.obr_index} has no TX/FT/ST/CE text OBX; OBX value types: {kinds}"
-        f"{embedded}{run_on}"
-    )
+    return (f"OBR #{event.obr_index} has no TX/FT/ST/CE text OBX; OBX value types: {kinds}"
+            f"{embedded}")
 
 
 def _encoding_chars(text: str) -> str:
@@ -135,18 +128,20 @@ class _Builder:
     """Collects the OBX text of one OBR."""
 
     def __init__(
-        self, index: int, segments: dict[str, list[str]], fmap: FieldMap, enc: str
+        self, index: int, segments: dict[str, list[str]], fmap: FieldMap, enc: str,
+        delimiters: Delimiters,
     ) -> None:
         self.index = index
+        self.delimiters = delimiters
         self.segments = segments
         self.fmap = fmap
         self.enc = enc
         self.lines: list[str] = []
         self.embedded = False
         self.value_types: set[str] = set()
-        self.run_on_obx = False
+        self.obx_statuses: list[str] = []
 
-    def add_obx(self, message: hl7.Message, fields: list[str]) -> None:
+    def add_obx(self, fields: list[str]) -> None:
         comp, rep = self.enc[0:1] or "^", self.enc[1:2] or "~"
 
         def field(n: int) -> str:
@@ -154,6 +149,7 @@ class _Builder:
 
         value_type = field(2).strip().upper()
         self.value_types.add(value_type or "?")
+        self.obx_statuses.append(field(11))
         if value_type in self.fmap.embedded_value_types:
             self.embedded = True
             return
@@ -167,7 +163,7 @@ class _Builder:
                 # A coded entry: its text component (CE-2) is what a reader sees.
                 parts = repetition.split(comp)
                 repetition = parts[1] if len(parts) > 1 else ""
-            value = message.unescape(repetition, _ESCAPE_MAP) if repetition else ""
+            value = self.delimiters.unescape_text(repetition, _ESCAPE_MAP) if repetition else ""
             value = value.replace("\r", "\n")
             if value.strip():
                 self.lines.append(value.rstrip())
@@ -181,18 +177,26 @@ class _Builder:
         return ReportEvent(
             obr_index=self.index,
             accession=get(fmap.accession),
-            status=get(fmap.status).upper(),
+            status=resolve_status(get(fmap.status).upper(), self.obx_statuses)[0],
             text="\n".join(self.lines),
             patient_id=get(fmap.patient_id),
             procedure=_readable(s, fmap.procedure, enc),
-            attending=_readable(s, fmap.attending, enc),
-            resident=_readable(s, fmap.resident, enc),
+            attending=_standard(_readable(s, fmap.attending, enc), enc),
+            resident=_standard(_readable(s, fmap.resident, enc), enc),
             observed_at=get(fmap.observed_at),
             status_changed_at=get(fmap.status_changed_at),
             has_embedded_document=self.embedded,
             value_types=tuple(sorted(self.value_types)),
-            run_on_obx=self.run_on_obx,
         )
+
+
+def _standard(value: str, enc: str) -> str:
+    """A person field in HL7's recommended separators (`^`, `&`, `\\`) whatever the sender
+    used, so that `ingest.people` can read the stored value without its message."""
+    comp, esc, sub = enc[0:1] or "^", enc[2:3] or "\\", enc[3:4] or "&"
+    if (comp, esc, sub) == ("^", "\\", "&"):
+        return value
+    return value.translate(str.maketrans({comp: "^", esc: "\\", sub: "&"}))
 
 
 def _readable(segments: dict[str, list[str]], paths: list[str], enc: str) -> str:

@@ -6,7 +6,9 @@ the P and the F of one accession at the same moment cannot both miss each other.
 
 Report `pairing` values: unpaired (a P waiting for its F), paired, superseded (an older P
 of an accession that was paired with a later one), late (a P after the pair was formed),
-cancelled, partial (A: stored, never paired), expired (a P whose F never came).
+cancelled, partial (A: stored, never paired), expired (a P whose F never came), duplicate (the
+same accession, status and text as an earlier report: a resend under a new MSH-10 or MSH-7,
+which must not score again or make a second FHIR version).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class PairingReport:
     status: str
     status_changed_at: str = ""
     observed_at: str = ""
+    text_sha256: str | None = None
 
 
 def _order_key(row: Any) -> tuple[str, int]:
@@ -86,6 +89,12 @@ _UNPAIRED_PRELIMS = select(
     reports.c.pairing == "unpaired",
 )
 _INSERT_PAIR = pairs.insert()
+_SEEN_BEFORE = (
+    select(reports.c.id)
+    .where(reports.c.accession == bindparam("accession"), reports.c.status == bindparam("status"),
+           reports.c.text_sha256 == bindparam("digest"), reports.c.id < bindparam("rid"))
+    .limit(1)
+)
 
 
 def _set_pairing(conn: Connection, report_id: int, value: str) -> None:
@@ -95,6 +104,9 @@ def _set_pairing(conn: Connection, report_id: int, value: str) -> None:
 def on_report(conn: Connection, report: PairingReport, now: datetime | None = None) -> str:
     """Apply one stored report to its accession's pairs; return the event for the metrics."""
     now = now or datetime.now(UTC)
+    if _seen_before(conn, report):
+        _set_pairing(conn, report.id, "duplicate")
+        return "duplicate"
     if report.status == "P":
         return _on_prelim(conn, report, now)
     if report.status in ("F", "C"):
@@ -103,6 +115,16 @@ def on_report(conn: Connection, report: PairingReport, now: datetime | None = No
         return _on_cancel(conn, report, now)
     _set_pairing(conn, report.id, "partial")
     return "partial"
+
+
+def _seen_before(conn: Connection, report: PairingReport) -> bool:
+    """An earlier report with this accession, status and text (earlier: a lower id, so of
+    two copies in one batch the first is processed and the second is the duplicate)."""
+    if report.text_sha256 is None:
+        return False
+    return conn.execute(_SEEN_BEFORE, {"accession": report.accession, "status": report.status,
+                                       "digest": report.text_sha256, "rid": report.id}
+                        ).first() is not None
 
 
 def _latest_pair(conn: Connection, accession: str) -> Any:

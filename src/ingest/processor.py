@@ -9,6 +9,7 @@ into reports once, whichever process or crash came first: a crash before the com
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -87,7 +88,8 @@ def process_pending(engine: Engine, config: MllpConfig, limit: int = 200) -> Bat
         for report_id, row in zip(ids, rows, strict=True):
             outcome.reports[row["status"]] += 1
             report = PairingReport(int(report_id), row["accession"], row["status"],
-                                   row["status_changed_at"], row["observed_at"])
+                                   row["status_changed_at"], row["observed_at"],
+                                   row["text_sha256"])
             outcome.pairing[on_report(conn, report, now)] += 1
     return outcome
 
@@ -106,6 +108,7 @@ def _report_row(message_id: int, received_at: datetime, event: ReportEvent) -> d
         "accession": event.accession,
         "status": event.status,
         "text": event.text,
+        "text_sha256": hashlib.sha256(event.text.encode("utf-8")).hexdigest(),
         "patient_id": event.patient_id[:199],
         "procedure": event.procedure[:512],
         "attending": event.attending[:512],

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import Select, and_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 
-from ingest.tables import FAILED_PAIR, READY, SCORED, SCORING, pairs, reports
+from ingest.tables import CANCELLED, FAILED_PAIR, READY, SCORED, SCORING, pairs, reports
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +129,9 @@ class Settlement:
     result: dict[str, Any] | None
     error: str | None
     attempts: int
+    # Who wrote the preliminary and signed the final (`people.attribution`), stored with
+    # the score.
+    people: dict[str, Any] | None = None
 
 
 def settle(
@@ -142,7 +145,8 @@ def settle(
     held: list[bool] = []
     for item in outcomes:
         if item.result is not None:
-            values: dict[str, Any] = {"state": SCORED, "result": item.result, "error": None}
+            values: dict[str, Any] = {"state": SCORED, "result": item.result, "error": None,
+                                      **headline(item.result), **(item.people or {})}
         else:
             retry = item.attempts < max_attempts
             values = {"state": READY if retry else FAILED_PAIR, "error": item.error}
@@ -154,6 +158,28 @@ def settle(
         ).rowcount
         held.append(n == 1)
     return held
+
+
+def headline(result: dict[str, Any]) -> dict[str, Any]:
+    """The score's headline as `pairs` columns (the review app filters and aggregates on them).
+
+    Reads scoring's JSON contract by key only (ingest imports no scoring); a result from before
+    the exam was recorded says `unknown`.
+    """
+    exam = result.get("exam") or {}
+    return {
+        "esas": result.get("esas"),
+        "grade": result.get("grade"),
+        "discrepancy": result.get("discrepancy"),
+        "modality": str(exam.get("modality") or "unknown")[:16],
+        "region": str(exam.get("region") or "unknown")[:16],
+    }
+
+
+def cancelled_pair_ids() -> Select[tuple[int]]:
+    """The ids of pairs an X cancelled, as a subquery for whoever turns them into FHIR
+    (outbound marks what it sent for them entered-in-error)."""
+    return select(pairs.c.id).where(pairs.c.state == CANCELLED)
 
 
 def release_stale(engine: Engine, lease: timedelta, worker: str | None = None) -> int:

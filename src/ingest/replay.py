@@ -13,6 +13,7 @@ import re
 import ssl
 from dataclasses import dataclass
 
+from ingest.escaping import Delimiters
 from ingest.framing import END_BLOCK, START_BLOCK, FrameReader, frame
 from ingest.header import BOM
 
@@ -52,20 +53,12 @@ class AckReply:
         return self.error or self.text
 
 
-def _unescape(value: str, enc: str) -> str:
-    esc = enc[2:3] or "\\"
-    names = {"F": "|", "S": enc[0:1], "R": enc[1:2], "T": enc[3:4], "E": esc}
-    for name, char in names.items():
-        value = value.replace(f"{esc}{name}{esc}", char)
-    return value
-
-
 def read_ack(payload: bytes) -> AckReply:
     """MSA-1/2/3 and the ERR segment of an ACK, enough to report a NAK to a person."""
     segments = payload.replace(b"\n", b"\r").split(b"\r")
     text = payload.decode("latin-1")
     sep = text[3:4] or "|"
-    enc = text[4:].split(sep, 1)[0] or "^~\\&"
+    delimiters = Delimiters.of(sep, text[4:].split(sep, 1)[0])
     msa: list[str] = []
     err: list[str] = []
     for seg in segments:
@@ -74,8 +67,8 @@ def read_ack(payload: bytes) -> AckReply:
             msa = line.split(sep)
         elif line.startswith("ERR"):
             err = line.split(sep)
-    get = lambda n: _unescape(msa[n], enc) if len(msa) > n else ""  # noqa: E731
-    detail = _unescape(err[8], enc) if len(err) > 8 else ""
+    get = lambda n: delimiters.unescape_text(msa[n]) if len(msa) > n else ""  # noqa: E731
+    detail = delimiters.unescape_text(err[8]) if len(err) > 8 else ""
     return AckReply(get(1), get(2), get(3), detail, payload)
 
 

@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import ssl
 import time
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import UTC, datetime
 from ipaddress import ip_address
 
 import structlog
 
-from ingest import metrics
 from ingest.ack import build_ack
 from ingest.config import MllpConfig
-from ingest.framing import FrameReader, FrameTooLarge, FramingError, frame
-from ingest.header import INTERNAL_ERROR, Rejection, peek
-from ingest.store import Incoming, MessageStore, StoreUnavailable
+from ingest.errors import INTERNAL_ERROR, FrameTooLarge, FramingError, Rejection, StoreUnavailable
+from ingest.framing import FrameReader, frame
+from ingest.header import Header, peek
+from ingest.metrics import IngestMetrics
+from ingest.store import Incoming, MessageStore, Stored
 
 log = structlog.get_logger("ingest.mllp")
 
@@ -40,9 +44,21 @@ def tls_context(config: MllpConfig) -> ssl.SSLContext | None:
 
 
 class MllpServer:
-    def __init__(self, config: MllpConfig, store: MessageStore) -> None:
+    """Frames, peeks, stores, answers. With `validation = "strict"`, hl7apy checks each message
+    before its answer in `validation_pool` (processes: it holds the GIL for ~25-70 ms a
+    message, which on the event loop delayed every other connection's ACK); without a pool
+    given, the server starts one process of its own."""
+
+    def __init__(self, config: MllpConfig, store: MessageStore, *,
+                 metrics: IngestMetrics | None = None,
+                 validation_pool: Executor | None = None) -> None:
         self.config = config
         self.store = store
+        self.metrics = metrics or IngestMetrics()
+        self._validation_pool = validation_pool
+        self._own_pool = False
+        # Set at start in strict mode (hl7apy is imported only where it is used).
+        self._check_strict: Callable[[bytes, Header, str], Rejection | None] | None = None
         self._server: asyncio.Server | None = None
         self._tls = tls_context(config)
         self._connections: set[asyncio.Task[None]] = set()
@@ -57,6 +73,15 @@ class MllpServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self) -> None:
+        if self.config.validation == "strict":
+            from ingest.strict import check_strict, warm
+
+            self._check_strict = check_strict
+            if self._validation_pool is None:
+                self._validation_pool = ProcessPoolExecutor(
+                    1, mp_context=multiprocessing.get_context("spawn"))
+                self._own_pool = True
+                await asyncio.get_running_loop().run_in_executor(self._validation_pool, warm)
         # TLS is started per connection (`_handshake`), not by the server: asyncio logs a
         # failed handshake only in debug mode, and a refused certificate must be logged.
         self._server = await asyncio.start_server(
@@ -85,6 +110,8 @@ class MllpServer:
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 1.0)
+        if self._own_pool and self._validation_pool is not None:
+            await asyncio.to_thread(self._validation_pool.shutdown, True, cancel_futures=True)
 
     def _allowed(self, peer: str) -> bool:
         if not self.config.allow_networks:
@@ -114,12 +141,12 @@ class MllpServer:
             writer.close()
             return
         if not self._allowed(peer):
-            metrics.CONNECTIONS_REFUSED.labels("not_allowed").inc()
+            self.metrics.connections_refused.labels("not_allowed").inc()
             log.warning("mllp_peer_refused", peer=peer, reason="not in allow_networks")
             writer.close()
             return
         if len(self._connections) >= self.config.max_connections:
-            metrics.CONNECTIONS_REFUSED.labels("too_many").inc()
+            self.metrics.connections_refused.labels("too_many").inc()
             log.warning("mllp_peer_refused", peer=peer, reason="connection cap reached",
                         cap=self.config.max_connections)
             writer.close()
@@ -127,7 +154,7 @@ class MllpServer:
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
-        metrics.CONNECTIONS.inc()
+        self.metrics.connections.inc()
         try:
             if self._tls is not None and not await self._handshake(writer, peer):
                 return
@@ -138,7 +165,7 @@ class MllpServer:
             log.info("mllp_connection_lost", peer=peer, error=type(exc).__name__)
         finally:
             self._connections.discard(task)
-            metrics.CONNECTIONS.dec()
+            self.metrics.connections.dec()
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
@@ -151,7 +178,7 @@ class MllpServer:
         try:
             await asyncio.wait_for(writer.start_tls(self._tls), self.config.idle_timeout_s)
         except (ssl.SSLError, ConnectionError, TimeoutError) as exc:
-            metrics.CONNECTIONS_REFUSED.labels("tls").inc()
+            self.metrics.connections_refused.labels("tls").inc()
             reason = str(getattr(exc, "reason", None) or type(exc).__name__)
             if getattr(exc, "verify_message", None):  # e.g. "certificate has expired"
                 reason += f": {exc.verify_message}"  # type: ignore[union-attr]
@@ -179,11 +206,11 @@ class MllpServer:
                     self._busy.discard(task)
                 return
             except FramingError as exc:
-                metrics.FRAMING_ERRORS.inc()
+                self.metrics.framing_errors.inc()
                 log.warning("mllp_framing_error", peer=peer, reason=str(exc))
                 return
             if frames.missing_final_cr > missing_cr:
-                metrics.FRAMES_MISSING_CR.inc(frames.missing_final_cr - missing_cr)
+                self.metrics.frames_missing_cr.inc(frames.missing_final_cr - missing_cr)
                 missing_cr = frames.missing_final_cr
             if payload is None:
                 return
@@ -204,17 +231,16 @@ class MllpServer:
             rejection = Rejection(
                 INTERNAL_ERROR, f"message larger than the {oversized}-byte limit", "MSH"
             )
-        elif rejection is None and self.config.validation == "strict":
-            from ingest.message import decode
-            from ingest.strict import validate_strict
-
-            text = decode(payload, self.config.default_charset)
-            rejection = await asyncio.to_thread(validate_strict, text, header)
+        elif rejection is None and self._check_strict is not None:
+            rejection = await asyncio.get_running_loop().run_in_executor(
+                self._validation_pool, self._check_strict, payload, header,
+                self.config.default_charset)
         item = Incoming(
             raw=payload, header=header, rejection=rejection, peer=peer,
             received_at=datetime.now(UTC),
             truncated_from=(oversized + 1) if oversized is not None else None,
         )
+        stored: Stored | None
         try:
             stored = await self.store.put(item)
             code, reason = stored.ack_code, stored.rejection
@@ -226,11 +252,16 @@ class MllpServer:
             reason = Rejection(INTERNAL_ERROR, "message not stored, please resend")
             result = "store_error"
             log.error("store_unavailable", peer=peer, error=type(exc).__name__)
+            stored = None
         ack = build_ack(header, code, reason)
         writer.write(frame(ack))
         await writer.drain()
-        metrics.ACK_LATENCY.observe(time.perf_counter() - started)
-        metrics.MESSAGES.labels(header.type_name, result, code).inc()
+        self.metrics.ack_latency.observe(time.perf_counter() - started)
+        self.metrics.messages.labels(header.type_name, result, code).inc()
+        if stored is not None and stored.reused_from is not None:
+            self.metrics.control_id_reused.inc()
+            log.warning("mllp_control_id_reused", peer=peer, message=stored.message_id,
+                        earlier=stored.reused_from)
         if result != "accepted":
             log.info("mllp_answered", peer=peer, type=header.type_name, result=result, ack=code,
                      error_code=reason.error.code if reason else None,

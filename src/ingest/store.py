@@ -13,16 +13,14 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from ingest.header import DUPLICATE_KEY, Header, Rejection
+from ingest.errors import Rejection, StoreUnavailable, error_code
+from ingest.header import Header
 from ingest.tables import RECEIVED, REJECTED, messages
-
-
-class StoreUnavailable(Exception):
-    """The store could not commit; the sender gets AE and may resend."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +42,8 @@ class Stored:
     ack_code: str
     rejection: Rejection | None
     duplicate: bool = False
+    # A new message whose sender + MSH-10 an earlier, different message already used.
+    reused_from: int | None = None
 
 
 def _insert(engine: Engine):  # noqa: ANN202 - dialect-specific Insert class
@@ -58,8 +58,10 @@ def store_messages(conn: Connection, batch: list[Incoming]) -> list[Stored]:
     """Insert a group of messages in the caller's transaction; resolve duplicates.
 
     A resend (same sender + MSH-10, same bytes) gets the answer the first copy got and is not
-    stored twice. A *different* message re-using a control id is stored (never lost) and
-    refused with 205, since processing it would silently drop one of the two.
+    stored twice. A *different* message re-using a control id is a new message: integration
+    engines reset their counters when they restart, and an AR would tell the sender never to
+    send it again. It is stored and answered as any other, and `Stored.reused_from` names the
+    earlier message so the listener counts and logs it.
     """
     insert = _insert(conn.engine)
     out: list[Stored] = []
@@ -67,89 +69,76 @@ def store_messages(conn: Connection, batch: list[Incoming]) -> list[Stored]:
         header, rejection = item.header, item.rejection
         digest = hashlib.sha256(item.raw).hexdigest()
         key = f"{header.sender}|{header.control_id}" if header.control_id else None
-        received = item.received_at or datetime.now(UTC)
-        error = str(rejection) if rejection else None
-        if item.truncated_from is not None and error:
-            error += f" (frame of {item.truncated_from}+ bytes; first {len(item.raw)} kept)"
         row = {
             "dedupe_key": key,
             "sender": header.sender[:256],
             "control_id": header.control_id[:199],
             "message_type": header.type_name[:32],
             "peer": item.peer[:128],
-            "received_at": received,
+            "received_at": item.received_at or datetime.now(UTC),
             "raw": item.raw,
             "size": item.truncated_from or len(item.raw),
             "sha256": digest,
             "ack_code": "AR" if rejection else "AA",
             "state": REJECTED if rejection else RECEIVED,
-            "error_code": rejection.error.code if rejection else None,
-            "error": error,
+            **_refusal_columns(rejection),
             "duplicates": 0,
         }
-        if key is not None:
-            new_id = conn.execute(
-                insert(messages)
-                .values(**row)
-                .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                .returning(messages.c.id)
-            ).scalar()
-            if new_id is None:
-                out.append(_duplicate(conn, row, digest, key))
-                continue
-        else:
+        if key is None:
             new_id = conn.execute(messages.insert().values(**row)).inserted_primary_key[0]
-        out.append(Stored(int(new_id), row["ack_code"], rejection))
+            out.append(Stored(int(new_id), row["ack_code"], rejection))
+            continue
+        new_id = conn.execute(
+            insert(messages).values(**row)
+            .on_conflict_do_nothing(index_elements=["dedupe_key", "sha256"])
+            .returning(messages.c.id)
+        ).scalar()
+        if new_id is None:
+            out.append(_resend(conn, key, digest))
+            continue
+        earlier = conn.execute(_EARLIER_USE, {"key": key, "id": new_id}).scalar()
+        out.append(Stored(int(new_id), row["ack_code"], rejection, reused_from=earlier))
     return out
 
 
-def _duplicate(conn: Connection, row: dict, digest: str, key: str) -> Stored:
+# The first other message that used this sender + control id (the unique index serves it).
+_EARLIER_USE = (
+    select(messages.c.id)
+    .where(messages.c.dedupe_key == bindparam("key"), messages.c.id != bindparam("id"))
+    .order_by(messages.c.id)
+    .limit(1)
+)
+
+
+def _resend(conn: Connection, key: str, digest: str) -> Stored:
+    """The same bytes again: counted on the first copy's row, answered as it was."""
     first = conn.execute(
         select(
-            messages.c.id, messages.c.sha256, messages.c.ack_code, messages.c.error_code,
-            messages.c.error,
-        ).where(messages.c.dedupe_key == key)
+            messages.c.id, messages.c.ack_code, messages.c.error_code,
+            messages.c.error_segment, messages.c.error_field, messages.c.error,
+        ).where(messages.c.dedupe_key == key, messages.c.sha256 == digest)
     ).one()
-    if first.sha256 == digest:
-        conn.execute(
-            update(messages)
-            .where(messages.c.id == first.id)
-            .values(duplicates=messages.c.duplicates + 1)
-        )
-        rejection = None
-        if first.ack_code != "AA":
-            rejection = _stored_rejection(first.error_code, first.error)
-        return Stored(int(first.id), first.ack_code, rejection, duplicate=True)
-    rejection = Rejection(
-        DUPLICATE_KEY,
-        f"MSH-10 {row['control_id']!r} was already used by a different message from this "
-        f"sender (stored as #{first.id})",
-        "MSH",
-        10,
+    conn.execute(
+        update(messages).where(messages.c.id == first.id)
+        .values(duplicates=messages.c.duplicates + 1)
     )
-    row = row | {
-        "dedupe_key": None,
-        "ack_code": "AR",
-        "state": REJECTED,
-        "error_code": DUPLICATE_KEY.code,
-        "error": str(rejection),
-    }
-    new_id = conn.execute(messages.insert().values(**row)).inserted_primary_key[0]
-    return Stored(int(new_id), "AR", rejection)
+    rejection = _stored_rejection(first) if first.ack_code != "AA" else None
+    return Stored(int(first.id), first.ack_code, rejection, duplicate=True)
 
 
-def _stored_rejection(code: str | None, text: str | None) -> Rejection:
-    """Rebuild the refusal of a stored message so a resend hears the same answer."""
-    from ingest import header as h
+def _refusal_columns(rejection: Rejection | None) -> dict[str, Any]:
+    """A refusal as stored: everything its ERR segment said."""
+    if rejection is None:
+        return {"error_code": None, "error_segment": None, "error_field": None, "error": None}
+    return {"error_code": rejection.error.code, "error_segment": rejection.segment[:8],
+            "error_field": rejection.field, "error": str(rejection)}
 
-    known = {
-        e.code: e
-        for e in vars(h).values()
-        if isinstance(e, h.ErrorCode)
-    }
-    error = known.get(code or "", h.INTERNAL_ERROR)
-    detail = (text or "").removeprefix(f"{error.text}: ")
-    return Rejection(error, detail)
+
+def _stored_rejection(row: Any) -> Rejection:
+    """The refusal of a stored message, rebuilt so a resend hears the same answer."""
+    error = error_code(row.error_code)
+    detail = (row.error or "").removeprefix(f"{error.text}: ")
+    return Rejection(error, detail, row.error_segment or "MSH", row.error_field)
 
 
 class MessageStore:

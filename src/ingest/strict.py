@@ -23,17 +23,25 @@ from hl7apy.exceptions import (
 )
 from hl7apy.parser import parse_field, parse_message, parse_segment
 
-from ingest.header import (
-    REQUIRED_FIELD_MISSING,
-    SEGMENT_SEQUENCE,
-    ErrorCode,
-    Header,
-    Rejection,
-)
+from ingest.errors import DATA_TYPE_ERROR, REQUIRED_FIELD_MISSING, SEGMENT_SEQUENCE, Rejection
+from ingest.header import Header
+from ingest.message import decode
 
-DATA_TYPE_ERROR = ErrorCode("102", "Data type error")
 _MISSING = re.compile(r"Missing required child (\w+)\.(\w+?)_(\d+)")
 _STRICT = VALIDATION_LEVEL.STRICT
+
+
+def warm() -> bool:
+    """Load hl7apy's structures of the common versions now, so a validation process's first
+    message is not answered seconds late (run by its pool's initializer)."""
+    for version in ("2.3.1", "2.5.1"):
+        parse_segment("PID|1||X", version=version, validation_level=_STRICT)
+    return True
+
+
+def check_strict(raw: bytes, header: Header, default_charset: str) -> Rejection | None:
+    """`validate_strict` of a raw message: what the listener runs in a worker process."""
+    return validate_strict(decode(raw, default_charset), header)
 
 
 def validate_strict(text: str, header: Header) -> Rejection | None:

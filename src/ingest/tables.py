@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -39,8 +40,8 @@ messages = Table(
     "messages",
     metadata,
     Column("id", Integer, primary_key=True),
-    # sender + "|" + MSH-10; NULL for a row that must not take part in duplicate detection
-    # (no control id, or a different message re-using an id already stored).
+    # sender + "|" + MSH-10; NULL when there is no control id. With `sha256` it finds a
+    # resend (same key, same bytes); the same key with other bytes is a new message.
     Column("dedupe_key", String(512), nullable=True),
     Column("sender", String(256), nullable=False, default=""),
     Column("control_id", String(199), nullable=False, default=""),
@@ -52,11 +53,15 @@ messages = Table(
     Column("sha256", String(64), nullable=False),
     Column("ack_code", String(2), nullable=False),
     Column("state", String(16), nullable=False),
+    # A refusal as it was answered (table 0357 code, ERR location, "text: detail"), so a
+    # resend of the same bytes hears exactly the same answer.
     Column("error_code", String(8), nullable=True),
+    Column("error_segment", String(8), nullable=True),
+    Column("error_field", Integer, nullable=True),
     Column("error", Text, nullable=True),
     Column("duplicates", Integer, nullable=False, default=0),
     Column("processed_at", DateTime(timezone=True), nullable=True),
-    UniqueConstraint("dedupe_key"),
+    UniqueConstraint("dedupe_key", "sha256"),
     Index(None, "state", "id"),
 )
 
@@ -69,6 +74,9 @@ reports = Table(
     Column("accession", String(199), nullable=False),
     Column("status", String(1), nullable=False),
     Column("text", Text, nullable=True),  # NULL once the retention job has purged it
+    # SHA-256 of the text (kept when the text is purged): with accession and status it says
+    # whether this report was seen before, so a resend under a new MSH-10 scores nothing new.
+    Column("text_sha256", String(64), nullable=True),
     Column("patient_id", String(199), nullable=False, default=""),
     Column("procedure", String(512), nullable=False, default=""),
     Column("attending", String(512), nullable=False, default=""),
@@ -77,7 +85,7 @@ reports = Table(
     Column("status_changed_at", String(32), nullable=False, default=""),
     Column("has_embedded_document", Boolean, nullable=False, default=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
-    # unpaired | paired | late | expired | cancelled | partial
+    # unpaired | paired | superseded | late | expired | cancelled | partial | duplicate
     Column("pairing", String(16), nullable=False),
     UniqueConstraint("message_id", "obr_index"),
     Index(None, "accession", "status"),
@@ -106,6 +114,23 @@ pairs = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("result", JSON, nullable=True),
     Column("error", Text, nullable=True),
+    # Who wrote the preliminary (the trainee) and who signed the final (the attending): the
+    # configured XCN fields of those two reports (id, name, assigning authority).
+    Column("trainee_id", String(199), nullable=True),
+    Column("trainee_name", String(256), nullable=True),
+    Column("trainee_authority", String(199), nullable=True),
+    Column("attending_id", String(199), nullable=True),
+    Column("attending_name", String(256), nullable=True),
+    Column("attending_authority", String(199), nullable=True),
+    # The result's headline, in columns so the review app lists and aggregates 100k pairs
+    # without parsing JSON (filled when the score is stored).
+    Column("esas", Float, nullable=True),
+    Column("grade", Integer, nullable=True),
+    Column("discrepancy", String(8), nullable=True),
+    Column("modality", String(16), nullable=True),
+    Column("region", String(16), nullable=True),
     UniqueConstraint("accession", "version"),
     Index(None, "state", "id"),
+    Index(None, "trainee_id", "id"),
+    Index(None, "attending_id", "id"),
 )

@@ -4,12 +4,11 @@ Imports `ingest` and `scoring` for their types only."""
 
 from outbound.codes import CODE_SYSTEM, code_system
 from outbound.config import FhirConfig
-from outbound.delivery import DeliveryPass, backoff, deliver_due, observe
-from outbound.mapping import build_bundle, conclusion
-from outbound.metrics import refresh_gauges
+from outbound.delivery import DeliveryPass, backoff, deliver_due
+from outbound.mapping import build_bundle, cancellation_of, conclusion, provenance_id
+from outbound.metrics import OutboundMetrics, OutboxCollector
 from outbound.outbox import (
     OutboxItem,
-    cancellation_of,
     claim_due,
     enqueue,
     enqueue_cancellations,
@@ -30,6 +29,8 @@ __all__ = [
     "FhirSink",
     "FolderSink",
     "InvalidBundle",
+    "OutboundMetrics",
+    "OutboxCollector",
     "OutboxItem",
     "Sink",
     "backoff",
@@ -44,11 +45,10 @@ __all__ = [
     "enqueue_cancellations",
     "make_sink",
     "metadata",
-    "observe",
     "problems",
+    "provenance_id",
     "purge_bundles",
     "record",
-    "refresh_gauges",
     "release_claims",
     "requeue",
 ]

@@ -7,6 +7,7 @@ file instead of the TOML or the environment, as Kubernetes mounts them.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -26,6 +27,16 @@ class FhirConfig(BaseModel):
     # Also send the two source reports as DocumentReference (off: it copies report text into
     # one more system).
     send_documents: bool = False
+    # The trainee and the attending are named by Practitioner identifier: the system of the
+    # XCN's assigning authority from this map, else `practitioner_system`.
+    practitioner_system: str = "urn:radagree:practitioner-id"
+    practitioner_systems: dict[str, str] = {}
+    # Prelim/final feedback is quality-improvement work product (often legally privileged):
+    # every resource carries a confidentiality code and a purpose of use in meta.security, so
+    # a RIS can keep it out of the patient's chart. On by default.
+    security_labels: bool = True
+    confidentiality: Literal["U", "L", "M", "N", "R", "V"] = "R"
+    purpose_of_use: str = "HQUALIMP"
     # Auth: a static bearer token, OAuth2 client credentials, and/or a client certificate.
     token: SecretStr | None = None
     token_file: Path | None = None

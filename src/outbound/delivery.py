@@ -18,7 +18,6 @@ from datetime import timedelta
 import structlog
 from sqlalchemy.engine import Engine
 
-from outbound import metrics
 from outbound.config import FhirConfig
 from outbound.outbox import OutboxItem, claim_due, record, wake_after_outage
 from outbound.sinks import Attempt, Sink
@@ -36,19 +35,11 @@ def backoff(attempt: int, config: FhirConfig, rng: random.Random | None = None) 
 @dataclass
 class DeliveryPass:
     """One batch's outcomes. `done` counts delivered / retry / dead; `attempts` (sink,
-    result, seconds) go to the metrics of whichever process owns the registry (`observe`):
-    the daemon delivers in a process of its own."""
+    result, seconds) go to the metrics of whichever process owns the registry
+    (`OutboundMetrics.observe`): the daemon delivers in a process of its own."""
 
     done: Counter[str] = field(default_factory=Counter)
     attempts: list[tuple[str, str, float]] = field(default_factory=list)
-
-
-def observe(passed: DeliveryPass) -> None:
-    for sink, result, seconds in passed.attempts:
-        metrics.DELIVERIES.labels(sink, result).inc()
-        metrics.DELIVERY_LATENCY.labels(sink).observe(seconds)
-        if result == "dead":
-            metrics.DEAD_LETTERS.labels("rejected").inc()
 
 
 async def deliver_due(

@@ -14,20 +14,24 @@ one, `<accession>-<final version>`, records which final produced the current con
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from ingest import ClaimedPair, ReportInfo
+from ingest import ClaimedPair, Person, ReportInfo, parse_person
 from outbound.codes import (
     OBSERVATION_CATEGORY,
     PROVENANCE_AGENT_TYPE,
     UCUM,
     V2_0074,
     V2_0203,
+    V3_ACT_REASON,
+    V3_CONFIDENTIALITY,
     V3_OBSERVATION_VALUE,
     coding,
 )
@@ -36,6 +40,8 @@ from scoring import ScoreResult
 
 # Observation.status / DiagnosticReport.status per pairing state (both value sets share these).
 FINAL, CORRECTED, ENTERED_IN_ERROR = "final", "corrected", "entered-in-error"
+# Provenance activities.
+SCORED, CANCELLED = "scored", "cancelled"
 _NS = uuid.UUID("6f1c0c4e-5d1b-4d55-9a3e-7c1d2b7e9a10")
 
 
@@ -81,10 +87,15 @@ def uses_llm(result: ScoreResult) -> bool:
     return explained or any(e.decided_by == "llm" for e in result.entities)
 
 
-def status_for(pair: ClaimedPair, cancelled: bool = False) -> str:
-    if cancelled:
-        return ENTERED_IN_ERROR
+def status_for(pair: ClaimedPair) -> str:
     return CORRECTED if pair.version > 1 else FINAL
+
+
+def provenance_id(accession: str, version: int, activity: str) -> str:
+    """Provenance has no identifier in R4: a client-assigned id per event (accession, final
+    version, `scored` or `cancelled`) makes its PUT idempotent too."""
+    event = f"{accession}|{version}|{activity}"
+    return "radagree-" + hashlib.sha1(event.encode("utf-8")).hexdigest()[:40]
 
 
 def _urn(kind: str, pair: ClaimedPair) -> str:
@@ -105,47 +116,120 @@ def _put(resource_type: str, ident: dict[str, str]) -> dict[str, str]:
     return {"method": "PUT", "url": f"{resource_type}?identifier={query}"}
 
 
+@dataclass(frozen=True, slots=True)
+class _Event:
+    """What every resource of one scoring event's bundle shares."""
+
+    pair: ClaimedPair
+    config: FhirConfig
+    issued: str
+    based_on: dict[str, Any]
+    subject: dict[str, Any]
+    device: dict[str, str]
+    meta: dict[str, Any]
+    effective: str | None
+    # The preliminary's author (trainee) and the final's attending, as Practitioner
+    # references by identifier (None when the configured field names nobody).
+    trainee: dict[str, Any] | None = None
+    attending: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, pair: ClaimedPair, result: ScoreResult, config: FhirConfig,
+           scored_at: datetime) -> _Event:
+        fell_back = " with rules fallback" if result.method.fallback else ""
+        labels = security_labels(config)
+        if uses_llm(result):
+            labels.append({"system": V3_OBSERVATION_VALUE, "code": "AIAST",
+                           "display": "Artificial Intelligence asserted"})
+        meta: dict[str, Any] = {"security": labels} if labels else {}
+        return cls(
+            pair=pair, config=config,
+            issued=scored_at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            based_on={"type": "ServiceRequest", "identifier": {
+                "type": {"coding": [{"system": V2_0203, "code": "ACSN"}],
+                         "text": "Accession ID"},
+                "system": config.accession_system, "value": pair.accession}},
+            subject={"identifier": {"system": config.patient_system,
+                                    "value": pair.final.patient_id}},
+            device={"display": f"radagree {result.method.version} ({result.method.ner}/"
+                               f"{result.method.classifier}{fell_back})"},
+            meta=meta,
+            effective=hl7_instant(pair.final.status_changed_at or pair.final.observed_at,
+                                  config.source_timezone),
+            trainee=practitioner(parse_person(pair.prelim.resident), config),
+            attending=practitioner(parse_person(pair.final.attending), config),
+        )
+
+    def common(self) -> dict[str, Any]:
+        """The elements Observation and DiagnosticReport both carry."""
+        out: dict[str, Any] = {"basedOn": [self.based_on], "status": status_for(self.pair),
+                               "subject": self.subject, "issued": self.issued}
+        if self.effective:
+            out["effectiveDateTime"] = self.effective
+        if self.meta:
+            out["meta"] = self.meta
+        return out
+
+
+_CONFIDENTIALITY = {"U": "unrestricted", "L": "low", "M": "moderate", "N": "normal",
+                    "R": "restricted", "V": "very restricted"}
+
+
+def security_labels(config: FhirConfig) -> list[dict[str, str]]:
+    """Confidentiality (restricted by default) and purpose of use (health-care quality
+    improvement by default): the labels that let a RIS keep QI work product out of the chart."""
+    if not config.security_labels:
+        return []
+    return [
+        {"system": V3_CONFIDENTIALITY, "code": config.confidentiality,
+         "display": _CONFIDENTIALITY[config.confidentiality]},
+        {"system": V3_ACT_REASON, "code": config.purpose_of_use,
+         **({"display": "health quality improvement"}
+            if config.purpose_of_use == "HQUALIMP" else {})},
+    ]
+
+
+def practitioner(person: Person | None, config: FhirConfig) -> dict[str, Any] | None:
+    """A Practitioner reference by identifier (no Practitioner resource has to exist): the
+    XCN id in the system of its assigning authority, the name as display."""
+    if person is None:
+        return None
+    if not person.id:
+        return {"type": "Practitioner", "display": person.name}
+    system = config.practitioner_systems.get(person.authority, config.practitioner_system)
+    identifier: dict[str, Any] = {"system": system, "value": person.id}
+    if person.authority:
+        identifier["assigner"] = {"display": person.authority}
+    reference: dict[str, Any] = {"type": "Practitioner", "identifier": identifier}
+    if person.name:
+        reference["display"] = person.name
+    return reference
+
+
 def build_bundle(
     pair: ClaimedPair,
     result: ScoreResult,
     html: str,
     config: FhirConfig,
     *,
-    cancelled: bool = False,
     scored_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The transaction Bundle for one scoring event (or its cancellation)."""
-    scored_at = scored_at or datetime.now(UTC)
-    issued = scored_at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    status = status_for(pair, cancelled)
-    based_on = {
-        "type": "ServiceRequest",
-        "identifier": {
-            "type": {"coding": [{"system": V2_0203, "code": "ACSN"}], "text": "Accession ID"},
-            "system": config.accession_system,
-            "value": pair.accession,
-        },
-    }
-    subject = {"identifier": {"system": config.patient_system, "value": pair.final.patient_id}}
-    fell_back = " with rules fallback" if result.method.fallback else ""
-    device = {"display": f"radagree {result.method.version} ({result.method.ner}/"
-                         f"{result.method.classifier}{fell_back})"}
-    meta: dict[str, Any] = {}
-    if uses_llm(result):
-        meta = {"security": [{"system": V3_OBSERVATION_VALUE, "code": "AIAST",
-                              "display": "Artificial Intelligence asserted"}]}
-    obs_ids = _identifiers(config, "observation", pair)
-    dr_ids = _identifiers(config, "diagnosticreport", pair)
-    obs_urn, dr_urn, prov_urn = _urn("obs", pair), _urn("dr", pair), _urn("prov", pair)
+    """The transaction Bundle for one scoring event. (Its cancellation is `cancellation_of`
+    this bundle: the score and the view are not made again.)"""
+    event = _Event.of(pair, result, config, scored_at or datetime.now(UTC))
     entries: list[dict[str, Any]] = []
-
-    documents: list[dict[str, str]] = []
     if config.send_documents:
-        for report, doc_status in ((pair.prelim, "preliminary"), (pair.final, "final")):
-            doc, urn = _document(pair, report, doc_status, config, subject, based_on)
-            entries.append(doc)
-            documents.append({"reference": urn})
+        entries += [_document(event, report, doc_status)
+                    for report, doc_status in ((pair.prelim, "preliminary"), (pair.final, "final"))]
+    documents = [{"reference": e["fullUrl"]} for e in entries]
+    entries.append(_observation(event, result, documents))
+    entries.append(_diagnostic_report(event, result, html))
+    entries.append(_provenance(event))
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
 
+
+def _observation(event: _Event, result: ScoreResult,
+                 documents: list[dict[str, str]]) -> dict[str, Any]:
     counts = result.counts
     components = [
         _int_component("findings-matched", counts.matched),
@@ -159,86 +243,107 @@ def build_bundle(
     if result.method.fallback:  # DESIGN §9: a fallback is flagged in FHIR, not only in method
         components.append({"code": coding("scoring-fallback"),
                            "valueString": result.method.fallback})
+    identifiers = _identifiers(event.config, "observation", event.pair)
     observation: dict[str, Any] = {
         "resourceType": "Observation",
-        "identifier": obs_ids,
-        "basedOn": [based_on],
-        "status": status,
+        "identifier": identifiers,
         "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "imaging",
                                   "display": "Imaging"}]}],
         "code": coding("prelim-final-agreement"),
-        "subject": subject,
-        "issued": issued,
-        "device": device,
+        **event.common(),
+        "device": event.device,
         "valueQuantity": {"value": round(result.esas, 4), "unit": "1", "system": UCUM,
                           "code": "1"},
         "note": [{"text": result.explanation}],
         "component": components,
     }
-    effective = hl7_instant(pair.final.status_changed_at or pair.final.observed_at,
-                            config.source_timezone)
-    if effective:
-        observation["effectiveDateTime"] = effective
     if documents:
         observation["derivedFrom"] = documents
-    if meta:
-        observation["meta"] = meta
-    entries.append({"fullUrl": obs_urn, "resource": observation,
-                    "request": _put("Observation", obs_ids[0])})
+    return {"fullUrl": _urn("obs", event.pair), "resource": observation,
+            "request": _put("Observation", identifiers[0])}
 
+
+def _diagnostic_report(event: _Event, result: ScoreResult, html: str) -> dict[str, Any]:
     data = html.encode("utf-8")
+    identifiers = _identifiers(event.config, "diagnosticreport", event.pair)
     report: dict[str, Any] = {
         "resourceType": "DiagnosticReport",
-        "identifier": dr_ids,
-        "basedOn": [based_on],
-        "status": status,
+        "identifier": identifiers,
         "category": [{"coding": [{"system": V2_0074, "code": "RAD", "display": "Radiology"}]}],
         "code": coding("agreement-report"),
-        "subject": subject,
-        "issued": issued,
-        "result": [{"reference": obs_urn}],
+        **event.common(),
+        "result": [{"reference": _urn("obs", event.pair)}],
         "conclusion": conclusion(result),
         "presentedForm": [{
             "contentType": "text/html; charset=utf-8",
             "data": base64.b64encode(data).decode("ascii"),
             "size": len(data),
             "hash": base64.b64encode(hashlib.sha1(data).digest()).decode("ascii"),
-            "title": f"Preliminary vs final agreement, accession {pair.accession}",
+            "title": f"Preliminary vs final agreement, accession {event.pair.accession}",
         }],
     }
-    if effective:
-        report["effectiveDateTime"] = effective
-    if meta:
-        report["meta"] = meta
-    entries.append({"fullUrl": dr_urn, "resource": report,
-                    "request": _put("DiagnosticReport", dr_ids[0])})
+    return {"fullUrl": _urn("dr", event.pair), "resource": report,
+            "request": _put("DiagnosticReport", identifiers[0])}
 
-    # Provenance has no identifier in R4; a client-assigned id per scoring event makes its
-    # PUT idempotent too (one Provenance per score, one per cancellation).
-    event = f"{pair.accession}|{pair.version}|{'cancelled' if cancelled else 'scored'}"
-    prov_id = "radagree-" + hashlib.sha1(event.encode("utf-8")).hexdigest()[:40]
+
+def _provenance(event: _Event) -> dict[str, Any]:
+    pair, config = event.pair, event.config
+    prov_id = provenance_id(pair.accession, pair.version, SCORED)
     provenance: dict[str, Any] = {
         "resourceType": "Provenance",
         "id": prov_id,
-        "target": [{"reference": obs_urn}, {"reference": dr_urn}],
-        "recorded": issued,
-        "activity": {"text": "cancelled" if cancelled else "scored"},
+        "target": [{"reference": _urn("obs", pair)}, {"reference": _urn("dr", pair)}],
+        "recorded": event.issued,
+        "activity": {"text": SCORED},
         "agent": [{
             "type": {"coding": [{"system": PROVENANCE_AGENT_TYPE, "code": "assembler",
                                  "display": "Assembler"}]},
-            "who": device,
+            "who": event.device,
         }],
         "entity": [
-            {"role": "source", "what": {"identifier": {
-                "system": f"{config.identifier_system}/report",
-                "value": f"{identifier_value(pair.accession)}-{which}-{report_info.id}"},
-                "display": f"{which} report"}}
-            for which, report_info in (("preliminary", pair.prelim), ("final", pair.final))
+            _source(config, pair.accession, which, report_info.id, who, role)
+            for which, report_info, who, role in (
+                ("preliminary", pair.prelim, event.trainee, ("author", "Author")),
+                ("final", pair.final, event.attending, ("legal", "Legal Authenticator")))
         ],
     }
-    entries.append({"fullUrl": prov_urn, "resource": provenance,
-                    "request": {"method": "PUT", "url": f"Provenance/{prov_id}"}})
-    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+    if event.meta:
+        provenance["meta"] = event.meta
+    return {"fullUrl": _urn("prov", pair), "resource": provenance,
+            "request": {"method": "PUT", "url": f"Provenance/{prov_id}"}}
+
+
+def _source(config: FhirConfig, accession: str, which: str, report_id: int,
+            who: dict[str, Any] | None, role: tuple[str, str]) -> dict[str, Any]:
+    """A source report of the score, attributed to the person who wrote (the preliminary:
+    the trainee, as author) or signed it (the final: the attending, as legal authenticator)."""
+    entity: dict[str, Any] = {"role": "source", "what": {"identifier": {
+        "system": f"{config.identifier_system}/report",
+        "value": f"{identifier_value(accession)}-{which}-{report_id}"},
+        "display": f"{which} report"}}
+    if who is not None:
+        entity["agent"] = [{"type": {"coding": [{"system": PROVENANCE_AGENT_TYPE,
+                                                 "code": role[0], "display": role[1]}]},
+                            "who": who}]
+    return entity
+
+
+def cancellation_of(bundle: dict[str, Any], accession: str, version: int,
+                    now: datetime | None = None) -> dict[str, Any]:
+    """The resources of a sent bundle, marked entered-in-error (the pair was cancelled by an
+    X), with a Provenance of their own: the one cancellation path, the one Provenance rule."""
+    out = copy.deepcopy(bundle)
+    recorded = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+    for entry in out["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] in ("Observation", "DiagnosticReport", "DocumentReference"):
+            resource["status"] = ENTERED_IN_ERROR
+        elif resource["resourceType"] == "Provenance":
+            resource["id"] = provenance_id(accession, version, CANCELLED)
+            resource["activity"] = {"text": CANCELLED}
+            resource["recorded"] = recorded.replace("+00:00", "Z")
+            entry["request"] = {"method": "PUT", "url": f"Provenance/{resource['id']}"}
+    return out
 
 
 def conclusion(result: ScoreResult) -> str:
@@ -250,25 +355,30 @@ def _int_component(code: str, value: int) -> dict[str, Any]:
     return {"code": coding(code), "valueInteger": int(value)}
 
 
-def _document(
-    pair: ClaimedPair, report: ReportInfo, doc_status: str, config: FhirConfig,
-    subject: dict[str, Any], based_on: dict[str, Any],
-) -> tuple[dict[str, Any], str]:
+def _document(event: _Event, report: ReportInfo, doc_status: str) -> dict[str, Any]:
+    pair, config = event.pair, event.config
     ident = {"system": f"{config.identifier_system}/report",
              "value": f"{identifier_value(pair.accession)}-{doc_status}-{report.id}"}
-    urn = f"urn:uuid:{uuid.uuid5(_NS, ident['value'])}"
     text = report.text.encode("utf-8")
-    resource = {
+    resource: dict[str, Any] = {
         "resourceType": "DocumentReference",
         "identifier": [ident],
         "status": "current",
         "docStatus": doc_status,
-        "subject": subject,
-        "context": {"related": [based_on]},
+        "subject": event.subject,
+        "context": {"related": [event.based_on]},
         "content": [{"attachment": {
             "contentType": "text/plain; charset=utf-8",
             "data": base64.b64encode(text).decode("ascii"),
             "size": len(text),
         }}],
     }
-    return {"fullUrl": urn, "resource": resource, "request": _put("DocumentReference", ident)}, urn
+    who = event.trainee if doc_status == "preliminary" else event.attending
+    if who is not None:
+        resource["author"] = [who]
+        if doc_status == "final":
+            resource["authenticator"] = who
+    if event.meta:
+        resource["meta"] = event.meta
+    return {"fullUrl": f"urn:uuid:{uuid.uuid5(_NS, ident['value'])}", "resource": resource,
+            "request": _put("DocumentReference", ident)}

@@ -10,8 +10,6 @@ never overwrite a correction.
 
 from __future__ import annotations
 
-import copy
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +18,8 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 
+from ingest import cancelled_pair_ids
+from outbound.mapping import cancellation_of
 from outbound.tables import DEAD, DELIVERED, PENDING, SENDING, SUPERSEDED, outbox
 from outbound.validate import problems
 
@@ -68,34 +68,15 @@ def enqueue(
     return state
 
 
-def cancellation_of(bundle: dict[str, Any]) -> dict[str, Any]:
-    """The same resources, marked entered-in-error (pair cancelled by an X)."""
-    out = copy.deepcopy(bundle)
-    for entry in out["entry"]:
-        resource = entry["resource"]
-        if resource["resourceType"] in ("Observation", "DiagnosticReport", "DocumentReference"):
-            resource["status"] = "entered-in-error"
-        elif resource["resourceType"] == "Provenance":
-            new_id = "radagree-" + hashlib.sha1(
-                (resource["id"] + "|cancelled").encode()).hexdigest()[:40]
-            resource["id"] = new_id
-            resource["activity"] = {"text": "cancelled"}
-            entry["request"] = {"method": "PUT", "url": f"Provenance/{new_id}"}
-    return out
-
-
 def enqueue_cancellations(conn: Connection, now: datetime | None = None) -> int:
     """For each cancelled accession whose score was queued or sent: the same resources as
     entered-in-error, once (the pairing marks pairs cancelled; this turns that into FHIR)."""
-    from ingest.tables import CANCELLED, pairs
-
     cancel = aliased(outbox)
     rows = conn.execute(
         select(outbox.c.pair_id, outbox.c.accession, outbox.c.version, outbox.c.sink,
                outbox.c.bundle)
-        .join(pairs, pairs.c.id == outbox.c.pair_id)
         .where(
-            pairs.c.state == CANCELLED,
+            outbox.c.pair_id.in_(cancelled_pair_ids()),
             outbox.c.kind == "score",
             outbox.c.state.in_((PENDING, SENDING, DELIVERED)),
             outbox.c.bundle.is_not(None),
@@ -110,7 +91,8 @@ def enqueue_cancellations(conn: Connection, now: datetime | None = None) -> int:
             continue  # resources are per accession: cancel the latest version's once
         done.add(row.accession)
         enqueue(conn, pair_id=row.pair_id, accession=row.accession, version=row.version,
-                kind="cancel", sink=row.sink, bundle=cancellation_of(row.bundle), now=now)
+                kind="cancel", sink=row.sink,
+                bundle=cancellation_of(row.bundle, row.accession, row.version, now), now=now)
     return len(done)
 
 

@@ -21,9 +21,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from ingest.tables import NAMING_CONVENTION, pairs
+import ingest
 
-metadata = MetaData(naming_convention=NAMING_CONVENTION)
+metadata = MetaData(naming_convention=ingest.NAMING_CONVENTION)
 
 # pending -> sending -> delivered | pending (retry) | dead; superseded when a newer bundle of
 # the same accession was queued before this one was sent.
@@ -35,7 +35,8 @@ outbox = Table(
     "outbox",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("pair_id", Integer, ForeignKey(pairs.c.id), nullable=False),
+    # The scored pair: ingest's table, reached through ingest's public metadata.
+    Column("pair_id", Integer, ForeignKey(ingest.metadata.tables["pairs"].c.id), nullable=False),
     Column("accession", String(199), nullable=False),
     Column("version", Integer, nullable=False),
     # score | cancel

@@ -201,16 +201,35 @@ def score_batch(pairs_csv: Path, out_path: Path | None, progress: bool | None,
 
 
 @main.command()
-@click.argument("labelled_csv", type=click.Path(path_type=Path))
+@click.argument("labelled_csv", type=click.Path(path_type=Path), required=False)
+@click.option("--from-store", is_flag=True,
+              help="Fit to the attendings' grades in the store (the review app's labels) "
+                   "instead of a CSV; by modality where there are enough.")
+@click.option("--min-per-modality", type=int, default=50, show_default=True,
+              help="With --from-store: labels a modality needs for a fit of its own.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+              envvar="RADAGREE_CONFIG", help="With --from-store: the daemon's configuration.")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), default=None,
               help="Write the fitted thresholds as a TOML snippet to this file.")
 @click.option("--max-grade", type=int, default=5, show_default=True)
 @scoring_options
-def calibrate(labelled_csv: Path, out_path: Path | None, max_grade: int,
+def calibrate(labelled_csv: Path | None, from_store: bool, min_per_modality: int,
+              config_path: Path | None, out_path: Path | None, max_grade: int,
               **backends: str | None) -> None:
-    """Fit grade thresholds to human grades (header: id,preliminary,final,grade)."""
+    """Fit grade thresholds to human grades: LABELLED_CSV (header: id,preliminary,final,grade)
+    or, with --from-store, the grades attendings gave in the review app."""
     from scoring.calibration import agreement, fit_thresholds
 
+    if from_store == (labelled_csv is not None):
+        raise click.UsageError("give a LABELLED_CSV or --from-store, not both")
+    if from_store:
+        from radagree.daemon_cli import load_cli_settings
+        from radagree.web_cli import calibrate_from_store
+
+        calibrate_from_store(load_cli_settings(config_path), out_path, max_grade,
+                             min_per_modality)
+        return
+    assert labelled_csv is not None
     rows = _csv_rows(labelled_csv, ("id", "preliminary", "final", "grade"))
     grades = []
     for n, row in enumerate(rows, start=2):
@@ -247,8 +266,9 @@ def calibrate(labelled_csv: Path, out_path: Path | None, max_grade: int,
 def _add_daemon_commands() -> None:
     from radagree.daemon_cli import check_config, migrate, replay, serve
     from radagree.outbox_cli import outbox
+    from radagree.web_cli import user, web
 
-    for command in (serve, check_config, migrate, replay, outbox):
+    for command in (serve, check_config, migrate, replay, outbox, web, user):
         main.add_command(command)
 
 

@@ -16,32 +16,28 @@ from typing import Any
 import outbound
 from outbound import DeliveryPass, FhirConfig
 
-_loop: asyncio.AbstractEventLoop | None = None
-_engine: Any = None
-_sink: outbound.Sink | None = None
-_fhir: FhirConfig | None = None
 
+class Courier:
+    """Sends due bundles through one sink, on one event loop."""
 
-def init(store_url: str, fhir: FhirConfig, logging_config: Any = None, nice: int = 0,
-         parent: int | None = None) -> None:
-    """Process initializer: one engine, one sink, one event loop; behind the listener for
-    the CPU, as the scoring workers are (`workers.nice`)."""
-    global _loop, _engine, _sink, _fhir
-    from radagree.workers import setup_child
+    def __init__(self, engine: Any, sink: outbound.Sink, fhir: FhirConfig,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        self.engine = engine
+        self.sink = sink
+        self.fhir = fhir
+        self.loop = loop
 
-    _engine = setup_child(store_url, logging_config, nice, parent)
-    _fhir = fhir
-    _loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(_loop)
-    _sink = outbound.make_sink(fhir)
+    @classmethod
+    def open(cls, store_url: str, fhir: FhirConfig) -> Courier:
+        """The courier of a delivery process: one engine, one event loop, one sink (made on
+        that loop, so its HTTP client belongs to it)."""
+        from radagree.store import make_engine
 
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        return cls(make_engine(store_url), outbound.make_sink(fhir), fhir, loop)
 
-def deliver(worker: str, limit: int) -> DeliveryPass:
-    """One batch: claim what is due, send it, record every outcome."""
-    assert _loop is not None and _sink is not None and _fhir is not None
-    return _loop.run_until_complete(outbound.deliver_due(_engine, _sink, worker, _fhir, limit))
-
-
-def ping() -> bool:
-    """Returns once the initializer has run (the daemon starts this process eagerly)."""
-    return _sink is not None
+    def deliver(self, worker: str, limit: int) -> DeliveryPass:
+        """One batch: claim what is due, send it, record every outcome."""
+        return self.loop.run_until_complete(
+            outbound.deliver_due(self.engine, self.sink, worker, self.fhir, limit))

@@ -1,57 +1,70 @@
 """`radagree serve`: one asyncio process running every stage of the mission.
 
-Reads top-down like uvicorn's `Server.serve`: `startup()` (store, migrations, worker
-processes, listener, scheduler), wait for a signal, `shutdown()` in order (stop accepting,
-answer the frames in flight, let the workers finish their batch, stop the writer). Signals
-only set an event. The listener's process does no CPU-heavy work: see `radagree.workers`.
+Reads top-down like uvicorn's `Server.serve`: `startup()` (store, migrations, listener, worker
+processes, scheduler), wait for a signal, `shutdown()` in order (stop accepting, answer the
+frames in flight, let the workers finish their batch, stop the writer). Signals only set an
+event. The listener's process does no CPU-heavy work: strict validation, parsing, scoring and
+delivery each run in processes of their own (`radagree.children`), and one loop
+(`Daemon.drain`) feeds each of them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import multiprocessing
 import os
 import signal
 import socket
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from prometheus_client import disable_created_metrics
+from prometheus_client import REGISTRY, CollectorRegistry, disable_created_metrics
 from sqlalchemy import text
 
 import ingest
 import outbound
-from ingest import metrics as ingest_metrics
-from outbound import metrics as outbound_metrics
-from radagree import courier, telemetry, workers
+from radagree import children
+from radagree.courier import Courier
 from radagree.health import HttpServer
+from radagree.parsing import ParseWorker
 from radagree.settings import Settings
 from radagree.store import make_engine, migrate
+from radagree.telemetry import ScoringMetrics
+from radagree.workers import ScoringWorker
 
 log = structlog.get_logger("radagree.daemon")
 
 
 class Daemon:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, registry: CollectorRegistry = REGISTRY) -> None:
         self.settings = settings
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.should_exit = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._wake_scoring = asyncio.Event()
+        self._wake_delivery = asyncio.Event()
         self.engine: Any = None
         self.store: ingest.MessageStore | None = None
         self.mllp: ingest.MllpServer | None = None
-        self.pool: ProcessPoolExecutor | None = None
+        self.validation_pool: Executor | None = None
+        self.parse_pool: Executor | None = None
+        self.pool: Executor | None = None
+        self.delivery_pool: Executor | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self._http: Any = None
-        self.delivery_pool: ProcessPoolExecutor | None = None
         self._workers_ready = False
-        self._wake_delivery = asyncio.Event()
+        self._delivery_limit = settings.fhir.delivery_batch
+        # Metrics: counters recorded here from the workers' outcome objects; the queue and
+        # outbox gauges are collectors that read the store when Prometheus scrapes.
+        self.registry = registry
+        self.ingest_metrics = ingest.IngestMetrics(registry)
+        self.outbound_metrics = outbound.OutboundMetrics(registry)
+        self.scoring_metrics = ScoringMetrics(registry)
+        self._collectors: list[Any] = []
 
     async def serve(self) -> None:
         self.install_signal_handlers()
@@ -91,43 +104,45 @@ class Daemon:
         # processes are still loading their models.
         self.store = ingest.MessageStore(self.engine, s.mllp.commit_batch)
         self.store.start()
-        self.mllp = ingest.MllpServer(s.mllp, self.store)
+        if s.mllp.validation == "strict":
+            # hl7apy on the listener's event loop held every other connection's ACK; nice 0:
+            # it is on the ACK path.
+            from ingest.strict import warm
+
+            self.validation_pool = children.pool(
+                s.workers.validation_processes, warm, (), logging_config=s.logging, nice=0)
+            await self._ready(self.validation_pool, s.workers.validation_processes)
+        self.mllp = ingest.MllpServer(s.mllp, self.store, metrics=self.ingest_metrics,
+                                      validation_pool=self.validation_pool)
         await self.mllp.start()
         disable_created_metrics()  # one series per metric is what dashboards expect
-        self._http = HttpServer(s.http.host, s.http.port, self.readiness)
+        self._collectors = [ingest.QueueCollector(self.engine),
+                            outbound.OutboxCollector(self.engine)]
+        for collector in self._collectors:
+            self.registry.register(collector)
+        self._http = HttpServer(s.http.host, s.http.port, self.readiness, self.registry)
         self._http.start()
-        # spawn, not fork: the parent has threads (store writer) that fork would copy mid-lock.
-        self.pool = ProcessPoolExecutor(
-            s.workers.processes,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=workers.init_worker,
-            initargs=(s.store.url, s.mllp, s.effective_scoring, s.fhir, s.logging, s.workers.nice,
-                      os.getpid()),
-        )
+        w, url = s.workers, s.store.url
+        # Parsing has a process of its own so that it never waits behind a scoring batch.
+        self.parse_pool = children.pool(1, ParseWorker.open, (url, s.mllp),
+                                        logging_config=s.logging, nice=w.nice)
+        self.pool = children.pool(
+            w.processes, ScoringWorker.open, (url, s.effective_scoring, s.fhir),
+            logging_config=s.logging, nice=w.nice)
         # Delivery too leaves the listener's process (radagree/courier.py: ACK p99 36 -> 16 ms).
-        self.delivery_pool = ProcessPoolExecutor(
-            1, mp_context=multiprocessing.get_context("spawn"), initializer=courier.init,
-            initargs=(s.store.url, s.fhir, s.logging, s.workers.nice, os.getpid()),
-        )
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(
-            *(loop.run_in_executor(self.pool, workers.ping) for _ in range(s.workers.processes)),
-            loop.run_in_executor(self.delivery_pool, courier.ping),
-        )
+        self.delivery_pool = children.pool(1, Courier.open, (url, s.fhir),
+                                           logging_config=s.logging, nice=w.nice)
+        await asyncio.gather(self._ready(self.parse_pool, 1), self._ready(self.pool, w.processes),
+                             self._ready(self.delivery_pool, 1))
         self._workers_ready = True
-        self._spawn(self._process_loop(), "ingest-processor")
-        self._spawn(self._delivery_loop(), "delivery")
-        for n in range(s.workers.processes):
-            self._spawn(self._score_loop(), f"scoring-{n}")
+        self._spawn(self.drain(self.store.committed, self._parse_pass, "ingest_processing_failed"),
+                    "ingest-processor")
+        self._spawn(self.drain(self._wake_delivery, self._delivery_pass, "delivery_pass_failed"),
+                    "delivery")
+        for n in range(w.processes):
+            self._spawn(self.drain(self._wake_scoring, self._score_pass, "scoring_batch_failed"),
+                        f"scoring-{n}")
         self.scheduler = AsyncIOScheduler()
-        self.scheduler.add_job(
-            self._run_blocking(ingest.refresh_gauges, self.engine), "interval", seconds=15,
-            id="refresh_gauges", coalesce=True, max_instances=1,
-        )
-        self.scheduler.add_job(
-            self._run_blocking(outbound.refresh_gauges, self.engine), "interval", seconds=15,
-            id="refresh_outbox_gauges", coalesce=True, max_instances=1,
-        )
         self.scheduler.add_job(
             self._expire, "interval", seconds=s.pairing.expiry_interval_s, id="expire",
             coalesce=True, max_instances=1,
@@ -157,14 +172,16 @@ class Daemon:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self.pool is not None:
-            # A batch in a worker finishes and settles its claims before the pool closes.
-            await asyncio.to_thread(self.pool.shutdown, True)
-        if self.delivery_pool is not None:
-            # The batch in hand is recorded (delivered or due again) before the process ends.
-            await asyncio.to_thread(self.delivery_pool.shutdown, True, cancel_futures=True)
+        # A batch in a worker finishes and settles its claims before its pool closes; the
+        # delivery in hand is recorded (delivered or due again) before the process ends.
+        for pool, cancel in ((self.validation_pool, True), (self.parse_pool, False),
+                             (self.pool, False), (self.delivery_pool, True)):
+            if pool is not None:
+                await asyncio.to_thread(pool.shutdown, True, cancel_futures=cancel)
         if self._http is not None:
             self._http.stop()
+        for collector in self._collectors:
+            self.registry.unregister(collector)
         if self.engine is not None:
             self.engine.dispose()
         log.info("daemon_stopped")
@@ -218,12 +235,6 @@ class Daemon:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _run_blocking(self, func: Callable[..., Any], *args: Any) -> Callable[[], Any]:
-        async def job() -> None:
-            await asyncio.to_thread(func, *args)
-
-        return job
-
     async def _release_stale(self) -> None:
         lease = timedelta(seconds=self.settings.workers.claim_lease_s)
         released = await asyncio.to_thread(ingest.release_stale, self.engine, lease)
@@ -240,100 +251,84 @@ class Daemon:
                 )
 
         done = await asyncio.to_thread(sweep)
+        self.ingest_metrics.record_pairing(done)
         for event, n in done.items():
             if n:
-                ingest_metrics.PAIR_EVENTS.labels(event).inc(n)
                 log.info("pairing_expired", event=event, count=n)
 
-    async def _process_loop(self) -> None:
-        """Parse stored messages and pair their reports, woken by each commit."""
+    async def _ready(self, pool: Executor, processes: int) -> None:
+        """Until every process of `pool` has built its worker."""
         loop = asyncio.get_running_loop()
-        w = self.settings.workers
+        await asyncio.gather(*(loop.run_in_executor(pool, children.ready)
+                               for _ in range(processes)))
+
+    async def _call(self, pool: Executor | None, method: str, *args: Any) -> Any:
+        """`method(*args)` of the worker object of one of `pool`'s processes."""
+        return await asyncio.get_running_loop().run_in_executor(
+            pool, children.call, method, *args)
+
+    async def drain(self, wake: asyncio.Event, one_pass: Callable[[], Awaitable[float | None]],
+                    failure: str) -> None:
+        """The one loop of every stage: wait for `wake` (or the poll interval, which is also
+        when retries come due), then run passes while there is work. A pass returns None to
+        run again at once, or the seconds to pause before waiting again (0 when its queue is
+        empty). A failed pass (the store may be down) is logged and retried after a pause."""
+        interval = self.settings.workers.poll_interval_s
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.store.committed.wait(), w.poll_interval_s)
-            self.store.committed.clear()
+                await asyncio.wait_for(wake.wait(), interval)
+            wake.clear()
             while True:
                 try:
-                    outcome = await loop.run_in_executor(
-                        self.pool, workers.process_pending, w.parse_batch
-                    )
-                except Exception as exc:  # the store may be down: retry later
-                    log.error("ingest_processing_failed", error=type(exc).__name__)
-                    await asyncio.sleep(w.poll_interval_s)
-                    break
-                for status, n in outcome.reports.items():
-                    ingest_metrics.REPORTS.labels(status).inc(n)
-                for event, n in outcome.pairing.items():
-                    ingest_metrics.PAIR_EVENTS.labels(event).inc(n)
-                if outcome.failed:
-                    ingest_metrics.PARSE_FAILURES.inc(outcome.failed)
-                if outcome.pairing:
-                    self._wake_scoring.set()
-                if outcome.pairing.get("cancelled"):
-                    self._wake_delivery.set()
-                if outcome.messages == 0:
+                    pause = await one_pass()
+                except Exception as exc:
+                    log.error(failure, error=type(exc).__name__)
+                    pause = interval
+                if pause is not None:
+                    await asyncio.sleep(pause)
                     break
 
-    async def _score_loop(self) -> None:
-        """Have a worker claim, score and settle batches of ready pairs."""
-        loop = asyncio.get_running_loop()
-        w = self.settings.workers
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake_scoring.wait(), w.poll_interval_s)
-            self._wake_scoring.clear()
-            while True:
-                try:
-                    outcome = await loop.run_in_executor(
-                        self.pool, workers.score_batch, self.worker_id, w.scoring_batch,
-                        w.max_attempts,
-                    )
-                except Exception as exc:
-                    log.error("scoring_batch_failed", error=type(exc).__name__)
-                    await asyncio.sleep(w.poll_interval_s)
-                    break
-                telemetry.record(outcome)
-                if outcome.waiting:
-                    # fallback = "wait": the LLM is down; the pairs went back to the queue.
-                    log.warning("llm_unavailable_pairs_requeued", count=outcome.waiting)
-                    await asyncio.sleep(min(60.0, w.poll_interval_s * 20))
-                    break
-                if outcome.invalid:
-                    outbound_metrics.DEAD_LETTERS.labels("invalid").inc(outcome.invalid)
-                    log.error("invalid_bundles", count=outcome.invalid)
-                if outcome.scored:
-                    self._wake_delivery.set()
-                if outcome.failed:
-                    log.warning("pairs_not_scored", count=outcome.failed)
-                if outcome.claimed == 0:
-                    break
+    async def _parse_pass(self) -> float | None:
+        """Parse stored messages and pair their reports (woken by each commit)."""
+        outcome = await self._call(self.parse_pool, "process_pending",
+                                   self.settings.workers.parse_batch)
+        self.ingest_metrics.record_batch(outcome)
+        if outcome.pairing:
+            self._wake_scoring.set()
+        if outcome.pairing.get("cancelled"):
+            self._wake_delivery.set()
+        return None if outcome.messages else 0.0
 
-    async def _delivery_loop(self) -> None:
-        """Send due bundles; woken when bundles were queued, else every poll interval (which
-        is also when retries whose backoff has run out become due)."""
-        w, fhir = self.settings.workers, self.settings.fhir
-        loop = asyncio.get_running_loop()
-        limit = fhir.delivery_batch
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake_delivery.wait(), w.poll_interval_s)
-            self._wake_delivery.clear()
-            while True:
-                try:
-                    passed = await loop.run_in_executor(
-                        self.delivery_pool, courier.deliver, self.worker_id, limit)
-                except Exception as exc:
-                    log.error("delivery_pass_failed", error=type(exc).__name__)
-                    await asyncio.sleep(w.poll_interval_s)
-                    break
-                outbound.observe(passed)
-                done = passed.done
-                # While the target fails everything, probe it with one bundle at a time: a
-                # frozen server otherwise queues a full batch of requests per timeout, and
-                # works through those abandoned requests first when it comes back.
-                limit = 1 if done["retry"] and not done["delivered"] else fhir.delivery_batch
-                if done["dead"]:
-                    log.error("bundles_dead_lettered", count=done["dead"])
-                if not done or done["retry"] == sum(done.values()):
-                    break
+    async def _score_pass(self) -> float | None:
+        """Have a worker claim, score and settle a batch of ready pairs."""
+        w = self.settings.workers
+        outcome = await self._call(self.pool, "score_batch", self.worker_id, w.scoring_batch,
+                                   w.max_attempts)
+        self.scoring_metrics.record(outcome)
+        if outcome.waiting:
+            # fallback = "wait": the LLM is down; the pairs went back to the queue.
+            log.warning("llm_unavailable_pairs_requeued", count=outcome.waiting)
+            return min(60.0, w.poll_interval_s * 20)
+        if outcome.invalid:
+            self.outbound_metrics.invalid(outcome.invalid)
+            log.error("invalid_bundles", count=outcome.invalid)
+        if outcome.scored:
+            self._wake_delivery.set()
+        if outcome.failed:
+            log.warning("pairs_not_scored", count=outcome.failed)
+        return None if outcome.claimed else 0.0
+
+    async def _delivery_pass(self) -> float | None:
+        """Send due bundles (woken when bundles were queued)."""
+        passed = await self._call(self.delivery_pool, "deliver", self.worker_id,
+                                  self._delivery_limit)
+        self.outbound_metrics.observe(passed)
+        done = passed.done
+        # While the target fails everything, probe it with one bundle at a time: a frozen
+        # server otherwise queues a full batch of requests per timeout, and works through
+        # those abandoned requests first when it comes back.
+        failing = done["retry"] and not done["delivered"]
+        self._delivery_limit = 1 if failing else self.settings.fhir.delivery_batch
+        if done["dead"]:
+            log.error("bundles_dead_lettered", count=done["dead"])
+        return 0.0 if not done or done["retry"] == sum(done.values()) else None

@@ -14,7 +14,7 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import make_wsgi_app
+from prometheus_client import REGISTRY, CollectorRegistry, make_wsgi_app
 
 # name -> (ok, detail); a failing check makes /readyz answer 503 and name it.
 ReadinessCheck = Callable[[], dict[str, tuple[bool, str]]]
@@ -29,8 +29,9 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-def make_app(readiness: ReadinessCheck) -> Callable[..., Iterable[bytes]]:
-    metrics = make_wsgi_app()
+def make_app(readiness: ReadinessCheck, registry: CollectorRegistry = REGISTRY
+             ) -> Callable[..., Iterable[bytes]]:
+    metrics = make_wsgi_app(registry)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -57,8 +58,9 @@ def _json(start_response: Callable[..., Any], status: str, body: dict[str, Any])
 
 
 class HttpServer:
-    def __init__(self, host: str, port: int, readiness: ReadinessCheck) -> None:
-        self._server = make_server(host, port, make_app(readiness),
+    def __init__(self, host: str, port: int, readiness: ReadinessCheck,
+                 registry: CollectorRegistry = REGISTRY) -> None:
+        self._server = make_server(host, port, make_app(readiness, registry),
                                    server_class=_ThreadingServer, handler_class=_QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         name="radagree-http", daemon=True)

@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 from ingest import MllpConfig
 from outbound import FhirConfig
+from review import NotifyConfig, OidcConfig, SmtpConfig, WebConfig
 from scoring import ScoringConfig
 from scoring.config import LlmSettings
 
@@ -57,10 +58,13 @@ class PairingConfig(BaseModel):
 class WorkersConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    # Worker processes for parsing and CPU scoring (the listener's process does neither).
+    # Scoring processes (the listener's process does none; parsing has one of its own).
     processes: int = Field(1, ge=1)
-    # Added to the worker processes' niceness: when the CPU is short the listener's ACKs come
-    # first and scoring (a backlog that catches up) waits; 0 keeps them equal.
+    # With `mllp.validation = "strict"`: processes running hl7apy before each ACK (~40
+    # messages/s each); they are not niced, being on the ACK path.
+    validation_processes: int = Field(1, ge=1)
+    # Added to the niceness of the parse, scoring and delivery processes: when the CPU is
+    # short the listener's ACKs come first and the backlog waits; 0 keeps them equal.
     nice: int = Field(5, ge=0, le=19)
     # Messages parsed per transaction: small keeps SQLite's write lock short for the ACKs.
     parse_batch: int = Field(32, ge=1)
@@ -109,6 +113,11 @@ class Settings(BaseSettings):
     llm: LlmSettings = LlmSettings()
     logging: LoggingConfig = LoggingConfig()
     retention: RetentionConfig = RetentionConfig()
+    # The review app (`radagree web`): its address and cookies, OIDC sign-in, e-mail.
+    web: WebConfig = WebConfig()
+    oidc: OidcConfig = OidcConfig()
+    smtp: SmtpConfig = SmtpConfig()
+    notify: NotifyConfig = NotifyConfig()
 
     @property
     def needs_llm(self) -> bool:

@@ -26,8 +26,9 @@ def all_metadata() -> list[MetaData]:
     """Every package's tables, in dependency order (the migrations' target)."""
     from ingest import tables as ingest_tables
     from outbound import tables as outbound_tables
+    from review import tables as review_tables
 
-    return [ingest_tables.metadata, outbound_tables.metadata]
+    return [ingest_tables.metadata, outbound_tables.metadata, review_tables.metadata]
 
 
 def make_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:

@@ -10,14 +10,22 @@ DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "radagr
 
 
 def exported_series() -> set[str]:
-    from prometheus_client import REGISTRY
+    """What the daemon registers: each package's metrics and the store collectors (whose
+    families `describe` names without a store)."""
+    from prometheus_client import CollectorRegistry
 
-    import ingest.metrics  # noqa: F401 - importing registers the metrics
-    import outbound.metrics  # noqa: F401
-    import radagree.telemetry  # noqa: F401
+    from ingest import IngestMetrics, QueueCollector
+    from outbound import OutboundMetrics, OutboxCollector
+    from radagree.telemetry import ScoringMetrics
 
+    registry = CollectorRegistry()
+    IngestMetrics(registry)
+    OutboundMetrics(registry)
+    ScoringMetrics(registry)
+    families = [*registry.collect(), *QueueCollector(None).describe(),
+                *OutboxCollector(None).describe()]
     names: set[str] = set()
-    for family in REGISTRY.collect():
+    for family in families:
         if family.name.startswith("radagree_"):
             suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_count", "_sum"]}
             for suffix in suffixes.get(family.type, [""]):

@@ -86,7 +86,7 @@ def test_lint_passes_for_both_value_sets(helm):
 def test_all_options_render_every_optional_part(helm):
     kinds = by_kind(render(helm, "-f", str(ALL_OPTIONS)))
     assert {"Deployment", "Service", "ConfigMap", "PodDisruptionBudget", "ServiceMonitor",
-            "NetworkPolicy", "PersistentVolumeClaim", "ServiceAccount"} <= set(kinds)
+            "NetworkPolicy", "PersistentVolumeClaim", "ServiceAccount", "Ingress"} <= set(kinds)
     vllm = next(d for d in kinds["Deployment"] if d["metadata"]["name"].endswith("-vllm"))
     container = vllm["spec"]["template"]["spec"]["containers"][0]
     assert container["image"].startswith("vllm/vllm-openai:")
@@ -96,8 +96,13 @@ def test_all_options_render_every_optional_part(helm):
     assert vllm["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]
 
 
+def component(docs: list[dict], kind: str, name: str) -> list[dict]:
+    return [d for d in by_kind(docs).get(kind, [])
+            if d["metadata"]["labels"].get("app.kubernetes.io/component") == name]
+
+
 def test_daemon_pod_is_locked_down_and_probed(helm):
-    (deployment,) = by_kind(render(helm))["Deployment"]
+    (deployment,) = component(render(helm), "Deployment", "daemon")
     pod = deployment["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert pod["securityContext"]["runAsNonRoot"] is True
@@ -129,6 +134,65 @@ def test_rendered_configuration_is_accepted_by_the_daemon(helm, values, tmp_path
 def test_values_schema_rejects_bad_values(helm):
     for bad in (["--set", "replicaCount=abc"], ["--set", "mllp.port=70000"],
                 ["--set", "unknownKey=1"]):
+        result = subprocess.run([str(helm), "template", "rel", str(CHART), *bad],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode != 0, bad
+
+
+def test_review_app_has_its_own_deployment_service_and_optional_ingress(helm):
+    docs = render(helm)
+    (web,) = component(docs, "Deployment", "web")
+    (service,) = component(docs, "Service", "web")
+    assert not by_kind(docs).get("Ingress")  # optional, off by default
+    pod = web["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["args"] == ["web"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert service["spec"]["selector"]["app.kubernetes.io/component"] == "web"
+    assert service["spec"]["ports"][0]["targetPort"] == "web"
+    # SQLite by default: the web pod shares the daemon's volume, a PVC on the daemon's node
+    claim = next(v for v in pod["volumes"] if v["name"] == "data")
+    assert claim["persistentVolumeClaim"]["claimName"].endswith("-data")
+    assert by_kind(docs)["PersistentVolumeClaim"]
+    assert pod["affinity"]["podAffinity"]
+    (daemon,) = component(docs, "Deployment", "daemon")
+    assert any("persistentVolumeClaim" in v for v in daemon["spec"]["template"]["spec"]["volumes"])
+
+    all_on = render(helm, "-f", str(ALL_OPTIONS))
+    (ingress,) = by_kind(all_on)["Ingress"]
+    assert ingress["spec"]["tls"][0]["secretName"] == "radagree-web-tls"
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend["name"].endswith("-web") and backend["port"]["name"] == "web"
+    (web,) = component(all_on, "Deployment", "web")
+    assert web["spec"]["replicas"] == 2
+    mounts = {m["mountPath"] for m in web["spec"]["template"]["spec"]["containers"][0]
+              ["volumeMounts"]}
+    assert {"/etc/radagree/web-secret", "/etc/radagree/oidc", "/etc/radagree/smtp"} <= mounts
+
+
+def test_review_app_configuration_is_accepted(helm, tmp_path, monkeypatch):
+    from radagree.settings import load_settings
+
+    (configmap,) = by_kind(render(helm, "-f", str(ALL_OPTIONS)))["ConfigMap"]
+    path = tmp_path / "radagree.toml"
+    path.write_text(configmap["data"]["radagree.toml"])
+    for key in [k for k in os.environ if k.startswith("RADAGREE_")]:
+        monkeypatch.delenv(key)
+    settings = load_settings(path)
+    assert settings.web.host == "0.0.0.0" and settings.web.port == 8081
+    assert str(settings.web.secret_key_file) == "/etc/radagree/web-secret/secret-key"
+    assert str(settings.oidc.client_secret_file) == "/etc/radagree/oidc/client-secret"
+    assert str(settings.smtp.password_file) == "/etc/radagree/smtp/password"
+    assert settings.oidc.roles_claim == "groups" and settings.notify.include_accession
+
+
+def test_review_app_replicas_need_a_shared_key_and_postgresql(helm):
+    for bad in (["--set", "web.replicaCount=2"],
+                ["--set", "web.replicaCount=2", "--set", "web.secretKeySecret=k"],
+                ["--set", "web.ingress.enabled=true", "--set", "web.ingress.host="]):
         result = subprocess.run([str(helm), "template", "rel", str(CHART), *bad],
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode != 0, bad

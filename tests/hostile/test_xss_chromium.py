@@ -4,13 +4,12 @@ element; the dumped DOM shows neither, and shows the payload as visible text."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 
 import pytest
 
 from scoring import render_html
+from support.browser import chromium_path
 
 pytestmark = pytest.mark.timeout(120)
 PAYLOADS = [
@@ -22,15 +21,6 @@ PAYLOADS = [
 ]
 
 
-def chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("Debian chromium is not installed: .ci/run must install it")
-        pytest.skip("Debian chromium not installed on this machine")
-    return path
-
-
 def test_payloads_render_inert_and_visible(scorer, tmp_path):
     prelim = "FINDINGS: Small left pleural effusion. " + " ".join(PAYLOADS)
     final = "FINDINGS: Large left pleural effusion " + PAYLOADS[1] + ". No pneumothorax."
@@ -38,7 +28,7 @@ def test_payloads_render_inert_and_visible(scorer, tmp_path):
     page = tmp_path / "view.html"
     page.write_text(render_html(result, prelim, final), encoding="utf-8")
     dom = subprocess.run(
-        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        [chromium_path(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
          "--no-first-run", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
          "--virtual-time-budget=2000", "--dump-dom", page.as_uri()],

@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -23,13 +24,14 @@ import pytest
 from sqlalchemy import func, select
 
 from ingest import MllpConfig, peek
-from ingest.replay import MllpClient
+from ingest.replay import AckReply, MllpClient
 from ingest.tables import messages as messages_table
 from ingest.tables import pairs
 from outbound.tables import outbox
 from radagree.store import make_engine
 from support.fhir import free_port
 from support.hl7build import oru
+from support.openai_fake import FakeOpenAI, echo_valid
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -71,14 +73,21 @@ class Serve:
         return [json.loads(line) for line in self.log_path.read_text().splitlines() if line]
 
 
-def send(port: int, *messages: bytes) -> list[str]:
-    async def run() -> list[str]:
+def replies(port: int, *messages: bytes) -> list[AckReply]:
+    """One sender: each message, then its ACK."""
+
+    async def run() -> list[AckReply]:
         client = await MllpClient.connect("127.0.0.1", port)
-        codes = [(await client.send(m)).code for m in messages]
-        await client.close()
-        return codes
+        try:
+            return [await client.send(m) for m in messages]
+        finally:
+            await client.close()
 
     return asyncio.run(run())
+
+
+def send(port: int, *messages: bytes) -> list[str]:
+    return [reply.code for reply in replies(port, *messages)]
 
 
 def wait_for(predicate, timeout: float = 60) -> None:
@@ -122,6 +131,8 @@ def test_end_to_end_to_the_fhir_server_with_metrics_health_and_clean_logs(
         (obs,) = fhir_server.search("Observation", f"{system}|{case['accession']}")
         assert obs["component"][1]["valueInteger"] >= 0
         assert obs["subject"]["identifier"]["value"] == case["patient_id"]
+        # quality-improvement work product, restricted: the RIS keeps it out of the chart
+        assert {c["code"] for c in obs["meta"]["security"]} >= {"R", "HQUALIMP"}
         metrics = httpx.get(serve.url("/metrics")).text
         assert 'radagree_pairing_events_total{event="paired"} 1.0' in metrics
         wait_for(lambda: 'radagree_deliveries_total{outcome="delivered",sink="fhir"} 1.0'
@@ -136,6 +147,18 @@ def test_end_to_end_to_the_fhir_server_with_metrics_health_and_clean_logs(
         assert secret not in text, f"{secret!r} leaked into the log"
     scored = next(x for x in lines if x["event"] == "pair_scored")
     assert scored["component"] == "radagree.workers" and len(scored["accession_hash"]) == 16
+    # the trainee and the attending are kept on the pair and named in what was delivered
+    with sqlite3.connect(tmp_path / "radagree.db") as db:
+        people = db.execute("select trainee_id, trainee_name, attending_id, attending_name "
+                            "from pairs").fetchone()
+        (bundle,) = db.execute("select bundle from outbox where state = 'delivered'").fetchone()
+    assert people == ("R123", "Rita Resident", "A456", "Alan Attending")
+    provenance = next(e["resource"] for e in json.loads(bundle)["entry"]
+                      if e["resource"]["resourceType"] == "Provenance")
+    assert [e["agent"][0]["who"]["identifier"]["value"] for e in provenance["entity"]] == \
+        ["R123", "A456"]
+    for name in ("Rita", "Alan"):
+        assert name not in text, f"{name!r} leaked into the log"
 
 
 def test_defaults_write_bundles_to_the_folder(tmp_path):
@@ -200,6 +223,54 @@ def test_two_replicas_on_postgresql_never_score_a_pair_twice(tmp_path, store_url
         (tmp_path / "b" / "fhir-out").glob("*.json"))
     assert len(files) == 120
     engine.dispose()
+
+
+def slow_llm(seconds: float) -> FakeOpenAI:
+    """An OpenAI-protocol server that takes `seconds` over every answer (vLLM cannot be made
+    slow on demand); the answers themselves are well-formed."""
+
+    def answer(body: dict, _n: int) -> tuple:
+        time.sleep(seconds)
+        return echo_valid(body)
+
+    return FakeOpenAI(answer)
+
+
+def llm_env(llm: FakeOpenAI) -> dict[str, str]:
+    return {"RADAGREE_SCORING__CLASSIFIER": "llm", "RADAGREE_LLM__BASE_URL": llm.base_url,
+            "RADAGREE_LLM__MODEL": "fake", "RADAGREE_LLM__TIMEOUT_S": "60"}
+
+
+def test_parsing_does_not_wait_behind_an_llm_batch(tmp_path):
+    """While the scoring worker waits 8 s for the LLM, a new message is still validated
+    (strict mode: hl7apy in a process of its own), stored and parsed at once: parsing has a
+    process of its own too."""
+    llm = slow_llm(8.0)
+    serve = Serve(tmp_path, RADAGREE_MLLP__VALIDATION="strict", **llm_env(llm))
+    engine = make_engine(f"sqlite:///{tmp_path / 'radagree.db'}")
+    try:
+        serve.wait_ready()
+        assert send(serve.mllp, *case_messages(unique_case())) == ["AA", "AA"]
+        wait_for(lambda: len(llm.requests) == 1, 30)  # the batch is now with the LLM
+        asked = time.monotonic()
+        assert send(serve.mllp, oru("LATE1", "P", "Small left pleural effusion.",
+                                    control_id="LATE1")) == ["AA"]
+
+        def parsed() -> bool:
+            with engine.connect() as conn:
+                return conn.execute(select(messages_table.c.state).where(
+                    messages_table.c.control_id == "LATE1")).scalar() == "parsed"
+
+        wait_for(parsed, 30)
+        waited = time.monotonic() - asked
+        bad = oru("BAD1", "F", "x").replace(b"|19700101|", b"|1970-01-01|")
+        (reply,) = replies(serve.mllp, bad)
+        assert reply.code == "AR" and "PID-7" in reply.reason
+    finally:
+        assert serve.stop() == 0
+        llm.close()
+        engine.dispose()
+    assert waited < 4.0, f"parsed {waited:.1f} s after the LLM was asked (it answers in 8 s)"
 
 
 def test_sigterm_mid_stream_answers_what_it_took_and_exits_cleanly(tmp_path):

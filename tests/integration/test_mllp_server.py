@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from ipaddress import ip_network
 
 import pytest
+from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 from structlog.testing import capture_logs
 
@@ -169,17 +170,12 @@ def _client_context(folder, cert: str | None, ca: str = "ca.pem") -> ssl.SSLCont
     return context
 
 
-def tls_refused() -> float:
-    from prometheus_client import REGISTRY
-
-    return REGISTRY.get_sample_value("radagree_mllp_connections_refused_total",
-                                     {"reason": "tls"}) or 0.0
-
-
-async def tls_refusals(n: float) -> None:
+async def tls_refusals(registry: CollectorRegistry, n: float) -> None:
     """The server side of a refused handshake ends a moment after the client's."""
     for _ in range(500):
-        if tls_refused() >= n:
+        refused = registry.get_sample_value("radagree_mllp_connections_refused_total",
+                                            {"reason": "tls"}) or 0.0
+        if refused >= n:
             return
         await asyncio.sleep(0.01)
 
@@ -203,11 +199,11 @@ def test_tls_and_mutual_tls(engine, tls_files):
         with pytest.raises(ssl.SSLCertVerificationError):
             await MllpClient.connect("127.0.0.1", server.port,
                                      _client_context(tls_files, None, "other-ca.pem"))
-        await tls_refusals(before + 2)
+        await tls_refusals(registry, 2)
 
-    before = tls_refused()
+    registry = CollectorRegistry()
     with capture_logs() as logs:
-        run_listener(engine, plain_tls, **tls)
+        run_listener(engine, plain_tls, registry=registry, **tls)
     refused = [e["reason"] for e in logs if e["event"] == "mllp_tls_refused"]
     assert len(refused) == 2 and any("WRONG_VERSION" in r or "HTTP" in r for r in refused)
 
@@ -221,11 +217,11 @@ def test_tls_and_mutual_tls(engine, tls_files):
                 bad = await MllpClient.connect("127.0.0.1", server.port,
                                                _client_context(tls_files, cert))
                 await bad.send(oru("T4", "F", "x"), timeout=5)
-        await tls_refusals(before + 3)
+        await tls_refusals(registry, 3)
 
-    before = tls_refused()
+    registry = CollectorRegistry()
     with capture_logs() as logs:
-        run_listener(engine, mutual, tls_client_ca=tls_files / "ca.pem", **tls)
+        run_listener(engine, mutual, registry=registry, tls_client_ca=tls_files / "ca.pem", **tls)
     refused = [e["reason"] for e in logs if e["event"] == "mllp_tls_refused"]
     assert len(refused) == 3, refused
     assert any("EXPIRED" in r.upper() for r in refused), refused
@@ -233,14 +229,7 @@ def test_tls_and_mutual_tls(engine, tls_files):
 
 
 def test_metrics_count_answers_and_latency(engine):
-    from prometheus_client import REGISTRY
-
-    def value(name, **labels):
-        return REGISTRY.get_sample_value(name, labels) or 0.0
-
-    before = (value("radagree_messages_total", type="ORU^R01", result="accepted", ack="AA"),
-              value("radagree_messages_total", type="ADT^A01", result="rejected", ack="AR"),
-              value("radagree_ack_latency_seconds_count"))
+    registry = CollectorRegistry()
 
     async def body(server: MllpServer) -> None:
         client = await MllpClient.connect("127.0.0.1", server.port)
@@ -248,11 +237,13 @@ def test_metrics_count_answers_and_latency(engine):
         await client.send(oru("M2", "F", "x", message_type="ADT^A01"))
         await client.close()
 
-    run_listener(engine, body)
-    after = (value("radagree_messages_total", type="ORU^R01", result="accepted", ack="AA"),
-             value("radagree_messages_total", type="ADT^A01", result="rejected", ack="AR"),
-             value("radagree_ack_latency_seconds_count"))
-    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 2]
+    run_listener(engine, body, registry=registry)
+    get = registry.get_sample_value
+    assert get("radagree_messages_total", {"type": "ORU^R01", "result": "accepted",
+                                           "ack": "AA"}) == 1
+    assert get("radagree_messages_total", {"type": "ADT^A01", "result": "rejected",
+                                           "ack": "AR"}) == 1
+    assert get("radagree_ack_latency_seconds_count") == 2
 
 
 def test_strict_validation_refuses_bad_data_types_and_names_the_field(engine):
@@ -267,3 +258,70 @@ def test_strict_validation_refuses_bad_data_types_and_names_the_field(engine):
 
     run_listener(engine, body, validation="strict")
     assert count(engine, messages.c.state == "rejected") == 1
+
+
+def test_a_resent_strict_refusal_gets_the_answer_the_first_copy_got(engine):
+    bad = oru("V3", "F", "x", control_id="STRICT1").replace(b"|19700101|", b"|1970-01-01|")
+
+    def err_and_msa(raw: bytes) -> list[str]:
+        return [s for s in raw.decode().split("\r") if s[:3] in ("MSA", "ERR")]
+
+    async def body(server: MllpServer) -> None:
+        client = await MllpClient.connect("127.0.0.1", server.port)
+        first = await client.send(bad)
+        again = await client.send(bad)  # the sender never saw the first ACK
+        await client.close()
+        assert first.code == again.code == "AR"
+        assert "|PID^1^7|102^Data type error^HL70357|E|" in again.raw.decode()
+        assert err_and_msa(again.raw) == err_and_msa(first.raw)
+
+    run_listener(engine, body, validation="strict")
+    assert count(engine) == 1
+
+
+def test_a_reused_control_id_is_accepted_counted_and_logged(engine, shared_data):
+    """The two LinuxForHealth fixtures share MSGID00231 with other bytes: the second used to
+    get AR 205, which tells a sender never to send it again."""
+    folder = shared_data / "hl7-samples"
+    samples = [(folder / f"lfh_ORU_R01_v26_imaging_multiline_{kind}_lf.hl7").read_bytes()
+               for kind in ("TX", "mixed")]
+
+    async def body(server: MllpServer) -> None:
+        client = await MllpClient.connect("127.0.0.1", server.port)
+        codes = [(await client.send(m)).code for m in samples]
+        await client.close()
+        assert codes == ["AA", "AA"]
+
+    registry = CollectorRegistry()
+    with capture_logs() as logs:
+        run_listener(engine, body, registry=registry)
+    (reused,) = [e for e in logs if e["event"] == "mllp_control_id_reused"]
+    assert registry.get_sample_value("radagree_mllp_control_id_reused_total") == 1
+    assert reused["earlier"] < reused["message"]
+    assert count(engine, messages.c.state == "received") == 2
+
+
+def test_strict_validation_runs_outside_the_listeners_process(engine, monkeypatch):
+    """hl7apy holds the GIL for 25-70 ms a message: on the listener's event loop (even on a
+    thread of its process) that delayed every other connection's ACK. It runs in a process
+    pool, so the listener's own copy of the validator is never called."""
+    import ingest.strict
+
+    calls: list[str] = []
+    real = ingest.strict.validate_strict
+
+    def in_this_process(text, header):
+        calls.append(header.control_id)
+        return real(text, header)
+
+    monkeypatch.setattr(ingest.strict, "validate_strict", in_this_process)
+
+    async def body(server: MllpServer) -> None:
+        client = await MllpClient.connect("127.0.0.1", server.port)
+        assert (await client.send(oru("V4", "F", "x"))).code == "AA"
+        bad = oru("V5", "F", "x").replace(b"|19700101|", b"|1970-01-01|")
+        assert (await client.send(bad)).code == "AR"
+        await client.close()
+
+    run_listener(engine, body, validation="strict")
+    assert calls == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -121,15 +122,98 @@ def test_duplicate_is_answered_again_and_processed_once(engine):
     again = put(engine, message)[0]
     assert (first.ack_code, again.ack_code, again.duplicate) == ("AA", "AA", True)
     assert again.message_id == first.message_id
-    other = put(engine, oru("ACC7", "P", "different", control_id="DUP1"))[0]
-    assert other.ack_code == "AR" and other.rejection.error.code == "205"
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(reports)).scalar() == 1
         assert conn.execute(select(messages.c.duplicates).where(
             messages.c.id == first.message_id)).scalar() == 1
-        # the refused one is stored too, with its reason
-        assert conn.execute(select(messages.c.state).where(
-            messages.c.id == other.message_id)).scalar() == "rejected"
+
+
+def test_a_reused_control_id_is_a_new_message(engine):
+    """Engines reset their MSH-10 counters on restart: other content under a used id is
+    accepted, stored, processed, and points at the earlier message; its own resend is still
+    recognised as a resend."""
+    first = put(engine, oru("ACC11", "P", "first report", control_id="RESET1"))[0]
+    other = oru("ACC12", "P", "another report", control_id="RESET1")
+    second = put(engine, other)[0]
+    assert (second.ack_code, second.rejection, second.duplicate) == ("AA", None, False)
+    assert second.message_id != first.message_id and second.reused_from == first.message_id
+    again = put(engine, other)[0]
+    assert again.duplicate and again.message_id == second.message_id
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(messages)).scalar() == 2
+        assert sorted(conn.execute(select(reports.c.accession)).scalars()) == ["ACC11", "ACC12"]
+
+
+def test_a_resend_under_a_new_control_id_scores_nothing_new(engine):
+    """Only MSH-7 and MSH-10 differ (what an engine regenerates): the report is stored as a
+    duplicate and makes no second pair, so no second score and no second FHIR version."""
+    put(engine, oru("ACC13", "P", "small effusion", control_id="A1"),
+        oru("ACC13", "F", "large effusion", control_id="A2"))
+    resent = oru("ACC13", "F", "large effusion", control_id="A3").replace(
+        b"|20261126101500||ORU", b"|20261126120000||ORU", 1)
+    put(engine, resent, oru("ACC13", "P", "small effusion", control_id="A4"))
+    (pair,) = pair_rows(engine, "ACC13")
+    assert (pair.version, pair.state) == (1, "ready")
+    with engine.connect() as conn:
+        pairing = conn.execute(select(reports.c.status, reports.c.pairing)
+                               .where(reports.c.accession == "ACC13")
+                               .order_by(reports.c.id)).all()
+    assert [tuple(r) for r in pairing] == [("P", "paired"), ("F", "paired"),
+                                           ("F", "duplicate"), ("P", "duplicate")]
+    put(engine, oru("ACC13", "C", "large effusion, corrected", control_id="A5"))
+    assert [r.version for r in pair_rows(engine, "ACC13")] == [1, 2]
+
+
+def test_the_two_samples_that_share_msgid00231(engine, shared_data):
+    """LinuxForHealth's two multiline fixtures: one MSH-10, different bytes, the same report.
+    Both are accepted; the report is paired once."""
+    folder = shared_data / "hl7-samples"
+    tx, mixed = ((folder / f"lfh_ORU_R01_v26_imaging_multiline_{kind}_lf.hl7").read_bytes()
+                 for kind in ("TX", "mixed"))
+    first, second = put(engine, tx, mixed)
+    assert (first.ack_code, second.ack_code) == ("AA", "AA")
+    assert second.reused_from == first.message_id
+    put(engine, oru("FON_0d70c6c8", "P", "ED Encounter"))
+    (pair,) = pair_rows(engine, "FON_0d70c6c8")
+    assert pair.state == "ready"
+    with engine.connect() as conn:
+        states = conn.execute(select(reports.c.pairing).where(
+            reports.c.accession == "FON_0d70c6c8", reports.c.status == "F")
+            .order_by(reports.c.id)).scalars().all()
+    assert states == ["paired", "duplicate"]
+
+
+def test_migration_0003_hashes_the_reports_already_stored(engine):
+    """Down to 0002 (the hashes go with their column) and up again: the upgrade computes the
+    hash of every report it finds, so a resend of an older report is recognised too."""
+    from alembic import command
+
+    from radagree.store import alembic_config, migrate
+
+    put(engine, oru("ACC14", "P", "stored before the upgrade"))
+    command.downgrade(alembic_config(engine), "0002")
+    migrate(engine)
+    with engine.connect() as conn:
+        digest = conn.execute(select(reports.c.text_sha256)).scalar()
+    assert digest == hashlib.sha256(b"stored before the upgrade").hexdigest()
+
+
+def test_a_resent_refusal_hears_the_first_answer(engine):
+    """Code, ERR location and reason are stored with the refusal, whatever module defined
+    the code (102 is strict validation's), so the resend's ACK is the first one's."""
+    from ingest import Rejection
+    from ingest.errors import DATA_TYPE_ERROR
+
+    raw = oru("ACC10", "F", "x", control_id="REF1")
+    header, _ = peek(raw, CONFIG)
+    refusal = Rejection(DATA_TYPE_ERROR, "PID-7: not a valid value for its data type", "PID", 7)
+    stored = []
+    for _ in range(2):
+        with engine.begin() as conn:
+            stored += store_messages(conn, [Incoming(raw, header, refusal)])
+    first, again = stored
+    assert (first.ack_code, again.ack_code, again.duplicate) == ("AR", "AR", True)
+    assert again.rejection == first.rejection == refusal
 
 
 def test_same_control_id_from_two_senders_is_not_a_duplicate(engine):
@@ -187,16 +271,19 @@ def test_claimed_pair_carries_both_texts_and_stale_claims_return(engine):
     assert not complete(engine, pair.id, "dead-worker", {"esas": 0.5})  # lost its claim
 
 
-def test_gauges_read_queue_depths_from_the_store(engine):
-    from prometheus_client import REGISTRY
+def test_queue_gauges_are_read_from_the_store_at_scrape_time(engine):
+    from prometheus_client import CollectorRegistry
 
-    from ingest import refresh_gauges
+    from ingest import QueueCollector
 
+    registry = CollectorRegistry()
+    registry.register(QueueCollector(engine))
+    get = registry.get_sample_value
+    assert get("radagree_queue_depth", {"queue": "pairs_ready"}) == 0
     put(engine, oru("G1", "P", "p"), oru("G1", "F", "f"), oru("G2", "P", "waiting"))
     with engine.begin() as conn:
         store_messages(conn, [Incoming(m, *peek(m, CONFIG)) for m in [oru("G3", "P", "new")]])
-    refresh_gauges(engine)
-    get = REGISTRY.get_sample_value
+    # no refresh job: the next scrape sees the store as it is now
     assert get("radagree_queue_depth", {"queue": "pairs_ready"}) == 1
     assert get("radagree_queue_depth", {"queue": "messages_unparsed"}) == 1
     assert get("radagree_pairs", {"state": "ready"}) == 1

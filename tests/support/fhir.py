@@ -4,7 +4,6 @@ Medplum FHIR test server (tests/fhir_server) started on a free port."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from ingest import ClaimedPair, ReportInfo
+from support import node
 
 SERVER_DIR = Path(__file__).resolve().parents[1] / "fhir_server"
 
@@ -36,13 +36,7 @@ def free_port() -> int:
 
 def ensure_node_modules() -> None:
     """npm ci once (the lock file pins Medplum 4.5.2; Node 20 is on the machine)."""
-    if (SERVER_DIR / "node_modules" / "@medplum" / "fhir-router").is_dir():
-        return
-    npm = shutil.which("npm")
-    if npm is None:
-        raise RuntimeError("npm is not installed: the FHIR test server needs Node 20 + npm")
-    subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=SERVER_DIR,
-                   check=True, timeout=600)
+    node.ensure_node_modules(SERVER_DIR, "@medplum/fhir-router")
 
 
 class FhirTestServer:

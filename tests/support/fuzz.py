@@ -12,9 +12,10 @@ import random
 
 from ingest.ack import build_ack
 from ingest.config import MllpConfig
+from ingest.errors import ParseError
 from ingest.framing import frame
 from ingest.header import peek
-from ingest.message import ParseError, parse_reports
+from ingest.message import parse_reports
 from ingest.replay import read_ack
 from support.hl7build import oru
 

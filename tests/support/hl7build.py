@@ -10,13 +10,9 @@ from __future__ import annotations
 import base64
 import itertools
 
+from ingest.escaping import escape
+
 _ids = itertools.count(1)
-
-
-def escape(text: str) -> str:
-    """HL7-escape free text with the default encoding characters."""
-    out = text.replace("\\", "\\E\\").replace("|", "\\F\\").replace("^", "\\S\\")
-    return out.replace("&", "\\T\\").replace("~", "\\R\\")
 
 
 def oru(

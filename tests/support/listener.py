@@ -6,18 +6,23 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ingest import MessageStore, MllpConfig, MllpServer
+from prometheus_client import CollectorRegistry
+
+from ingest import IngestMetrics, MessageStore, MllpConfig, MllpServer
 
 
 def run_listener(
-    engine: Any, body: Callable[[MllpServer], Awaitable[None]], **config: Any
+    engine: Any, body: Callable[[MllpServer], Awaitable[None]], *,
+    registry: CollectorRegistry | None = None, **config: Any,
 ) -> None:
-    """Start store writer and listener, run `body(server)`, always stop both."""
+    """Start store writer and listener, run `body(server)`, always stop both. Its metrics go
+    to `registry` (a test's own) when one is given."""
 
     async def main() -> None:
         store = MessageStore(engine, batch=64)
         store.start()
-        server = MllpServer(MllpConfig(host="127.0.0.1", port=0, **config), store)
+        server = MllpServer(MllpConfig(host="127.0.0.1", port=0, **config), store,
+                            metrics=IngestMetrics(registry))
         await server.start()
         try:
             await body(server)

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from ingest.framing import FrameReader, FrameTooLarge, FramingError, frame
+from ingest.errors import FrameTooLarge, FramingError
+from ingest.framing import FrameReader, frame
 
 
 def read_all(data: bytes, limit: int = 1024, chunks: int = 1) -> tuple[list[bytes], int]:

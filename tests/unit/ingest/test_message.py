@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from ingest.config import MllpConfig
+from ingest.errors import ParseError
 from ingest.header import peek
-from ingest.message import ParseError, parse_reports
+from ingest.message import parse_reports
 from ingest.replay import split_messages
 from support.hl7build import oru
 
@@ -20,7 +21,8 @@ CONFIG = MllpConfig()
 SAMPLES = {
     "dcm4che_ORU_R01-SR_v251_radiology.hl7": ("report", "AccessionNumber", "F",
                                               "small mass in the left lung"),
-    "dcm4che_ORU_R01_v231_radiology.hl7": ("ar", "101", "no result status in OBR-25"),
+    # OBR-25 empty, every OBX-11 final: the report is final (issue #14)
+    "dcm4che_ORU_R01_v231_radiology.hl7": ("report", "ACC1", "F", "small mass in the left lung"),
     "dcm4che_ORU_R01-PDF_v251_radiology_ED.hl7": ("no-text", "ED"),
     "dcm4che_ORU_R01-CDA_v251_radiology_crlf.hl7": ("no-text", "ED"),
     "dcm4che_OMI_O23_imaging_order.hl7": ("ar", "200", "OMI^O23"),
@@ -29,8 +31,8 @@ SAMPLES = {
     "lfh_ORU_R01_v26_imaging_multiline_mixed_lf.hl7": ("report", "FON_0d70c6c8", "F",
                                                        "Emergency Department"),
     "ms_ORU_R01_v24_GHH_glucose.hl7": ("no-text", "SN"),
-    "ms_LAB_ORU_v25_bom_P_and_F.hl7": ("ar", "101", "OBR #2 has no result status"),
-    "ms_LAB_ORU_v25_final.hl7": ("ar", "101", "OBR #1 has no result status"),
+    "ms_LAB_ORU_v25_bom_P_and_F.hl7": ("no-text", "NM"),  # OBR #2: P from its OBX-11
+    "ms_LAB_ORU_v25_final.hl7": ("no-text", "NM"),  # both OBR: F from their OBX-11
     "ms_ORU_R01_v251_kitchensink.hl7": ("no-text", "RP"),
     "ms_MDM_T02_v23.hl7": ("ar", "200", "MDM^T02"),
     "athena_ORU_R01_v251_LRI.hl7": ("no-text", "value types: none"),
@@ -83,9 +85,14 @@ def test_hapi_file_of_eighteen_messages(shared_data: Path):
             outcomes.append(("report", events[0].status))
         except ParseError as exc:
             outcomes.append(("no-text", str(exc)))
-    # The radiology P report: its OBX were pasted into the OBR line, and the reason says so.
+    # The radiology P report: its OBX were pasted into the OBR line; they are split out again.
     (oru_outcome,) = [o for o in outcomes if o[0] != "AR"]
-    assert oru_outcome[0] == "no-text" and "segment terminators were lost" in oru_outcome[1]
+    assert oru_outcome == ("report", "P")
+    (radiology,) = [m for m in messages if b"CT CHEST" in m]
+    (event,) = parse_reports(radiology, CONFIG)
+    assert event.accession == "0000000566" and event.procedure.startswith("37953^CT CHEST")
+    assert event.text.splitlines()[:2] == ["This is a test on 05/02/94.",
+                                           "This is a test for the CRR."]
     # All others are BAR/ACK/ORM/QRY: refused as unsupported message types.
     assert sum(1 for kind, _ in outcomes if kind == "AR") == 17
 
@@ -150,3 +157,42 @@ def test_split_framed_blank_line_and_msh_separated_files():
     assert split_messages(framed) == [a, b]
     assert split_messages(a.replace(b"\r", b"\n") + b"\n\n" + b.replace(b"\r", b"\n")) == [a, b]
     assert split_messages(a + b) == [a, b]
+
+
+def _with_fields(message: bytes, segment: bytes, values: dict[int, bytes]) -> bytes:
+    """`message` with field n of the n-th `segment` set: {occurrence: value} for field 11 of
+    OBX, or {1: value} for OBR-25."""
+    number = 25 if segment == b"OBR" else 11
+    lines = message.split(b"\r")
+    seen = 0
+    for i, line in enumerate(lines):
+        if line.startswith(segment + b"|"):
+            seen += 1
+            if seen in values:
+                fields = line.split(b"|")
+                fields[number] = values[seen]
+                lines[i] = b"|".join(fields)
+    return b"\r".join(lines)
+
+
+def test_status_from_the_obx_when_obr25_is_empty():
+    message = _with_fields(oru("A1", "F", "line one\nline two"), b"OBR", {1: b""})
+    header, rejection = peek(message, CONFIG)
+    assert rejection is None and header.reports == (("A1", "F"),)
+    (event,) = parse_reports(message, CONFIG)
+    assert event.status == "F"
+
+
+@pytest.mark.parametrize(("obx_statuses", "why"), [
+    ((b"F", b"P"), "OBX-11 result statuses disagree (F, P)"),
+    ((b"", b""), "no OBX-11 result status either"),
+    ((b"I", b"I"), "OBX-11 result status 'I' cannot stand"),
+])
+def test_no_status_or_disagreeing_obx_is_refused_naming_both(obx_statuses, why):
+    message = _with_fields(oru("A1", "F", "line one\nline two"), b"OBR", {1: b""})
+    message = _with_fields(message, b"OBX", dict(enumerate(obx_statuses, start=1)))
+    _, rejection = peek(message, CONFIG)
+    assert rejection is not None and rejection.error.code == "101"
+    assert "no result status in OBR-25" in str(rejection) and why in str(rejection)
+    with pytest.raises(ParseError, match="no result status"):
+        parse_reports(message, CONFIG)

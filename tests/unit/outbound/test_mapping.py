@@ -6,10 +6,11 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
+from dataclasses import replace
 
 import pytest
 
-from outbound import FhirConfig, build_bundle, cancellation_of, problems
+from outbound import FhirConfig, build_bundle, cancellation_of, problems, provenance_id
 from outbound.codes import CODE_SYSTEM, code_system
 from scoring import render_html
 from support.fhir import pair
@@ -26,6 +27,10 @@ def resources(bundle):
     return {e["resource"]["resourceType"]: e for e in bundle["entry"]}
 
 
+def labels(resource) -> set[str]:
+    return {c["code"] for c in resource.get("meta", {}).get("security", [])}
+
+
 def test_omission_bundle_is_valid_and_carries_the_score(scored):
     p, result, html = scored
     bundle = build_bundle(p, result, html, FhirConfig())
@@ -40,7 +45,7 @@ def test_omission_bundle_is_valid_and_carries_the_score(scored):
     assert components["agreement-grade"]["valueInteger"] == result.grade
     assert obs["note"][0]["text"] == result.explanation
     assert obs["basedOn"][0]["identifier"]["type"]["coding"][0]["code"] == "ACSN"
-    assert obs["code"]["text"] and "meta" not in obs  # no LLM took part: no AIAST
+    assert obs["code"]["text"] and "AIAST" not in labels(obs)  # no LLM took part
     assert obs["effectiveDateTime"] == "2026-11-26T10:15:00+00:00"
     report = by_type["DiagnosticReport"]["resource"]
     form = report["presentedForm"][0]
@@ -67,12 +72,18 @@ def test_corrected_and_cancelled_statuses(scored):
     _, result, html = scored
     corrected = build_bundle(pair("a", "b", version=2), result, html, FhirConfig())
     assert resources(corrected)["Observation"]["resource"]["status"] == "corrected"
-    cancelled = cancellation_of(corrected)
+    cancelled = cancellation_of(corrected, "ACC1", 2)
     assert problems(cancelled) == []
     for kind in ("Observation", "DiagnosticReport"):
         assert resources(cancelled)[kind]["resource"]["status"] == "entered-in-error"
-    assert (resources(cancelled)["Provenance"]["resource"]["id"]
-            != resources(corrected)["Provenance"]["resource"]["id"])
+    # one Provenance rule for both events: accession, final version, activity
+    scored_provenance = resources(corrected)["Provenance"]
+    cancel_provenance = resources(cancelled)["Provenance"]
+    assert scored_provenance["resource"]["id"] == provenance_id("ACC1", 2, "scored")
+    assert cancel_provenance["resource"]["id"] == provenance_id("ACC1", 2, "cancelled")
+    assert cancel_provenance["request"]["url"].endswith(cancel_provenance["resource"]["id"])
+    assert cancel_provenance["resource"]["activity"] == {"text": "cancelled"}
+    assert resources(corrected)["Provenance"]["resource"]["activity"] == {"text": "scored"}
 
 
 def test_llm_results_are_tagged_aiast(scored):
@@ -81,7 +92,7 @@ def test_llm_results_are_tagged_aiast(scored):
     llm = result.model_copy(update={"entities": rows, "method": result.method.model_copy(
         update={"classifier": "llm"})})
     obs = resources(build_bundle(p, llm, html, FhirConfig()))["Observation"]["resource"]
-    assert obs["meta"]["security"][0]["code"] == "AIAST"
+    assert "AIAST" in labels(obs)
     assert "fallback" not in obs["device"]["display"]
 
 
@@ -93,7 +104,7 @@ def test_a_rules_fallback_is_flagged_and_asserts_no_ai(scored):
     bundle = build_bundle(p, fell_back, html, FhirConfig())
     assert problems(bundle) == []
     obs = resources(bundle)["Observation"]["resource"]
-    assert "meta" not in obs  # no LLM output in this result
+    assert "AIAST" not in labels(obs)  # no LLM output in this result
     flag = obs["component"][-1]
     assert flag["code"]["coding"][0]["code"] == "scoring-fallback"
     assert flag["valueString"] == "classifier:rules (LLM unavailable)"
@@ -138,3 +149,51 @@ def test_code_system_is_complete_and_valid():
 
     cs = CodeSystem.model_validate(code_system())
     assert cs.url == CODE_SYSTEM and cs.count == len(cs.concept)
+
+
+def test_every_resource_is_labelled_restricted_quality_improvement_by_default(scored):
+    p, result, html = scored
+    bundle = build_bundle(p, result, html, FhirConfig(send_documents=True))
+    assert problems(bundle) == []
+    for entry in bundle["entry"]:
+        security = entry["resource"]["meta"]["security"]
+        assert {"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
+                "code": "R", "display": "restricted"} in security
+        assert any(c["code"] == "HQUALIMP" and c["system"].endswith("v3-ActReason")
+                   for c in security)
+    off = build_bundle(p, result, html, FhirConfig(security_labels=False))
+    assert all("meta" not in e["resource"] for e in off["entry"])
+    very = build_bundle(p, result, html, FhirConfig(confidentiality="V",
+                                                    purpose_of_use="HOPERAT"))
+    assert labels(resources(very)["Observation"]["resource"]) == {"V", "HOPERAT"}
+
+
+def test_trainee_and_attending_are_named_by_practitioner_identifier(scored):
+    _, result, html = scored
+    p = pair("a", "b")
+    p = replace(p, prelim=replace(p.prelim, resident="R123^Resident^Rita^^^^^^HOSP"),
+                final=replace(p.final, attending="A456&Attending&Alan&&&Dr&&&OTHER"))
+    config = FhirConfig(send_documents=True,
+                        practitioner_systems={"HOSP": "https://hospital.example/sid/staff"})
+    bundle = build_bundle(p, result, html, config)
+    assert problems(bundle) == []
+    provenance = resources(bundle)["Provenance"]["resource"]
+    by_role = {e["what"]["display"]: e["agent"][0] for e in provenance["entity"]}
+    trainee, attending = by_role["preliminary report"], by_role["final report"]
+    assert trainee["type"]["coding"][0]["code"] == "author"
+    assert trainee["who"] == {"type": "Practitioner", "display": "Rita Resident",
+                              "identifier": {"system": "https://hospital.example/sid/staff",
+                                             "value": "R123",
+                                             "assigner": {"display": "HOSP"}}}
+    assert attending["type"]["coding"][0]["code"] == "legal"
+    assert attending["who"]["identifier"]["system"] == "urn:radagree:practitioner-id"
+    assert attending["who"]["identifier"]["value"] == "A456"
+    assert attending["who"]["display"] == "Dr Alan Attending"
+    documents = [e["resource"] for e in bundle["entry"]
+                 if e["resource"]["resourceType"] == "DocumentReference"]
+    by_status = {d["docStatus"]: d for d in documents}
+    assert by_status["preliminary"]["author"] == [trainee["who"]]
+    assert by_status["final"]["authenticator"] == attending["who"]
+    # the people stay in a cancellation (it copies the sent bundle)
+    cancelled = cancellation_of(bundle, "ACC1", 1)
+    assert resources(cancelled)["Provenance"]["resource"]["entity"] == provenance["entity"]

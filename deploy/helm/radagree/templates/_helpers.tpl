@@ -24,6 +24,20 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: daemon
 {{- end -}}
 
+{{- define "radagree.webSelector" -}}
+app.kubernetes.io/name: {{ include "radagree.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: web
+{{- end -}}
+
+{{/* SQLite lives on the data volume; the review app reads the same file, so the volume is a
+PersistentVolumeClaim whenever the web app shares a SQLite store (or persistence is on). */}}
+{{- define "radagree.dataClaim" -}}
+{{- if or .Values.persistence.enabled (and .Values.web.enabled (not .Values.store.urlSecret)) -}}
+true
+{{- end -}}
+{{- end -}}
+
 {{- define "radagree.vllmSelector" -}}
 app.kubernetes.io/name: {{ include "radagree.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
@@ -58,6 +72,22 @@ app.kubernetes.io/component: vllm
 {{- $_ := set $owned.fhir "client_cert" "/etc/radagree/fhir-tls/tls.crt" }}
 {{- $_ := set $owned.fhir "client_key" "/etc/radagree/fhir-tls/tls.key" }}
 {{- $_ := set $owned.fhir "ca_bundle" "/etc/radagree/fhir-tls/ca.crt" }}
+{{- end }}
+{{- if .Values.web.enabled }}
+{{- $_ := set $owned "web" (dict "host" "0.0.0.0" "port" 8081 "public_url" .Values.web.publicUrl "forwarded_allow_ips" .Values.web.forwardedAllowIps) }}
+{{- if .Values.web.secretKeySecret }}
+{{- $_ := set $owned.web "secret_key_file" "/etc/radagree/web-secret/secret-key" }}
+{{- else if not .Values.store.urlSecret }}
+{{- $_ := set $owned.web "secret_key_file" "/data/radagree-web.key" }}
+{{- else }}
+{{- $_ := set $owned.web "secret_key_file" "/tmp/radagree-web.key" }}
+{{- end }}
+{{- if .Values.web.oidc.clientSecretSecret }}
+{{- $_ := set $owned "oidc" (dict "client_secret_file" "/etc/radagree/oidc/client-secret") }}
+{{- end }}
+{{- if .Values.web.smtp.passwordSecret }}
+{{- $_ := set $owned "smtp" (dict "password_file" "/etc/radagree/smtp/password") }}
+{{- end }}
 {{- end }}
 {{- if .Values.vllm.enabled }}
 {{- $_ := set $owned "llm" (dict "base_url" (printf "http://%s-vllm:8000/v1" (include "radagree.fullname" .)) "model" .Values.vllm.servedModelName) }}

@@ -1,0 +1,73 @@
+"""The daemon's child processes: each pool process builds one worker object when it starts and
+runs the daemon's calls on it.
+
+A `ProcessPoolExecutor` can only send picklable callables, so a bound method of an object that
+lives in the child cannot be submitted. The pool's initializer (`start`) therefore builds the
+object once and keeps it in this module; the daemon submits `call("method", *args)`. Tests
+build the same objects directly (`ScoringWorker(engine, scorer, ...)`) and call their methods.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+# The worker object of this process (set once by `start`; None in the daemon itself).
+_worker: Any = None
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A pool's workers outlive a parent killed with SIGKILL (or by the OOM killer): they
+    hold both ends of their task pipe, so they wait for work for ever, 450 MB each (found
+    after bench/fault_runs.py: dozens of them, 15 GB). Polling the parent pid ends them within
+    a second; whatever they held is released as a dead worker's claims are. `parent` is
+    passed in, not read here: a parent killed while this process was still importing has
+    already been replaced by init."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(70)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def start(build: Callable[..., Any] | None, args: tuple[Any, ...], logging_config: Any,
+          nice: int, parent: int) -> None:
+    """Pool initializer: end with the parent, log as it does, yield the CPU to the listener
+    by `nice`, then build this process's worker (`build(*args)`; None: a bare process for
+    plain functions, such as strict validation)."""
+    global _worker
+    from radagree.logs import configure_from
+
+    _exit_with_parent(parent)
+    if logging_config is not None:
+        configure_from(logging_config)
+    if nice:
+        os.nice(nice)
+    _worker = build(*args) if build is not None else True
+
+
+def call(method: str, *args: Any) -> Any:
+    """Run `method` of this process's worker (what the daemon submits)."""
+    return getattr(_worker, method)(*args)
+
+
+def ready() -> bool:
+    """Returns once the initializer has run (models loaded, store reachable)."""
+    return _worker is not None
+
+
+def pool(processes: int, build: Callable[..., Any] | None, args: tuple[Any, ...], *,
+         logging_config: Any, nice: int) -> ProcessPoolExecutor:
+    """`processes` spawned children (not forked: the daemon has threads, the store writer,
+    that fork would copy mid-lock), each building its worker with `build(*args)`."""
+    return ProcessPoolExecutor(
+        processes, mp_context=multiprocessing.get_context("spawn"), initializer=start,
+        initargs=(build, args, logging_config, nice, os.getpid()),
+    )

@@ -1,0 +1,139 @@
+"""The review app's commands: `web` (its own process over the same store), `user add`, and
+`calibrate --from-store`'s store side.
+
+Kept apart from `daemon_cli` so that the daemon never imports the web stack.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from radagree.daemon_cli import CONFIG_OPTION, load_cli_settings
+
+
+def app_config(settings: Any) -> Any:
+    from review.web import AppConfig
+
+    return AppConfig(web=settings.web, oidc=settings.oidc, smtp=settings.smtp,
+                     notify=settings.notify,
+                     max_grade=len(settings.scoring.grade_thresholds) + 1)
+
+
+@click.command()
+@CONFIG_OPTION
+def web(config_path: Path | None) -> None:
+    """Run the review app (trainees, attendings, program directors) on [web] host:port."""
+    import uvicorn
+
+    from radagree.logs import configure_from
+    from radagree.store import make_engine, migrate
+    from review.web import create_app
+
+    settings: Any = load_cli_settings(config_path)
+    configure_from(settings.logging)
+    engine = make_engine(settings.store.url)
+    migrate(engine)
+    app = create_app(app_config(settings), engine)
+    click.echo(f"review app on http://{settings.web.host}:{settings.web.port} "
+               f"(public URL {settings.web.public_url})", err=True)
+    # No access log: URLs name pairs, and the audit log already says who opened which.
+    uvicorn.run(app, host=settings.web.host, port=settings.web.port, proxy_headers=True,
+                forwarded_allow_ips=settings.web.forwarded_allow_ips, access_log=False,
+                log_config=None, server_header=False)
+
+
+@click.group()
+def user() -> None:
+    """Accounts of the review app."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["trainee", "attending", "director", "admin"]),
+              required=True)
+@click.option("--practitioner-id", default=None,
+              help="The person's id as the RIS sends it in OBR-32/33 (trainees, attendings).")
+@click.option("--name", "display_name", default="", help="Name shown in the app.")
+@click.option("--email", default="", help="For notifications.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@CONFIG_OPTION
+def user_add(username: str, role: str, practitioner_id: str | None, display_name: str,
+             email: str, password_stdin: bool, config_path: Path | None) -> None:
+    """Create a local account (argon2id-hashed password, at least 12 characters)."""
+    from radagree.store import make_engine, migrate
+    from review import AccountError, add_user
+
+    if role in ("trainee", "attending") and not practitioner_id:
+        raise click.UsageError("trainees and attendings need --practitioner-id (OBR-32/33 id)")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings: Any = load_cli_settings(config_path)
+    engine = make_engine(settings.store.url)
+    migrate(engine)
+    try:
+        account = add_user(engine, username, role, password, display_name=display_name,
+                           email=email, practitioner_id=practitioner_id)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    from review import audit
+
+    with engine.begin() as conn:
+        audit.record(conn, None, "user_added", username="cli",
+                     detail=f"account {account.id} role {account.role}")
+    click.echo(f"added {account.role} {account.username} (id {account.id})")
+
+
+@user.command("disable")
+@click.argument("username")
+@CONFIG_OPTION
+def user_disable(username: str, config_path: Path | None) -> None:
+    """Deactivate an account: no further sign-in, its open sessions end at once."""
+    from radagree.store import make_engine, migrate
+    from review import AccountError, audit, deactivate
+
+    settings: Any = load_cli_settings(config_path)
+    engine = make_engine(settings.store.url)
+    migrate(engine)
+    try:
+        account = deactivate(engine, username)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    with engine.begin() as conn:
+        audit.record(conn, None, "user_disabled", username="cli",
+                     detail=f"account {account.id}")
+    click.echo(f"disabled {account.username} (id {account.id})")
+
+
+def calibrate_from_store(settings: Any, out_path: Path | None, max_grade: int,
+                         min_per_modality: int) -> None:
+    from radagree.store import make_engine, migrate
+    from radagree.store_calibration import fit_store, toml_snippet
+    from scoring import ScoringConfig
+
+    engine = make_engine(settings.store.url)
+    migrate(engine)
+    current = tuple(settings.scoring.grade_thresholds)
+    if len(current) != max_grade - 1:
+        current = tuple(round(i / max_grade, 4) for i in range(1, max_grade))
+    try:
+        fits = fit_store(engine, current, max_grade, min_per_modality)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for fit in fits:
+        click.echo(f"{fit.modality:<8} labels {fit.before.n:>6}  "
+                   f"before: exact {fit.before.exact:.1%} within +-1 {fit.before.within_one:.1%}"
+                   f"  after: exact {fit.after.exact:.1%} within +-1 "
+                   f"{fit.after.within_one:.1%}  thresholds {list(fit.fitted)}")
+    supported = "grade_thresholds_by_modality" in ScoringConfig.model_fields
+    snippet = toml_snippet(fits, supported)
+    if out_path is not None:
+        out_path.write_text(snippet, encoding="utf-8")
+        click.echo(f"wrote {out_path}")
+    else:
+        click.echo(snippet, nl=False)

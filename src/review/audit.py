@@ -1,0 +1,72 @@
+"""The append-only audit log: who viewed or changed which pair, when, from where.
+
+Rows carry ids and a short detail (a grade, a count), never report text or a patient
+identifier. The table refuses UPDATE and DELETE (triggers), and the export is a CSV for the
+privacy office.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.engine import Connection, Engine
+
+from review.people import Principal
+from review.tables import audit
+
+EXPORT_COLUMNS = ("id", "at", "user_id", "username", "action", "pair_id", "detail", "client")
+
+
+def record(conn: Connection, principal: Principal | None, action: str, *,
+           pair_id: int | None = None, detail: str = "", client: str = "",
+           username: str | None = None) -> None:
+    conn.execute(insert(audit).values(
+        at=datetime.now(UTC), user_id=principal.id if principal else None,
+        username=(principal.username if principal else username or "")[:128],
+        action=action, pair_id=pair_id, detail=detail[:512], client=client[:64],
+    ))
+
+
+def failures_since(conn: Connection, since: datetime, *, username: str | None = None,
+                   client: str | None = None) -> int:
+    """Failed sign-ins since `since` for an account name or a client address (rate limit)."""
+    query = select(func.count()).select_from(audit).where(
+        audit.c.action == "login_failed", audit.c.at >= since)
+    if username is not None:
+        query = query.where(audit.c.username == username[:128])
+    if client is not None:
+        query = query.where(audit.c.client == client[:64])
+    return int(conn.execute(query).scalar_one())
+
+
+def export_csv(engine: Engine, since: datetime | None = None,
+               until: datetime | None = None) -> Iterator[str]:
+    """The log as CSV text, oldest first, streamed in chunks."""
+    query = select(*(audit.c[c] for c in EXPORT_COLUMNS)).order_by(audit.c.id)
+    if since is not None:
+        query = query.where(audit.c.at >= since)
+    if until is not None:
+        query = query.where(audit.c.at < until)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    with engine.connect() as conn:
+        for n, row in enumerate(conn.execute(query), start=1):
+            values = list(row)
+            values[1] = _iso(values[1])
+            writer.writerow(values)
+            if n % 500 == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _iso(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds")

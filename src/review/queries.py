@@ -1,0 +1,324 @@
+"""Read queries of the review app. Every one takes the `Principal` and applies
+`access.visible`, so no page can forget it.
+
+The lists read the headline columns of `pairs` (esas, grade, discrepancy, modality, region,
+trainee_id, attending_id) and never parse result JSON: at 100,000 pairs that is what keeps a
+trainee's list and the cohort table within their budgets (bench/review_load.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import aliased
+
+from review.access import visible
+from review.people import Principal
+from review.sources import SCORED, pairs, reports
+from review.tables import OPEN, appeals, comments, conference, users, verdicts
+
+MODALITIES = ("CT", "MR", "US", "XR", "NM", "MG", "FL", "OT", "unknown")
+REGIONS = ("head", "neck", "chest", "breast", "abdomen", "pelvis", "spine", "upper_limb",
+           "lower_limb", "whole_body", "unknown")
+DISCREPANCIES = ("none", "minor", "major")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a list may be narrowed by (all optional; unknown values are dropped upstream)."""
+
+    modality: str | None = None
+    region: str | None = None
+    grade: int | None = None
+    discrepancy: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    @classmethod
+    def parse(cls, params: Any) -> Filters:
+        def pick(name: str, allowed: tuple[str, ...]) -> str | None:
+            value = params.get(name) or None
+            return value if value in allowed else None
+
+        def day(name: str) -> date | None:
+            try:
+                return date.fromisoformat(params.get(name) or "")
+            except ValueError:
+                return None
+
+        grade = params.get("grade") or ""
+        return cls(modality=pick("modality", MODALITIES), region=pick("region", REGIONS),
+                   grade=int(grade) if grade.isdigit() and 1 <= int(grade) <= 9 else None,
+                   discrepancy=pick("discrepancy", DISCREPANCIES),
+                   date_from=day("from"), date_to=day("to"))
+
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        if self.modality:
+            query = query.where(pairs.c.modality == self.modality)
+        if self.region:
+            query = query.where(pairs.c.region == self.region)
+        if self.grade is not None:
+            query = query.where(pairs.c.grade == self.grade)
+        if self.discrepancy:
+            query = query.where(pairs.c.discrepancy == self.discrepancy)
+        if self.date_from:
+            query = query.where(pairs.c.created_at >= datetime.combine(self.date_from,
+                                                                       datetime.min.time()))
+        if self.date_to:
+            end = datetime.combine(self.date_to + timedelta(days=1), datetime.min.time())
+            query = query.where(pairs.c.created_at < end)
+        return query
+
+    def as_params(self) -> dict[str, str]:
+        out = {"modality": self.modality, "region": self.region,
+               "grade": str(self.grade) if self.grade else None,
+               "discrepancy": self.discrepancy,
+               "from": self.date_from.isoformat() if self.date_from else None,
+               "to": self.date_to.isoformat() if self.date_to else None}
+        return {k: v for k, v in out.items() if v}
+
+
+@dataclass
+class PairRow:
+    id: int
+    accession: str
+    version: int
+    created_at: datetime
+    esas: float | None
+    grade: int | None
+    discrepancy: str | None
+    modality: str
+    region: str
+    procedure: str
+    trainee_id: str | None
+    trainee_name: str | None
+    attending_id: str | None
+    attending_name: str | None
+    verdict_grade: int | None = None
+    verdict_discrepancy: str | None = None
+    open_appeal: bool = False
+    conference: bool = False
+
+
+_LIST_COLUMNS = (pairs.c.id, pairs.c.accession, pairs.c.version, pairs.c.created_at,
+                 pairs.c.esas, pairs.c.grade, pairs.c.discrepancy, pairs.c.modality,
+                 pairs.c.region, pairs.c.trainee_id, pairs.c.trainee_name,
+                 pairs.c.attending_id, pairs.c.attending_name)
+
+
+def list_pairs(conn: Connection, principal: Principal, filters: Filters, *, limit: int,
+               before: int | None = None, mine: str = "auto") -> list[PairRow]:
+    """The person's pairs, newest first, `limit` at a time (keyset: ids below `before`).
+
+    `mine`: for a director, "auto" lists everyone's; a trainee or attending always gets their
+    own (the access condition), whatever is asked.
+    """
+    final = aliased(reports, name="final")
+    query = (select(*_LIST_COLUMNS, final.c.procedure)
+             .join(final, final.c.id == pairs.c.final_report_id)
+             .where(pairs.c.state == SCORED, visible(principal)))
+    query = filters.apply(query)
+    if before is not None:
+        query = query.where(pairs.c.id < before)
+    rows = conn.execute(query.order_by(pairs.c.id.desc()).limit(limit)).all()
+    out = [_row(r) for r in rows]
+    _decorate(conn, out)
+    return out
+
+
+def _row(r: Any) -> PairRow:
+    m = r._mapping
+    return PairRow(
+        id=m["id"], accession=m["accession"], version=m["version"],
+        created_at=m["created_at"], esas=m["esas"], grade=m["grade"],
+        discrepancy=m["discrepancy"], modality=m["modality"] or "unknown",
+        region=m["region"] or "unknown", procedure=_procedure(m["procedure"]),
+        trainee_id=m["trainee_id"], trainee_name=m["trainee_name"],
+        attending_id=m["attending_id"], attending_name=m["attending_name"])
+
+
+def _procedure(value: str | None) -> str:
+    """OBR-4 as a person reads it: the text component when there is one."""
+    parts = (value or "").split("^")
+    return (parts[1] if len(parts) > 1 and parts[1] else parts[0]).strip()
+
+
+def _decorate(conn: Connection, rows: list[PairRow]) -> None:
+    """Current verdict, open appeal and conference mark of each listed pair (3 small reads)."""
+    ids = [r.id for r in rows]
+    if not ids:
+        return
+    by_id = {r.id: r for r in rows}
+    latest = (select(func.max(verdicts.c.id)).where(verdicts.c.pair_id.in_(ids))
+              .group_by(verdicts.c.pair_id))
+    for pair_id, grade, disc in conn.execute(
+            select(verdicts.c.pair_id, verdicts.c.grade, verdicts.c.discrepancy)
+            .where(verdicts.c.id.in_(latest))):
+        by_id[pair_id].verdict_grade, by_id[pair_id].verdict_discrepancy = grade, disc
+    for (pair_id,) in conn.execute(select(appeals.c.pair_id).where(
+            appeals.c.pair_id.in_(ids), appeals.c.state == OPEN)):
+        by_id[pair_id].open_appeal = True
+    for (pair_id,) in conn.execute(select(conference.c.pair_id).where(
+            conference.c.pair_id.in_(ids), conference.c.active.is_(True))):
+        by_id[pair_id].conference = True
+
+
+@dataclass
+class PairDetail:
+    row: PairRow
+    prelim_text: str | None
+    final_text: str | None
+    result: dict[str, Any] | None
+    trainee_authority: str | None
+    attending_authority: str | None
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    appeals: list[dict[str, Any]] = field(default_factory=list)
+    comments: list[dict[str, Any]] = field(default_factory=list)
+    conference_note: str | None = None
+
+
+def pair_detail(conn: Connection, principal: Principal, pair_id: int) -> PairDetail | None:
+    """One pair with its texts and its review history; None when it is not the person's."""
+    prelim, final = aliased(reports, name="prelim"), aliased(reports, name="final")
+    row = conn.execute(
+        select(*_LIST_COLUMNS, final.c.procedure, prelim.c.text.label("prelim_text"),
+               final.c.text.label("final_text"), pairs.c.result, pairs.c.trainee_authority,
+               pairs.c.attending_authority)
+        .join(final, final.c.id == pairs.c.final_report_id)
+        .outerjoin(prelim, prelim.c.id == pairs.c.prelim_report_id)
+        .where(pairs.c.id == pair_id, pairs.c.state == SCORED, visible(principal))
+    ).first()
+    if row is None:
+        return None
+    base = _row(row)
+    _decorate(conn, [base])
+    author = aliased(users, name="author")
+    answerer = aliased(users, name="answerer")
+    detail = PairDetail(base, row.prelim_text, row.final_text, row.result,
+                        row.trainee_authority, row.attending_authority)
+    detail.verdicts = [dict(r._mapping) for r in conn.execute(
+        select(verdicts, author.c.display_name.label("by"))
+        .join(author, author.c.id == verdicts.c.user_id)
+        .where(verdicts.c.pair_id == pair_id).order_by(verdicts.c.id))]
+    detail.appeals = [dict(r._mapping) for r in conn.execute(
+        select(appeals, author.c.display_name.label("by"),
+               answerer.c.display_name.label("answered_by_name"))
+        .join(author, author.c.id == appeals.c.user_id)
+        .outerjoin(answerer, answerer.c.id == appeals.c.answered_by)
+        .where(appeals.c.pair_id == pair_id).order_by(appeals.c.id))]
+    detail.comments = [dict(r._mapping) for r in conn.execute(
+        select(comments, author.c.display_name.label("by"))
+        .join(author, author.c.id == comments.c.user_id)
+        .where(comments.c.pair_id == pair_id).order_by(comments.c.id))]
+    mark = conn.execute(select(conference.c.note).where(
+        conference.c.pair_id == pair_id, conference.c.active.is_(True))).first()
+    detail.conference_note = mark.note if mark is not None else None
+    return detail
+
+
+def open_appeals(conn: Connection, principal: Principal) -> list[dict[str, Any]]:
+    """Appeals waiting for an answer on pairs the person may see (the attending's inbox)."""
+    author = aliased(users, name="author")
+    return [dict(r._mapping) for r in conn.execute(
+        select(appeals.c.id, appeals.c.pair_id, appeals.c.opened_at, pairs.c.accession,
+               author.c.display_name.label("by"))
+        .join(pairs, pairs.c.id == appeals.c.pair_id)
+        .join(author, author.c.id == appeals.c.user_id)
+        .where(appeals.c.state == OPEN, visible(principal))
+        .order_by(appeals.c.id))]
+
+
+@dataclass
+class CohortRow:
+    trainee_id: str
+    trainee_name: str
+    pairs: int
+    mean_esas: float
+    major_rate: float
+    labelled: int
+    label_exact: float | None
+    label_within_one: float | None
+
+
+def _latest_verdicts() -> Any:
+    latest = select(func.max(verdicts.c.id).label("id")).group_by(verdicts.c.pair_id).subquery()
+    return (select(verdicts.c.pair_id, verdicts.c.grade, verdicts.c.auto_grade)
+            .join(latest, latest.c.id == verdicts.c.id).subquery())
+
+
+def cohort(conn: Connection, principal: Principal, filters: Filters) -> list[CohortRow]:
+    """Per trainee: pairs, mean ESAS, major-discrepancy rate, and how often their attendings'
+    grades agree with the automatic grade (exact, within one)."""
+    if not principal.sees_cohort:
+        return []
+    query = (select(pairs.c.trainee_id, func.max(pairs.c.trainee_name),
+                    func.count(), func.avg(pairs.c.esas),
+                    func.avg(case((pairs.c.discrepancy == "major", 1.0), else_=0.0)))
+             .where(pairs.c.state == SCORED, pairs.c.trainee_id.is_not(None))
+             .group_by(pairs.c.trainee_id))
+    rows = conn.execute(filters.apply(query)).all()
+    label = _latest_verdicts()
+    agree_q = (select(pairs.c.trainee_id, func.count(),
+                      func.avg(case((label.c.grade == label.c.auto_grade, 1.0), else_=0.0)),
+                      func.avg(case((func.abs(label.c.grade - label.c.auto_grade) <= 1, 1.0),
+                                    else_=0.0)))
+               .join(label, label.c.pair_id == pairs.c.id)
+               .where(pairs.c.trainee_id.is_not(None))
+               .group_by(pairs.c.trainee_id))
+    agree = {r[0]: r[1:] for r in conn.execute(filters.apply(agree_q))}
+    out = []
+    for trainee_id, name, n, mean, major in rows:
+        labelled, exact, within = agree.get(trainee_id, (0, None, None))
+        out.append(CohortRow(trainee_id, name or trainee_id, int(n), float(mean or 0.0),
+                             float(major or 0.0), int(labelled),
+                             None if exact is None else float(exact),
+                             None if within is None else float(within)))
+    out.sort(key=lambda r: (r.trainee_name or "").lower())
+    return out
+
+
+def conference_list(conn: Connection, principal: Principal) -> list[dict[str, Any]]:
+    marker = aliased(users, name="marker")
+    return [dict(r._mapping) for r in conn.execute(
+        select(conference.c.pair_id, conference.c.note, conference.c.marked_at,
+               marker.c.display_name.label("by"), pairs.c.accession, pairs.c.grade,
+               pairs.c.discrepancy, pairs.c.modality, pairs.c.region)
+        .join(pairs, pairs.c.id == conference.c.pair_id)
+        .join(marker, marker.c.id == conference.c.user_id)
+        .where(conference.c.active.is_(True), visible(principal))
+        .order_by(conference.c.marked_at.desc()))]
+
+
+def month_of(conn: Connection) -> Any:
+    """`YYYY-MM` of a pair's creation, in the store's own dialect."""
+    if conn.dialect.name == "postgresql":
+        return func.to_char(pairs.c.created_at, "YYYY-MM")
+    return func.strftime("%Y-%m", pairs.c.created_at)
+
+
+def monthly(conn: Connection, condition: Any, since: datetime) -> list[tuple[str, int, float,
+                                                                            float]]:
+    """(month, pairs, mean ESAS, major rate) for the pairs matching `condition`."""
+    month = month_of(conn).label("month")
+    query = (select(month, func.count(), func.avg(pairs.c.esas),
+                    func.avg(case((pairs.c.discrepancy == "major", 1.0), else_=0.0)))
+             .where(pairs.c.state == SCORED, pairs.c.created_at >= since, condition)
+             .group_by(month).order_by(month))
+    return [(m, int(n), float(e or 0), float(r or 0)) for m, n, e, r in conn.execute(query)]
+
+
+def trainee_condition(trainee_id: str) -> Any:
+    return and_(pairs.c.trainee_id == trainee_id)
+
+
+def grade_counts(conn: Connection, principal: Principal, filters: Filters) -> dict[int, int]:
+    """How many of the visible pairs got each grade (the distribution plot)."""
+    query = (select(pairs.c.grade, func.count()).where(pairs.c.state == SCORED,
+                                                       visible(principal),
+                                                       pairs.c.grade.is_not(None))
+             .group_by(pairs.c.grade))
+    return {int(g): int(n) for g, n in conn.execute(filters.apply(query))}

@@ -1,0 +1,167 @@
+"""`create_app`: the review app as one Starlette application over the store.
+
+Middleware, outermost first: security headers, the signed session cookie (Secure, HttpOnly,
+SameSite=Lax: Lax, not Strict, so the session survives the identity provider's redirect back;
+every form also carries its CSRF token). The notifier runs in the app's lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import structlog
+from prometheus_client import CollectorRegistry
+from sqlalchemy.engine import Engine
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from review import queries
+from review.agreement import AgreementCollector
+from review.config import NotifyConfig, OidcConfig, SmtpConfig, WebConfig
+from review.notify import Notifier
+from review.web import auth, data, pages
+from review.web.security import SecurityHeaders
+
+log = structlog.get_logger("review.web")
+HERE = Path(__file__).resolve().parent.parent
+COHORT_TREND_TTL_S = 300.0
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    web: WebConfig = field(default_factory=WebConfig)
+    oidc: OidcConfig = field(default_factory=OidcConfig)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+    max_grade: int = 5
+
+
+def _templates() -> Jinja2Templates:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined)
+    return Jinja2Templates(env=env)
+
+
+def _cohort_trend(engine: Engine) -> Callable[[datetime], list[tuple[str, int, float, float]]]:
+    """The cohort's monthly series, cached a few minutes: it is anonymous and moves slowly,
+    and recomputing it over every stored pair for each trainee's plot would not."""
+    cache: dict[datetime, tuple[float, list[tuple[str, int, float, float]]]] = {}
+
+    def get(since: datetime) -> list[tuple[str, int, float, float]]:
+        hit = cache.get(since)
+        if hit is not None and time.monotonic() - hit[0] < COHORT_TREND_TTL_S:
+            return hit[1]
+        with engine.connect() as conn:
+            value = queries.monthly(conn, queries.pairs.c.trainee_id.is_not(None), since)
+        cache.clear()
+        cache[since] = (time.monotonic(), value)
+        return value
+
+    return get
+
+
+async def _errors(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+    if exc.status_code == 401 and request.method == "GET":
+        return RedirectResponse("/login", status_code=303)
+    return pages.render(request, "error.html", auth.current(request) if exc.status_code != 401
+                        else None, status_code=exc.status_code, status=exc.status_code,
+                        message=exc.detail)
+
+
+ROUTES = [
+    Route("/", pages.home),
+    Route("/login", pages.login_page, methods=["GET", "POST"]),
+    Route("/login/oidc", auth.oidc_start),
+    Route("/auth/callback", auth.oidc_callback),
+    Route("/logout", auth.logout, methods=["POST"]),
+    Route("/trainee", pages.trainee),
+    Route("/attending", pages.attending),
+    Route("/cohort", pages.cohort),
+    Route("/conference", pages.conference_page),
+    Route("/pairs/{pair_id:int}", pages.pair_page),
+    Route("/pairs/{pair_id:int}/view", pages.pair_view),
+    Route("/pairs/{pair_id:int}/verdict", pages.verdict, methods=["POST"]),
+    Route("/pairs/{pair_id:int}/appeal", pages.appeal, methods=["POST"]),
+    Route("/pairs/{pair_id:int}/comments", pages.comment, methods=["POST"]),
+    Route("/pairs/{pair_id:int}/conference", pages.mark, methods=["POST"]),
+    Route("/appeals/{appeal_id:int}/answer", pages.answer, methods=["POST"]),
+    Route("/cohort.csv", data.cohort_csv),
+    Route("/pairs.csv", data.pairs_csv),
+    Route("/audit.csv", data.audit_csv),
+    Route("/api/pairs", data.api_pairs),
+    Route("/api/pairs/{pair_id:int}", data.api_pair),
+    Route("/plots/trend-{metric}.svg", data.trend_svg),
+    Route("/plots/grades.svg", data.grades_svg),
+    Route("/metrics", data.metrics),
+    Route("/healthz", data.healthz),
+    Route("/readyz", data.readyz),
+    Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+]
+
+
+def create_app(config: AppConfig, engine: Engine,
+               registry: CollectorRegistry | None = None) -> Starlette:
+    """The app over `engine` (already migrated). `registry`: where the live-agreement gauges
+    go (a fresh one per app by default, so tests and replicas never collide)."""
+    web = config.web
+    registry = registry if registry is not None else CollectorRegistry()
+    AgreementCollector(engine, web.agreement_window, registry=registry)
+    notifier = Notifier(engine, config.smtp, config.notify, web.public_url)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = None
+        if config.smtp.enabled:
+            task = asyncio.create_task(_notify_loop(notifier, config.notify.interval_s))
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    middleware = [
+        Middleware(SecurityHeaders, hsts=web.secure_cookies),
+        Middleware(SessionMiddleware, secret_key=web.signing_key(),
+                   session_cookie="__Host-radagree" if web.secure_cookies else "radagree",
+                   max_age=web.session_max_age_s, same_site="lax",
+                   https_only=web.secure_cookies),
+    ]
+    app = Starlette(routes=ROUTES, middleware=middleware, lifespan=lifespan,
+                    exception_handlers={HTTPException: _errors})
+    app.state.config = config
+    app.state.engine = engine
+    app.state.registry = registry
+    app.state.templates = _templates()
+    app.state.oidc = auth.oauth_client(config.oidc) if config.oidc.enabled else None
+    app.state.cohort_trend = _cohort_trend(engine)
+    app.state.notifier = notifier
+    return app
+
+
+async def _notify_loop(notifier: Notifier, interval_s: float) -> None:
+    while True:
+        try:
+            sent: Any = await asyncio.to_thread(notifier.run_once)
+            if any(sent.values()):
+                log.info("notifications", **sent)
+        except Exception as exc:  # the store or the mail server down: try again next time
+            log.warning("notify_pass_failed", error=type(exc).__name__)
+        await asyncio.sleep(interval_s)
