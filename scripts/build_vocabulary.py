@@ -28,7 +28,6 @@ import os
 import re
 import sys
 import tomllib
-from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,8 +38,8 @@ from scoring.vocabulary import (  # noqa: E402
     ANATOMY_REGIONS,
     TermFilter,
     TermOwners,
-    curated_head_places,
     clean_term,
+    curated_head_places,
     finding_term,
     head_words,
     hpo_obo_path,
@@ -321,7 +320,7 @@ def build_findings(sources: Path, anatomy: dict[str, dict], heads: list,
     for line in (sources / "oifm" / "finding_models.jsonl").read_text("utf-8").splitlines():
         fm = json.loads(line)
         name = clean_term(fm["name"])
-        if not name or OIFM_SKIP.search(name) or not fm["tags"] and len(name.split()) > 3:
+        if not name or OIFM_SKIP.search(name) or (not fm["tags"] and len(name.split()) > 3):
             continue
         terms = [t for t in (finding_term(x) for x in [fm["name"], *fm["synonyms"]])
                  if keep(t)]

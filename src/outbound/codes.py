@@ -22,6 +22,25 @@ PROVENANCE_AGENT_TYPE = "http://terminology.hl7.org/CodeSystem/provenance-partic
 V3_CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 V3_ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 V3_PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+DICOM_DCM = "http://dicom.nema.org/resources/ontology/DCM"
+# The systems of the whole-body vocabulary's sources, by the prefix scoring writes ("radlex|").
+SOURCE_SYSTEMS = {
+    "radlex": "http://radlex.org",
+    "hpo": "http://purl.obolibrary.org/obo/hp.owl",
+    "oifm": "https://github.com/openimagingdata/findingmodels",
+    "gamuts": "http://gamuts.net",
+    "radelement": "https://radelement.org",
+}
+# radagree's modality labels as DICOM modality codes: XR is digital radiography, FL is
+# radio fluoroscopy.
+DICOM_MODALITY = {"CT": ("CT", "Computed Tomography"), "MR": ("MR", "Magnetic Resonance"),
+                  "US": ("US", "Ultrasound"), "XR": ("DX", "Digital Radiography"),
+                  "NM": ("NM", "Nuclear Medicine"), "MG": ("MG", "Mammography"),
+                  "FL": ("RF", "Radio Fluoroscopy"), "OT": ("OT", "Other")}
+# The body regions as RadLex structures (breast: text only).
+REGION_RADLEX = {"head": "RID9080", "neck": "RID7488", "chest": "RID1243", "abdomen": "RID56",
+                 "pelvis": "RID2507", "spine": "RID7741", "upper_limb": "RID1850",
+                 "lower_limb": "RID2638", "whole_body": "RID39569"}
 
 
 @cache

@@ -25,8 +25,12 @@ from zoneinfo import ZoneInfo
 
 from ingest import ClaimedPair, Person, ReportInfo, parse_person
 from outbound.codes import (
+    DICOM_DCM,
+    DICOM_MODALITY,
     OBSERVATION_CATEGORY,
     PROVENANCE_AGENT_TYPE,
+    REGION_RADLEX,
+    SOURCE_SYSTEMS,
     UCUM,
     V2_0074,
     V2_0203,
@@ -243,6 +247,10 @@ def _observation(event: _Event, result: ScoreResult,
     if result.method.fallback:  # DESIGN §9: a fallback is flagged in FHIR, not only in method
         components.append({"code": coding("scoring-fallback"),
                            "valueString": result.method.fallback})
+    modality = modality_code(result.exam.modality)
+    if modality is not None:
+        components.append({"code": coding("imaging-modality"),
+                           "valueCodeableConcept": modality})
     identifiers = _identifiers(event.config, "observation", event.pair)
     observation: dict[str, Any] = {
         "resourceType": "Observation",
@@ -259,6 +267,9 @@ def _observation(event: _Event, result: ScoreResult,
     }
     if documents:
         observation["derivedFrom"] = documents
+    site = body_site(result.exam.region)
+    if site is not None:
+        observation["bodySite"] = site
     return {"fullUrl": _urn("obs", event.pair), "resource": observation,
             "request": _put("Observation", identifiers[0])}
 
@@ -274,6 +285,7 @@ def _diagnostic_report(event: _Event, result: ScoreResult, html: str) -> dict[st
         **event.common(),
         "result": [{"reference": _urn("obs", event.pair)}],
         "conclusion": conclusion(result),
+        **({"conclusionCode": codes} if (codes := discrepant_findings(result)) else {}),
         "presentedForm": [{
             "contentType": "text/html; charset=utf-8",
             "data": base64.b64encode(data).decode("ascii"),
@@ -343,6 +355,50 @@ def cancellation_of(bundle: dict[str, Any], accession: str, version: int,
             resource["activity"] = {"text": CANCELLED}
             resource["recorded"] = recorded.replace("+00:00", "Z")
             entry["request"] = {"method": "PUT", "url": f"Provenance/{resource['id']}"}
+    return out
+
+
+def modality_code(modality: str) -> dict[str, Any] | None:
+    """The exam's modality as a DICOM modality code (None when unknown)."""
+    if modality not in DICOM_MODALITY:
+        return None
+    code, shown = DICOM_MODALITY[modality]
+    return {"coding": [{"system": DICOM_DCM, "code": code, "display": shown}], "text": shown}
+
+
+def body_site(region: str) -> dict[str, Any] | None:
+    """The exam's body region, coded with RadLex where RadLex has the structure."""
+    if region in ("unknown", ""):
+        return None
+    text = region.replace("_", " ")
+    site: dict[str, Any] = {"text": text}
+    if region in REGION_RADLEX:
+        site["coding"] = [{"system": SOURCE_SYSTEMS["radlex"], "code": REGION_RADLEX[region],
+                           "display": text}]
+    return site
+
+
+def discrepant_findings(result: ScoreResult, limit: int = 20) -> list[dict[str, Any]]:
+    """The findings the reports disagree on, coded in their sources (RadLex, OIFM, HPO), the
+    RadLex anatomy beside them: a RIS can file the discrepancy without reading the text."""
+    out = []
+    for row in result.entities:
+        if not row.counted or row.category == "matched":
+            continue
+        codings = []
+        for code in row.codes:
+            system, _, value = code.partition("|")
+            if system in SOURCE_SYSTEMS and value:
+                codings.append({"system": SOURCE_SYSTEMS[system], "code": value})
+        if row.anatomy and row.anatomy.startswith("RID"):
+            codings.append({"system": SOURCE_SYSTEMS["radlex"], "code": row.anatomy,
+                            "display": row.anatomy_label or row.anatomy})
+        entry: dict[str, Any] = {"text": f"{row.category}: {row.label}"}
+        if codings:
+            entry["coding"] = codings
+        out.append(entry)
+        if len(out) == limit:
+            break
     return out
 
 

@@ -82,9 +82,12 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the ScoreResult as JSON.")
 @click.option("--html", "html_out", type=click.Path(path_type=Path), default=None,
               help="Write the visualisation to this HTML file.")
+@click.option("--procedure", default=None,
+              help='The exam (as OBR-4 carries it, e.g. "CT HEAD WO CONTRAST"): modality '
+                   "and body region; default: read from the reports.")
 @scoring_options
 def score(prelim: Path, final: Path, as_json: bool, html_out: Path | None,
-          **backends: str | None) -> None:
+          procedure: str | None, **backends: str | None) -> None:
     """Score one PRELIM report against its FINAL report (plain text files)."""
     from scoring import render_html
     from scoring.errors import ScoringError
@@ -92,7 +95,7 @@ def score(prelim: Path, final: Path, as_json: bool, html_out: Path | None,
     prelim_text = _read_text(prelim, "preliminary")
     final_text = _read_text(final, "final")
     try:
-        result = _scorer(**backends).score(prelim_text, final_text)
+        result = _scorer(**backends).score(prelim_text, final_text, procedure)
     except ScoringError as exc:
         raise click.ClickException(str(exc)) from exc
     if html_out is not None:
@@ -110,17 +113,21 @@ def format_result(result: Any) -> str:
     lines = [f"{'category':<11} {'entity':<34} {'section':<10} {'preliminary':<34} "
              f"{'final':<34} reason"]
     for r in result.entities:
-        prelim = describe(r.prelim_attributes, r.label) if r.prelim_text is not None else "-"
+        prelim = describe(r.prelim_attributes, r.label_of("prelim")) \
+            if r.prelim_text is not None else "-"
         final = describe(r.final_attributes, r.label) if r.final_text is not None else "-"
         flag = ("*" if r.critical else "") + ("" if r.counted else " (not counted)")
         lines.append(f"{r.category:<11} {r.label[:33]:<34} {r.section:<10} {prelim[:33]:<34} "
                      f"{final[:33]:<34} {r.reason or ''}{flag}")
     c = result.counts
+    exam = result.exam
     lines += [
         "",
         f"ESAS {result.esas:.3f}   grade {result.grade}   discrepancy {result.discrepancy}   "
         f"(matched {c.matched}, mismatched {c.mismatched}, missing {c.missing}, "
         f"surplus {c.surplus}; * critical)",
+        f"exam: modality {exam.modality}, body region {exam.region.replace('_', ' ')} "
+        f"(from the {exam.source})",
         "",
         result.explanation,
     ]
@@ -156,13 +163,14 @@ def score_rows(scorer: Any, rows: list[dict[str, str]], progress: bool,
     with tqdm(total=len(rows), file=sys.stderr, disable=not progress, unit="pair") as bar:
         for chunk in _chunks(rows, 32):
             pairs = [(r.get("preliminary") or "", r.get("final") or "") for r in chunk]
+            procedures = [r.get("procedure") or None for r in chunk]
             try:
-                results: list[Any] = asyncio.run(scorer.score_many(pairs))
+                results: list[Any] = asyncio.run(scorer.score_many(pairs, procedures))
             except Exception:  # one bad row must not sink its chunk: retry row by row
                 results = []
-                for p, f in pairs:
+                for (p, f), procedure in zip(pairs, procedures, strict=True):
                     try:
-                        results.append(scorer.score(p, f))
+                        results.append(scorer.score(p, f, procedure))
                     except Exception as exc:
                         results.append(exc)
             for row, res in zip(chunk, results, strict=True):
@@ -185,7 +193,8 @@ def score_rows(scorer: Any, rows: list[dict[str, str]], progress: bool,
 @scoring_options
 def score_batch(pairs_csv: Path, out_path: Path | None, progress: bool | None,
                 **backends: str | None) -> None:
-    """Score every row of PAIRS_CSV (header: id,preliminary,final); one JSON line per row."""
+    """Score every row of PAIRS_CSV (header: id,preliminary,final[,procedure]); one JSON
+    line per row."""
     rows = _csv_rows(pairs_csv, ("id", "preliminary", "final"))
     show = sys.stderr.isatty() if progress is None else progress
     scorer = _scorer(**backends)

@@ -14,12 +14,13 @@ class ScoringMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.scores = Counter(
-            "radagree_scores", "Pairs scored, by grade and discrepancy.",
-            ["grade", "discrepancy"], registry=registry)
+            "radagree_scores", "Pairs scored, by grade, discrepancy, modality and body region.",
+            ["grade", "discrepancy", "modality", "region"], registry=registry)
         self.failures = Counter("radagree_scoring_failures", "Pairs that raised while scoring.",
                                 registry=registry)
         self.esas = Histogram(
-            "radagree_esas", "ESAS of scored pairs.",
+            "radagree_esas", "ESAS of scored pairs, by modality and body region.",
+            ["modality", "region"],
             buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0), registry=registry)
         self.stage_latency = Histogram(
             "radagree_scoring_stage_seconds", "Scoring time per pair, by stage.", ["stage"],
@@ -27,11 +28,11 @@ class ScoringMetrics:
             registry=registry)
 
     def record(self, outcome: ScoreOutcome) -> None:
-        for grade, discrepancy, esas in zip(
-            outcome.grades, outcome.discrepancies, outcome.esas, strict=True
+        for grade, discrepancy, esas, (modality, region) in zip(
+            outcome.grades, outcome.discrepancies, outcome.esas, outcome.exams, strict=True
         ):
-            self.scores.labels(str(grade), discrepancy).inc()
-            self.esas.observe(esas)
+            self.scores.labels(str(grade), discrepancy, modality, region).inc()
+            self.esas.labels(modality, region).observe(esas)
         for timings in outcome.timings:
             for stage, ms in timings.items():
                 self.stage_latency.labels(stage).observe(ms / 1000)

@@ -39,6 +39,8 @@ class ScoreOutcome:
     # Pairs handed back because the LLM is unavailable and fallback = "wait".
     waiting: int = 0
     grades: list[int] = field(default_factory=list)
+    # (modality, region) of each scored pair: small fixed label sets (scoring.exam).
+    exams: list[tuple[str, str]] = field(default_factory=list)
     discrepancies: list[str] = field(default_factory=list)
     esas: list[float] = field(default_factory=list)
     # Per-stage milliseconds of each pair (NER, matching, context check, ...).
@@ -67,18 +69,20 @@ class ScoringWorker:
         """CPU path: pair by pair (one failure stays one failure). LLM path: the whole batch
         through `score_many`, so its requests reach vLLM together and are batched there."""
         scorer = self.scorer
+        # The exam (OBR-4) is context: the final's procedure, else the preliminary's.
+        procedures = [p.final.procedure or p.prelim.procedure or None for p in batch]
         if scorer.config.classifier in ("llm", "hybrid") or scorer.config.explainer == "llm":
             pairs = [(p.prelim.text, p.final.text) for p in batch]
             try:
-                return list(asyncio.run(scorer.score_many(pairs)))
+                return list(asyncio.run(scorer.score_many(pairs, procedures)))
             except LlmUnavailable:
                 raise
             except Exception:  # fall through to one by one, to isolate the bad pair
                 pass
         out: list[ScoreResult | BaseException] = []
-        for pair in batch:
+        for pair, procedure in zip(batch, procedures, strict=True):
             try:
-                out.append(scorer.score(pair.prelim.text, pair.final.text))
+                out.append(scorer.score(pair.prelim.text, pair.final.text, procedure))
             except LlmUnavailable:
                 raise
             except Exception as exc:
@@ -134,6 +138,7 @@ class ScoringWorker:
                      version=pair.version, grade=result.grade, esas=round(result.esas, 4),
                      status=result.discrepancy)
             outcome.grades.append(result.grade)
+            outcome.exams.append((result.exam.modality, result.exam.region))
             outcome.discrepancies.append(result.discrepancy)
             outcome.esas.append(result.esas)
             outcome.timings.append(dict(result.timings_ms))

@@ -26,7 +26,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from scoring.pipeline import TERMS, longest
-from scoring.vocabulary import ADJECTIVE_END, Vocabulary, load_vocabulary
+from scoring.vocabulary import ADJECTIVE_END, Vocabulary, load_vocabulary, read_data_toml
 
 ENTITY = "radagree"
 if not Span.has_extension(ENTITY):
@@ -37,28 +37,9 @@ _PLACE_PREPS = frozenset({"of", "in", "within", "involving", "at", "along", "nea
                           "from", "on", "over", "around", "through", "throughout", "adjacent",
                           "across", "inside", "about", "beneath", "below", "above", "behind",
                           "underlying", "overlying", "affecting", "to", "between"})
+_WORDS = read_data_toml("words.toml")
 # Nouns that never name a finding on their own: technique, measurement, reporting words.
-GENERIC = frozenset("""
-image images figure figures fig series sequence sequences study studies exam examination scan
-scans view views radiograph radiographs film films ct cta mri mr mra us ultrasound sonography
-t1 t2 flair dwi adc swi gre stir pd weighted axial coronal sagittal contrast gadolinium phase
-patient patients history evidence appearance appearances region regions area areas aspect
-aspects portion portions part parts level levels side sides size sizes shape contour contours
-margin margins border borders signal intensity density attenuation echogenicity time interval
-comparison change changes amount degree number measurement measurements dimension dimensions
-diameter cm mm x type types pattern patterns distribution location locations position
-configuration alignment morphology structure structures tissue tissues fat wall walls lumen
-caliber course origin extension component components segment segments surface surfaces center
-periphery setting context favor consideration correlation recommendation follow followup
-follow-up diagnosis diagnoses differential impression findings finding note technique protocol
-dose mgy mrem day days week weeks month months year years age male female man woman child
-infant boy girl baby year-old today prior previous current present presence absence lack
-approximately approx minimal mild moderate severe small large left right bilateral total
-thing things way ways case cases kind form forms feature features characteristic variant
-aspect representative example examples focus area extent rest remainder majority portion
-result results process material materials content contents volume volumes fluid air gas
-level-of mass-effect use source cause causes effect effects relation association
-""".split())
+GENERIC = frozenset(_WORDS["generic"])
 _DISEASE_SUFFIX = re.compile(
     r"(itis|itides|osis|oses|oma|omas|omata|emia|aemia|pathy|plasia|trophy|ectasis|ectasia|"
     r"cele|celes|iasis|lith|liths|ism|megaly|malacia|penia|ectomy|otomy|ostomy|plasty|"
@@ -70,9 +51,7 @@ _EPONYM_WORDS = frozenset({"syndrome", "disease", "sign", "malformation", "anoma
                            "cancer", "sarcoma", "lymphoma", "leukemia", "metastasis"})
 _ABBREVIATION = re.compile(r"^[A-Z][A-Z0-9]{1,5}s?$")
 # Abbreviations of technique, views and units: never a finding.
-_TECHNIQUE = frozenset("""ct cta ctpa mr mri mra mrv mrcp us pa lat ap cxr kub pet spect t1 t2 t1w
-t2w pd flair dwi adc swi gre stir csf hu suv iv po ecg ekg ed er icu fdg pacs cm mm gy mgy kv
-mas ml cc sag cor ax img fig rt lt""".split())
+_TECHNIQUE = frozenset(_WORDS["technique"])
 _NEGATORS = frozenset({"no", "not", "without", "never", "n't", "none", "neither", "nor"})
 
 
@@ -300,8 +279,8 @@ class EntityReader:
             # The concept is the noun and the nouns that name it ("sac tumor"), not the
             # adjectives a rewording may drop or add ("heterogeneous", "large").
             key = " ".join(t.lemma_.lower() if t.i == root.i else t.lower_ for t in words
-                           if t.i == root.i or t.pos_ in ("NOUN", "PROPN")
-                           and t.dep_ in ("compound", "nmod"))
+                           if t.i == root.i or (t.pos_ in ("NOUN", "PROPN")
+                           and t.dep_ in ("compound", "nmod")))
             add(Entity(start, root.i + 1, "~" + key, None, how="phrase", words=text))
 
     # ---------------------------------------------------------------- fallback statement

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from scoring.config import EsasWeights
 from scoring.result import Counts, Discrepancy, EntityRow
 
+
 def esas(counts: Counts, weights: EsasWeights) -> float:
     denominator = (counts.matched + weights.missing * counts.missing
                    + weights.mismatch * counts.mismatched + weights.surplus * counts.surplus)

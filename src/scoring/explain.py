@@ -67,7 +67,7 @@ def _names(rows: Sequence[EntityRow], side: str) -> str:
     parts = []
     for r in rows:
         attrs = r.final_attributes if side == "final" else r.prelim_attributes
-        parts.append(describe(attrs, r.label) + (" [critical]" if r.critical else ""))
+        parts.append(describe(attrs, r.label_of(side)) + (" [critical]" if r.critical else ""))
     return "; ".join(dict.fromkeys(parts))
 
 
@@ -99,7 +99,7 @@ class TemplateExplainer:
         for r in changed:
             changes.append(
                 f"{r.label.capitalize()} is {_REASON_WORDS.get(r.reason or '', 'different')}: "
-                f"preliminary '{describe(r.prelim_attributes, r.label)}', "
+                f"preliminary '{describe(r.prelim_attributes, r.label_of('prelim'))}', "
                 f"final '{describe(r.final_attributes, r.label)}'"
                 + (" [critical]." if r.critical else ".")
             )

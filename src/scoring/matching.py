@@ -48,7 +48,7 @@ def same_finding(a: Mention, b: Mention, vocabulary: Vocabulary,
     if a.polarity == b.polarity == "absent" and a.laterality and b.laterality and \
             a.laterality != b.laterality:
         return None  # "no left effusion" and "no right effusion" are two statements
-    if a.concept == b.concept or a.generic and b.generic:
+    if a.concept == b.concept or (a.generic and b.generic):
         if vocabulary.compatible(a.anatomy, b.anatomy) or (
                 a.concept == b.concept and a.coarse and a.coarse == b.coarse):
             return "exact"

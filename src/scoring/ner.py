@@ -169,7 +169,7 @@ class LexiconNer:
         """Concept id, label and codes: the named concept where head + place has one."""
         vocabulary = self.vocabulary
         finding = vocabulary.findings.get(f.concept)
-        generic = finding is None or finding.anatomy is None and finding.id == finding.head
+        generic = finding is None or (finding.anatomy is None and finding.id == finding.head)
         if generic and f.head and anatomy and f.head != "abnormality":
             canon = vocabulary.canonical(f.head, anatomy)
             head = vocabulary.heads.get(f.head)

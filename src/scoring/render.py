@@ -71,7 +71,8 @@ def _table(rows: list[EntityRow]) -> str:
              "<th>Preliminary</th><th>Final</th><th>Reason</th><th>Counted</th></tr></thead>"
              "<tbody>"]
     for r in rows:
-        prelim = describe(r.prelim_attributes, r.label) if r.prelim_text is not None else "—"
+        prelim = describe(r.prelim_attributes, r.label_of("prelim")) \
+            if r.prelim_text is not None else "—"
         final = describe(r.final_attributes, r.label) if r.final_text is not None else "—"
         critical = ' class="critical"' if r.critical else ""
         lines.append(

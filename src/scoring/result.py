@@ -71,6 +71,13 @@ class EntityRow(BaseModel):
     # ("radlex|RID...", "oifm|OIFM_...", "hpo|HP:..."), for the FHIR output.
     head: str | None = None
     codes: list[str] = Field(default_factory=list)
+    # What the preliminary called it, where that differs from `label` ("no intracranial
+    # hemorrhage" against the final's "subdural hematoma").
+    prelim_label: str | None = None
+
+    def label_of(self, side: str) -> str:
+        """The name of the entity as the report on `side` ("prelim" or "final") put it."""
+        return self.prelim_label if side == "prelim" and self.prelim_label else self.label
 
 
 class Method(BaseModel):

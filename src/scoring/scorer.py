@@ -269,6 +269,8 @@ class Scorer:
             "critical": critical, "anatomy": ref.anatomy, "anatomy_label": ref.anatomy_label,
             "coarse_anatomy": ref.coarse, "region": ref.region, "head": ref.head,
             "codes": list(ref.codes),
+            "prelim_label": p.label if p is not None and f is not None and p.label != ref.label
+            else None,
         }
         if p is not None and f is not None:
             v = verdict_of[id(p)]

@@ -31,7 +31,8 @@ class Section:
 _BLANK = re.compile(r"\n[ \t]*\r?\n")
 # Lines of a CT or MR report that describe how it was made, not what it shows.
 EXTRA_OTHER_TITLES = ("protocol", "dose", "radiation dose", "dlp", "total dlp", "ctdivol",
-                      "ctdi", "contrast", "procedure", "clinical data", "reason", "reason for study",
+                      "ctdi", "contrast", "procedure", "clinical data", "reason",
+                      "reason for study",
                       "exam", "study", "examination", "prior", "priors", "indications",
                       "dictated by", "electronically signed by", "signed by", "read by",
                       "attending", "resident", "requested by", "referring physician", "sequences",

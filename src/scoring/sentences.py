@@ -57,7 +57,7 @@ def _units(text: str, start: int, end: int) -> list[tuple[int, int, bool]]:
             blank = True
             continue
         new = (blank or not units or previous_end in ".!?:;" or _MARKER.match(line)
-               or _SUBHEADING.match(line) and not _MARKER.match(line) and line.isupper()
+               or (_SUBHEADING.match(line) and not _MARKER.match(line) and line.isupper())
                or _starts_item(line, previous_word, previous_length))
         if new:
             units.append([a, a + len(line)])

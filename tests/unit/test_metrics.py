@@ -42,9 +42,12 @@ def test_outbound_records_its_delivery_pass():
 def test_scoring_records_its_outcome():
     registry = CollectorRegistry()
     ScoringMetrics(registry).record(ScoreOutcome(scored=1, grades=[4], discrepancies=["minor"],
-                                                 esas=[0.8], timings=[{"ner": 2.0}]))
+                                                 esas=[0.8], timings=[{"ner": 2.0}],
+                                                 exams=[("CT", "head")]))
     get = registry.get_sample_value
-    assert get("radagree_scores_total", {"grade": "4", "discrepancy": "minor"}) == 1
+    labels = {"grade": "4", "discrepancy": "minor", "modality": "CT", "region": "head"}
+    assert get("radagree_scores_total", labels) == 1
+    assert get("radagree_esas_count", {"modality": "CT", "region": "head"}) == 1
     assert get("radagree_scoring_stage_seconds_count", {"stage": "ner"}) == 1
 
 

@@ -197,3 +197,27 @@ def test_trainee_and_attending_are_named_by_practitioner_identifier(scored):
     # the people stay in a cancellation (it copies the sent bundle)
     cancelled = cancellation_of(bundle, "ACC1", 1)
     assert resources(cancelled)["Provenance"]["resource"]["entity"] == provenance["entity"]
+
+
+def test_exam_and_discrepant_findings_are_coded(scorer):
+    """Modality (DICOM), body region (RadLex) and each finding the reports disagree on, coded
+    in the vocabulary's sources, so a RIS can file the feedback without reading text."""
+    prelim = "FINDINGS: No acute intracranial abnormality.\nIMPRESSION: Normal head CT."
+    final = ("FINDINGS: Acute right subdural hematoma with midline shift.\n"
+             "IMPRESSION: Acute subdural hematoma.")
+    result = scorer.score(prelim, final, "70450^CT HEAD WO CONTRAST^CPT4")
+    bundle = build_bundle(pair(prelim, final), result, render_html(result, prelim, final),
+                          FhirConfig())
+    assert problems(bundle) == []
+    obs = resources(bundle)["Observation"]["resource"]
+    components = {c["code"]["coding"][0]["code"]: c for c in obs["component"]}
+    modality = components["imaging-modality"]["valueCodeableConcept"]["coding"][0]
+    assert (modality["system"], modality["code"]) == ("http://dicom.nema.org/resources/ontology/"
+                                                      "DCM", "CT")
+    assert obs["bodySite"]["coding"][0] == {"system": "http://radlex.org", "code": "RID9080",
+                                            "display": "head"}
+    codes = resources(bundle)["DiagnosticReport"]["resource"]["conclusionCode"]
+    subdural = [c for c in codes if "subdural" in c["text"]]
+    assert subdural and any(cd["system"] == "https://github.com/openimagingdata/findingmodels"
+                            for cd in subdural[0]["coding"])
+    assert all(not c["text"].startswith("matched") for c in codes)
