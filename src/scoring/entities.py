@@ -117,6 +117,9 @@ class EntityReader:
 
         heads_inside = [(s.start, s.end, _value(s.label_)) for s in terms
                         if _kind(s.label_) in ("H", "J")]
+        finding_tokens = {i for s in primary if _kind(s.label_) in ("F", "F!", "H")
+                          for i in range(s.start, s.end)}
+        pending: list[tuple[int, str]] = []  # descriptors of a finding read further on
         for s in primary:
             kind = _kind(s.label_)
             if kind in ("F", "F!"):
@@ -128,8 +131,22 @@ class EntityReader:
                                  if s.start <= a and b <= s.end and h != e.head]
                 add(e)
             elif kind == "H":
+                root = s.root
+                if root.dep_ in ("compound", "amod", "nmod") and root.head.i not in range(
+                        s.start, s.end) and root.head.i in finding_tokens:
+                    # "low attenuation lesion": the head words describe another finding
+                    described = [e for e in entities if e.start <= root.head.i < e.end]
+                    if described:
+                        described[0].descriptors.append(_value(s.label_))
+                    else:
+                        pending.append((root.head.i, _value(s.label_)))
+                    continue
                 add(Entity(s.start, s.end, _value(s.label_), _value(s.label_), how="head",
                            words=s.text.lower()))
+        for token_i, head in pending:
+            for e in entities:
+                if e.start <= token_i < e.end:
+                    e.descriptors.append(head)
         self._adjectives(doc, terms, places, entities, add)
         self._normal_statements(doc, terms, places, entities, add)
         self._phrases(doc, places, lenient, add)

@@ -4,6 +4,7 @@ element; the dumped DOM shows neither, and shows the payload as visible text."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -38,5 +39,7 @@ def test_payloads_render_inert_and_visible(scorer, tmp_path):
     body = dom.split("<body", 1)[1]
     for tag in ("<script", "<img", "<svg", "<iframe"):
         assert tag not in body.lower(), f"{tag} became an element"
-    assert "&lt;script&gt;document.title='PWNED-script'&lt;/script&gt;" in body  # visible text
-    assert "onerror=" in body  # as text, escaped around it
+    # visible text (our own entity markup may wrap words inside it: read the text only)
+    text = re.sub(r"<[^>]+>", "", body)
+    assert "&lt;script&gt;document.title='PWNED-script'&lt;/script&gt;" in text
+    assert "onerror=" in text  # as text, escaped around it
