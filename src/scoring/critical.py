@@ -30,6 +30,24 @@ class Rule:
     anatomy: str | None
 
 
+def _kinds_of(rules: list[Rule], vocabulary: Vocabulary) -> list[Rule]:
+    """Concepts whose name is a rule's concept with words in front ("obstructive
+    hydrocephalus", "tension pneumothorax") are kinds of it, and as critical."""
+    by_last: dict[str, list[str]] = {}
+    for f in vocabulary.findings.values():
+        by_last.setdefault(f.label.rsplit(" ", 1)[-1], []).append(f.id)
+    out = []
+    for rule in rules:
+        base = vocabulary.findings.get(rule.concept)
+        if base is None:
+            continue
+        for fid in by_last.get(base.label.rsplit(" ", 1)[-1], []):
+            label = vocabulary.findings[fid].label
+            if fid != base.id and label.endswith(" " + base.label):
+                out.append(Rule(rule.name, rule.region, fid, rule.head, rule.anatomy))
+    return out
+
+
 def default_entries() -> list[tuple[str, str]]:
     """(region, words) of the packaged list."""
     raw = read_data_toml("critical.toml")
@@ -74,7 +92,7 @@ class CriticalFindings:
             raise UnknownConcept(setting, unread)
         rules += [Rule(f.id, ANY, f.id, f.head, f.anatomy)
                   for f in vocabulary.findings.values() if f.critical]
-        return cls(rules, vocabulary)
+        return cls(rules + _kinds_of(rules, vocabulary), vocabulary)
 
     def is_critical(self, m: Mention | None, exam_region: str = "unknown") -> bool:
         """Current (not old, healed or resolved), stated, and on the list; or a large pleural

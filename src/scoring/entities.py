@@ -132,6 +132,9 @@ class EntityReader:
                 add(e)
             elif kind == "H":
                 root = s.root
+                if root.dep_ in ("compound", "nmod") and root.head.i >= s.end and \
+                        root.head.i not in finding_tokens and root.head.pos_ == "NOUN":
+                    continue  # "blood flow", "mass effect"-like compounds of another noun
                 if root.dep_ in ("compound", "amod", "nmod") and root.head.i not in range(
                         s.start, s.end) and root.head.i in finding_tokens:
                     # "low attenuation lesion": the head words describe another finding
