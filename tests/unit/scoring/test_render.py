@@ -10,7 +10,8 @@ def test_report_text_is_escaped_and_page_has_no_script(scorer):
     page = render_html(result, PAYLOAD, "Small effusion.")
     assert "<script" not in page.lower()
     assert "<img" not in page.lower()
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    # the payload reads as text (our own entity marks may wrap words inside it)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in re.sub(r"<(/?mark)[^>]*>", "", page)
     assert not re.search(r"(src|href)=\"?https?:", page)
 
 
