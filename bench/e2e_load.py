@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _oru import BOILERPLATE as RIS_BOILERPLATE
 from _oru import message_pairs
 from ingest.replay import MllpClient
-from ingest_load import free_port, fresh_store_url, peak_rss_mb, start_serve
+from ingest_load import child_rss_mb, free_port, fresh_store_url, start_serve
 
 BOILERPLATE = ("EXAMINATION", *(line[:20] for line in RIS_BOILERPLATE))
 
@@ -96,7 +96,8 @@ def main() -> None:
                         written[acc] = path.stat().st_mtime
                 time.sleep(0.2)
             total_s = time.perf_counter() - started
-            rss = peak_rss_mb(proc.pid)
+            listener_mb, children_mb = child_rss_mb(proc.pid)
+            rss = (listener_mb, sum(children_mb))
             metrics = httpx.get(f"http://127.0.0.1:{http}/metrics", timeout=10).text
         finally:
             proc.terminate()
@@ -115,8 +116,9 @@ def main() -> None:
     if e2e:
         print(f"final ACK -> FHIR bundle written: p50 {statistics.median(e2e):.2f} s, "
               f"p99 {e2e[int(len(e2e) * 0.99)]:.2f} s")
-    print(f"peak RSS: listener {rss[0]:.0f} MB, worker {rss[1]:.0f} MB, "
-          f"total {rss[0] + rss[1]:.0f} MB")
+    print(f"peak RSS: listener {rss[0]:.0f} MB, worker processes {rss[1]:.0f} MB "
+          f"({', '.join(f'{mb:.0f}' for mb in children_mb)}; the largest is the scoring "
+          f"worker), total {rss[0] + rss[1]:.0f} MB")
     within = server_share_within(metrics, "0.025")
     print(f"server side (radagree_ack_latency_seconds, frame end to ACK written): "
           f"{within:.2%} of ACKs within 25 ms")

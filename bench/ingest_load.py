@@ -71,6 +71,13 @@ def start_serve(folder: Path, store_url: str, mllp: int, http: int) -> subproces
 
 def peak_rss_mb(pid: int) -> tuple[float, float]:
     """Peak RSS of the listener process and the sum over its worker processes."""
+    listener, children = child_rss_mb(pid)
+    return listener, sum(children)
+
+
+def child_rss_mb(pid: int) -> tuple[float, list[float]]:
+    """Peak RSS of the listener and of each child (parse, scoring, delivery processes):
+    the largest child is the scoring worker, which holds the models."""
 
     def hwm(p: int) -> float:
         for line in Path(f"/proc/{p}/status").read_text().splitlines():
@@ -79,7 +86,7 @@ def peak_rss_mb(pid: int) -> tuple[float, float]:
         return 0.0
 
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return hwm(pid), sum(hwm(int(c)) for c in children)
+    return hwm(pid), sorted((hwm(int(c)) for c in children), reverse=True)
 
 
 def store_counts(url: str) -> tuple[int, dict[str, int], dict[str, int]]:
