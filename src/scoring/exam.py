@@ -77,11 +77,14 @@ class Exam(BaseModel):
 
 
 def _modality(text: str) -> str:
+    """The modality named first ("CT chest ... compared with radiographs" is a CT)."""
     low = text.lower()
+    hits = []
     for modality, pattern in _MODALITY_WORDS:
-        if re.search(pattern, low):
-            return modality
-    return "unknown"
+        m = re.search(pattern, low)
+        if m:
+            hits.append((m.start(), modality))
+    return min(hits)[1] if hits else "unknown"
 
 
 def _regions(text: str) -> list[str]:
@@ -123,7 +126,7 @@ def from_procedure(procedure: str | None) -> Exam | None:
 
 def from_report(text: str) -> Exam | None:
     """"CT of the abdomen and pelvis" in the first lines of the report (technique, title)."""
-    head = text[:400]
+    head = text[:400].rsplit(None, 1)[0] if len(text) > 400 else text  # whole words only
     modality, region = _modality(head), _one(_regions(head))
     if region == "unknown":
         return None
