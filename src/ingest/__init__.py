@@ -25,6 +25,7 @@ from ingest.queue import (
     complete,
     release,
     release_stale,
+    renew,
     settle,
 )
 from ingest.retention import purge_text
@@ -66,6 +67,7 @@ __all__ = [
     "purge_text",
     "release",
     "release_stale",
+    "renew",
     "settle",
     "store_messages",
 ]

@@ -71,8 +71,9 @@ class WorkersConfig(BaseModel):
     scoring_batch: int = Field(16, ge=1)
     poll_interval_s: float = Field(0.5, gt=0)
     max_attempts: int = Field(3, ge=1)
-    # Live workers renew their claims every third of this; a claim not renewed for this long
-    # belongs to a dead worker (kill -9, lost node) and any replica releases it.
+    # A worker renews the claims of the batch it is scoring every third of this (an LLM
+    # batch may take longer); a claim not renewed for this long belongs to a dead worker
+    # (kill -9, lost node) and any replica releases it.
     claim_lease_s: float = Field(60.0, ge=3)
     shutdown_grace_s: float = Field(10.0, gt=0)
 

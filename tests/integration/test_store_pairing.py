@@ -271,6 +271,20 @@ def test_claimed_pair_carries_both_texts_and_stale_claims_return(engine):
     assert not complete(engine, pair.id, "dead-worker", {"esas": 0.5})  # lost its claim
 
 
+def test_a_renewed_claim_is_not_released_as_stale(engine):
+    from ingest import renew
+
+    put(engine, oru("L1", "P", "p"), oru("L1", "F", "f"))
+    (pair,) = claim_pairs(engine, "slow-worker")
+    with engine.begin() as conn:  # as if the batch had been running for two minutes
+        conn.execute(pairs.update().values(claimed_at=datetime.now(UTC) - timedelta(minutes=2)))
+    assert renew(engine, [pair.id], "another-worker") == 0  # only the holder renews
+    assert renew(engine, [pair.id], "slow-worker") == 1
+    assert release_stale(engine, timedelta(seconds=60)) == 0
+    assert complete(engine, pair.id, "slow-worker", {"esas": 0.5})
+    assert renew(engine, [pair.id], "slow-worker") == 0  # settled: nothing held any more
+
+
 def test_queue_gauges_are_read_from_the_store_at_scrape_time(engine):
     from prometheus_client import CollectorRegistry
 
