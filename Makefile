@@ -1,10 +1,11 @@
 # The README's commands: `make serve` (set up, then run the daemon on embedded defaults) and
-# `make test`. `make demo` scores the example pair from the command line.
+# `make test`; `make test-fast` for the inner loop. `make demo` scores the example pair from
+# the command line.
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup serve demo test lint bench bench-ingest vllm-venv clean
+.PHONY: setup serve demo test test-fast lint bench bench-ingest vllm-venv clean
 
 setup: $(VENV)/.installed
 
@@ -30,6 +31,11 @@ lint: setup
 
 test: lint
 	$(BIN)/pytest
+
+# The inner loop: everything not marked slow (no serve subprocesses, FHIR server, browser,
+# helm or embedding model). `make test` stays the full suite that CI runs.
+test-fast: lint
+	$(BIN)/pytest -m "not slow"
 
 bench: setup
 	$(BIN)/python bench/lexicon_coverage.py
