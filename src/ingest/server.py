@@ -24,7 +24,7 @@ from ingest.errors import INTERNAL_ERROR, FrameTooLarge, FramingError, Rejection
 from ingest.framing import FrameReader, frame
 from ingest.header import Header, peek
 from ingest.metrics import IngestMetrics
-from ingest.store import Incoming, MessageStore, Stored
+from ingest.store import Incoming, MessageStore
 
 log = structlog.get_logger("ingest.mllp")
 
@@ -240,7 +240,6 @@ class MllpServer:
             received_at=datetime.now(UTC),
             truncated_from=(oversized + 1) if oversized is not None else None,
         )
-        stored: Stored | None
         try:
             stored = await self.store.put(item)
             code, reason = stored.ack_code, stored.rejection
@@ -252,16 +251,11 @@ class MllpServer:
             reason = Rejection(INTERNAL_ERROR, "message not stored, please resend")
             result = "store_error"
             log.error("store_unavailable", peer=peer, error=type(exc).__name__)
-            stored = None
         ack = build_ack(header, code, reason)
         writer.write(frame(ack))
         await writer.drain()
         self.metrics.ack_latency.observe(time.perf_counter() - started)
         self.metrics.messages.labels(header.type_name, result, code).inc()
-        if stored is not None and stored.reused_from is not None:
-            self.metrics.control_id_reused.inc()
-            log.warning("mllp_control_id_reused", peer=peer, message=stored.message_id,
-                        earlier=stored.reused_from)
         if result != "accepted":
             log.info("mllp_answered", peer=peer, type=header.type_name, result=result, ack=code,
                      error_code=reason.error.code if reason else None,

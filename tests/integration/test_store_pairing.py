@@ -7,6 +7,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
+from structlog.testing import capture_logs
 
 from ingest import (
     Incoming,
@@ -134,9 +135,14 @@ def test_a_reused_control_id_is_a_new_message(engine):
     recognised as a resend."""
     first = put(engine, oru("ACC11", "P", "first report", control_id="RESET1"))[0]
     other = oru("ACC12", "P", "another report", control_id="RESET1")
-    second = put(engine, other)[0]
+    with engine.begin() as conn:
+        (second,) = store_messages(conn, [Incoming(other, *peek(other, CONFIG))])
     assert (second.ack_code, second.rejection, second.duplicate) == ("AA", None, False)
-    assert second.message_id != first.message_id and second.reused_from == first.message_id
+    with capture_logs() as logs:
+        outcome = process_pending(engine, CONFIG)
+    # counted and logged where it is processed, off the ACK path
+    assert outcome.reused_control_ids == [(second.message_id, first.message_id)]
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["control_id_reused"]
     again = put(engine, other)[0]
     assert again.duplicate and again.message_id == second.message_id
     with engine.connect() as conn:
@@ -172,7 +178,7 @@ def test_the_two_samples_that_share_msgid00231(engine, shared_data):
                  for kind in ("TX", "mixed"))
     first, second = put(engine, tx, mixed)
     assert (first.ack_code, second.ack_code) == ("AA", "AA")
-    assert second.reused_from == first.message_id
+    assert first.message_id != second.message_id and not second.duplicate
     put(engine, oru("FON_0d70c6c8", "P", "ED Encounter"))
     (pair,) = pair_rows(engine, "FON_0d70c6c8")
     assert pair.state == "ready"
