@@ -232,9 +232,15 @@ class MllpServer:
                 INTERNAL_ERROR, f"message larger than the {oversized}-byte limit", "MSH"
             )
         elif rejection is None and self._check_strict is not None:
-            rejection = await asyncio.get_running_loop().run_in_executor(
-                self._validation_pool, self._check_strict, payload, header,
-                self.config.default_charset)
+            try:
+                rejection = await asyncio.get_running_loop().run_in_executor(
+                    self._validation_pool, self._check_strict, payload, header,
+                    self.config.default_charset)
+            except Exception as exc:  # a validation process died: transient, not the message
+                log.error("strict_validation_failed", peer=peer, error=type(exc).__name__)
+                reason = Rejection(INTERNAL_ERROR, "message not validated, please resend")
+                await self._reply(writer, header, "AE", reason, "validation_error", started)
+                return
         item = Incoming(
             raw=payload, header=header, rejection=rejection, peer=peer,
             received_at=datetime.now(UTC),
@@ -251,12 +257,16 @@ class MllpServer:
             reason = Rejection(INTERNAL_ERROR, "message not stored, please resend")
             result = "store_error"
             log.error("store_unavailable", peer=peer, error=type(exc).__name__)
-        ack = build_ack(header, code, reason)
-        writer.write(frame(ack))
-        await writer.drain()
-        self.metrics.ack_latency.observe(time.perf_counter() - started)
-        self.metrics.messages.labels(header.type_name, result, code).inc()
+        await self._reply(writer, header, code, reason, result, started)
         if result != "accepted":
             log.info("mllp_answered", peer=peer, type=header.type_name, result=result, ack=code,
                      error_code=reason.error.code if reason else None,
                      accession=header.reports[0][0] if header.reports else None)
+
+    async def _reply(self, writer: asyncio.StreamWriter, header: Header, code: str,
+                     reason: Rejection | None, result: str, started: float) -> None:
+        """Write the ACK and count it (latency from the end of the frame)."""
+        writer.write(frame(build_ack(header, code, reason)))
+        await writer.drain()
+        self.metrics.ack_latency.observe(time.perf_counter() - started)
+        self.metrics.messages.labels(header.type_name, result, code).inc()

@@ -321,3 +321,22 @@ def test_strict_validation_runs_outside_the_listeners_process(engine, monkeypatc
 
     run_listener(engine, body, validation="strict")
     assert calls == []
+
+
+def test_a_dead_validation_pool_answers_ae_and_stores_nothing(engine):
+    """A validation process that died is the daemon's fault, not the message's: AE (resend),
+    never AR, and the connection stays usable."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    dead = ThreadPoolExecutor(1)
+    dead.shutdown()
+
+    async def body(server: MllpServer) -> None:
+        client = await MllpClient.connect("127.0.0.1", server.port)
+        for _ in range(2):
+            reply = await client.send(oru("V6", "F", "x"))
+            assert reply.code == "AE" and "resend" in reply.reason
+        await client.close()
+
+    run_listener(engine, body, validation="strict", validation_pool=dead)
+    assert count(engine) == 0
