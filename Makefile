@@ -1,11 +1,11 @@
 # The README's commands: `make serve` (set up, then run the daemon and the review app on
-# embedded defaults) and
-# `make test`. `make demo` scores the example pair from the command line.
+# embedded defaults) and `make test`; `make test-fast` for the inner loop. `make demo` scores
+# the example pair from the command line.
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup serve demo test lint bench bench-ingest vllm-venv vocabulary clean
+.PHONY: setup serve demo test test-fast lint bench bench-ingest vllm-venv vocabulary clean
 
 setup: $(VENV)/.installed
 
@@ -35,6 +35,11 @@ lint: setup
 
 test: lint
 	$(BIN)/pytest
+
+# The inner loop: everything not marked slow (no serve subprocesses, FHIR server, browser,
+# helm or embedding model). `make test` stays the full suite that CI runs.
+test-fast: lint
+	$(BIN)/pytest -m "not slow"
 
 bench: setup
 	$(BIN)/python bench/eval_medpix.py

@@ -26,6 +26,7 @@ from ingest.queue import (
     complete,
     release,
     release_stale,
+    renew,
     settle,
 )
 from ingest.retention import purge_text
@@ -71,6 +72,7 @@ __all__ = [
     "purge_text",
     "release",
     "release_stale",
+    "renew",
     "settle",
     "store_messages",
 ]

@@ -70,6 +70,8 @@ class IngestMetrics:
         for status, n in outcome.reports.items():
             self.reports.labels(status).inc(n)
         self.record_pairing(outcome.pairing)
+        if outcome.reused_control_ids:
+            self.control_id_reused.inc(len(outcome.reused_control_ids))
         if outcome.failed:
             self.parse_failures.inc(outcome.failed)
 

@@ -14,13 +14,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.engine import Engine
+import structlog
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import aliased
 
 from ingest.config import MllpConfig
 from ingest.message import ParseError, ReportEvent, parse_reports
 from ingest.pairing import PairingReport, lock_accessions, on_report
 from ingest.tables import FAILED, PARSED, RECEIVED, messages, reports
+
+log = structlog.get_logger("ingest.processor")
 
 
 @dataclass
@@ -31,6 +35,8 @@ class BatchOutcome:
     failed: int = 0
     reports: Counter[str] = field(default_factory=Counter)
     pairing: Counter[str] = field(default_factory=Counter)
+    # (message, earlier message) where a sender re-used a control id for other content.
+    reused_control_ids: list[tuple[int, int]] = field(default_factory=list)
 
 
 def process_pending(engine: Engine, config: MllpConfig, limit: int = 200) -> BatchOutcome:
@@ -67,13 +73,14 @@ def process_pending(engine: Engine, config: MllpConfig, limit: int = 200) -> Bat
                 .returning(messages.c.id)
             ).scalars()
         ) if ok_ids else set()
-        for message_id, _, events in parsed:
-            if isinstance(events, ParseError):
-                n = conn.execute(
-                    _FAIL, {"mid": message_id, "now": now, "reason": str(events)}
-                ).rowcount
-                outcome.messages += n
-                outcome.failed += n
+        failed = {
+            message_id for message_id, _, events in parsed
+            if isinstance(events, ParseError) and conn.execute(
+                _FAIL, {"mid": message_id, "now": now, "reason": str(events)}).rowcount
+        }
+        outcome.messages += len(failed)
+        outcome.failed += len(failed)
+        outcome.reused_control_ids = _reused_control_ids(conn, claimed | failed)
         rows = []
         for message_id, received_at, events in parsed:
             if message_id not in claimed or not isinstance(events, list):
@@ -92,6 +99,26 @@ def process_pending(engine: Engine, config: MllpConfig, limit: int = 200) -> Bat
                                    row["text_sha256"])
             outcome.pairing[on_report(conn, report, now)] += 1
     return outcome
+
+
+def _reused_control_ids(conn: Connection, ids: set[int]) -> list[tuple[int, int]]:
+    """Messages among `ids` whose sender + MSH-10 an earlier message with other content used
+    (a resend with the same bytes is never stored twice), with the first such message. The
+    listener accepted them as new messages; this is where they are counted and logged, off
+    the ACK path."""
+    if not ids:
+        return []
+    earlier = aliased(messages)
+    found = [(int(mid), int(first)) for mid, first in conn.execute(
+        select(messages.c.id, func.min(earlier.c.id))
+        .join(earlier, and_(earlier.c.dedupe_key == messages.c.dedupe_key,
+                            earlier.c.id < messages.c.id))
+        .where(messages.c.id.in_(ids))
+        .group_by(messages.c.id)
+    ).all()]
+    for message_id, first in found:
+        log.warning("control_id_reused", message=message_id, earlier=first)
+    return found
 
 
 _FAIL = (

@@ -107,8 +107,8 @@ def complete(engine: Engine, pair_id: int, worker: str, result: dict[str, Any]) 
         return settle(conn, worker, [Settlement(pair_id, result, None, 1)], max_attempts=1)[0]
 
 
-def release(engine: Engine, pair_ids: list[int], worker: str) -> int:
-    """Hand claimed pairs back untouched (graceful shutdown, LLM waiting)."""
+def _update_held(engine: Engine, pair_ids: list[int], worker: str, **values: Any) -> int:
+    """Update the claims in `pair_ids` that `worker` still holds; how many it held."""
     if not pair_ids:
         return 0
     with engine.begin() as conn:
@@ -116,9 +116,21 @@ def release(engine: Engine, pair_ids: list[int], worker: str) -> int:
             update(pairs)
             .where(and_(pairs.c.id.in_(pair_ids), pairs.c.state == SCORING,
                         pairs.c.claimed_by == worker))
-            .values(state=READY, claimed_by=None, claimed_at=None,
-                    attempts=pairs.c.attempts - 1)
+            .values(**values)
         ).rowcount or 0
+
+
+def renew(engine: Engine, pair_ids: list[int], worker: str) -> int:
+    """Push the claims still held forward to now (`claimed_at`): a batch that takes longer
+    than the lease (an LLM answering slowly) is not mistaken for a dead worker's and claimed
+    again by another replica. Returns how many claims were still held."""
+    return _update_held(engine, pair_ids, worker, claimed_at=datetime.now(UTC))
+
+
+def release(engine: Engine, pair_ids: list[int], worker: str) -> int:
+    """Hand claimed pairs back untouched (graceful shutdown, LLM waiting)."""
+    return _update_held(engine, pair_ids, worker, state=READY, claimed_by=None,
+                        claimed_at=None, attempts=pairs.c.attempts - 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from ingest.errors import INTERNAL_ERROR, FrameTooLarge, FramingError, Rejection
 from ingest.framing import FrameReader, frame
 from ingest.header import Header, peek
 from ingest.metrics import IngestMetrics
-from ingest.store import Incoming, MessageStore, Stored
+from ingest.store import Incoming, MessageStore
 
 log = structlog.get_logger("ingest.mllp")
 
@@ -232,15 +232,20 @@ class MllpServer:
                 INTERNAL_ERROR, f"message larger than the {oversized}-byte limit", "MSH"
             )
         elif rejection is None and self._check_strict is not None:
-            rejection = await asyncio.get_running_loop().run_in_executor(
-                self._validation_pool, self._check_strict, payload, header,
-                self.config.default_charset)
+            try:
+                rejection = await asyncio.get_running_loop().run_in_executor(
+                    self._validation_pool, self._check_strict, payload, header,
+                    self.config.default_charset)
+            except Exception as exc:  # a validation process died: transient, not the message
+                log.error("strict_validation_failed", peer=peer, error=type(exc).__name__)
+                reason = Rejection(INTERNAL_ERROR, "message not validated, please resend")
+                await self._reply(writer, header, "AE", reason, "validation_error", started)
+                return
         item = Incoming(
             raw=payload, header=header, rejection=rejection, peer=peer,
             received_at=datetime.now(UTC),
             truncated_from=(oversized + 1) if oversized is not None else None,
         )
-        stored: Stored | None
         try:
             stored = await self.store.put(item)
             code, reason = stored.ack_code, stored.rejection
@@ -252,17 +257,16 @@ class MllpServer:
             reason = Rejection(INTERNAL_ERROR, "message not stored, please resend")
             result = "store_error"
             log.error("store_unavailable", peer=peer, error=type(exc).__name__)
-            stored = None
-        ack = build_ack(header, code, reason)
-        writer.write(frame(ack))
-        await writer.drain()
-        self.metrics.ack_latency.observe(time.perf_counter() - started)
-        self.metrics.messages.labels(header.type_name, result, code).inc()
-        if stored is not None and stored.reused_from is not None:
-            self.metrics.control_id_reused.inc()
-            log.warning("mllp_control_id_reused", peer=peer, message=stored.message_id,
-                        earlier=stored.reused_from)
+        await self._reply(writer, header, code, reason, result, started)
         if result != "accepted":
             log.info("mllp_answered", peer=peer, type=header.type_name, result=result, ack=code,
                      error_code=reason.error.code if reason else None,
                      accession=header.reports[0][0] if header.reports else None)
+
+    async def _reply(self, writer: asyncio.StreamWriter, header: Header, code: str,
+                     reason: Rejection | None, result: str, started: float) -> None:
+        """Write the ACK and count it (latency from the end of the frame)."""
+        writer.write(frame(build_ack(header, code, reason)))
+        await writer.drain()
+        self.metrics.ack_latency.observe(time.perf_counter() - started)
+        self.metrics.messages.labels(header.type_name, result, code).inc()

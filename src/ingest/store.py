@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 
 from ingest.errors import Rejection, StoreUnavailable, error_code
@@ -42,8 +42,6 @@ class Stored:
     ack_code: str
     rejection: Rejection | None
     duplicate: bool = False
-    # A new message whose sender + MSH-10 an earlier, different message already used.
-    reused_from: int | None = None
 
 
 def _insert(engine: Engine):  # noqa: ANN202 - dialect-specific Insert class
@@ -60,8 +58,8 @@ def store_messages(conn: Connection, batch: list[Incoming]) -> list[Stored]:
     A resend (same sender + MSH-10, same bytes) gets the answer the first copy got and is not
     stored twice. A *different* message re-using a control id is a new message: integration
     engines reset their counters when they restart, and an AR would tell the sender never to
-    send it again. It is stored and answered as any other, and `Stored.reused_from` names the
-    earlier message so the listener counts and logs it.
+    send it again. It is stored and answered as any other (the processor counts and logs the
+    reuse, off the ACK path).
     """
     insert = _insert(conn.engine)
     out: list[Stored] = []
@@ -96,18 +94,8 @@ def store_messages(conn: Connection, batch: list[Incoming]) -> list[Stored]:
         if new_id is None:
             out.append(_resend(conn, key, digest))
             continue
-        earlier = conn.execute(_EARLIER_USE, {"key": key, "id": new_id}).scalar()
-        out.append(Stored(int(new_id), row["ack_code"], rejection, reused_from=earlier))
+        out.append(Stored(int(new_id), row["ack_code"], rejection))
     return out
-
-
-# The first other message that used this sender + control id (the unique index serves it).
-_EARLIER_USE = (
-    select(messages.c.id)
-    .where(messages.c.dedupe_key == bindparam("key"), messages.c.id != bindparam("id"))
-    .order_by(messages.c.id)
-    .limit(1)
-)
 
 
 def _resend(conn: Connection, key: str, digest: str) -> Stored:

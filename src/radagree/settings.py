@@ -67,13 +67,17 @@ class WorkersConfig(BaseModel):
     # short the listener's ACKs come first and the backlog waits; 0 keeps them equal.
     nice: int = Field(5, ge=0, le=19)
     # Messages parsed per transaction: small keeps SQLite's write lock short for the ACKs.
-    parse_batch: int = Field(32, ge=1)
+    # Parsing now runs beside scoring, not between its batches, so its transactions meet the
+    # listener's commits more often: 32 put the full-push ACK p99 at 46-62 ms, 8 at 30-39 ms
+    # (bench/ingest_load.py, bench/RESULTS.md issue #14).
+    parse_batch: int = Field(8, ge=1)
     # Pairs claimed per batch by a scoring worker, and how often an idle worker looks.
     scoring_batch: int = Field(16, ge=1)
     poll_interval_s: float = Field(0.5, gt=0)
     max_attempts: int = Field(3, ge=1)
-    # Live workers renew their claims every third of this; a claim not renewed for this long
-    # belongs to a dead worker (kill -9, lost node) and any replica releases it.
+    # A worker renews the claims of the batch it is scoring every third of this (an LLM
+    # batch may take longer); a claim not renewed for this long belongs to a dead worker
+    # (kill -9, lost node) and any replica releases it.
     claim_lease_s: float = Field(60.0, ge=3)
     shutdown_grace_s: float = Field(10.0, gt=0)
 

@@ -10,8 +10,10 @@ picklable `ScoreOutcome`, so the daemon keeps the metrics.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -26,6 +28,39 @@ if TYPE_CHECKING:
     from scoring import Scorer
 
 log = structlog.get_logger("radagree.workers")
+
+
+class LeaseKeeper:
+    """Renews the claims of the batch in hand every `every_s` while it is scored.
+
+    A claim is taken for a dead worker's once it is older than the lease, and any replica
+    then releases it and claims it again; an LLM batch can take longer than that. The renewal
+    runs on a thread of its own, so it goes on while the batch waits for the LLM.
+    """
+
+    def __init__(self, engine: Any, pair_ids: list[int], worker: str, every_s: float) -> None:
+        self._engine, self._ids, self._worker, self._every = engine, pair_ids, worker, every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        if self._ids:
+            self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            try:
+                ingest.renew(self._engine, self._ids, self._worker)
+            except Exception as exc:  # the store may be away a moment: try again next time
+                log.warning("claims_not_renewed", pairs=len(self._ids),
+                            error=type(exc).__name__)
 
 
 @dataclass
@@ -51,19 +86,23 @@ class ScoreOutcome:
 class ScoringWorker:
     """Claims ready pairs, scores them and settles them with their bundles, in batches."""
 
-    def __init__(self, engine: Any, scorer: Scorer, fhir: FhirConfig) -> None:
+    def __init__(self, engine: Any, scorer: Scorer, fhir: FhirConfig,
+                 claim_lease_s: float = 60.0) -> None:
         self.engine = engine
         self.scorer = scorer
         self.fhir = fhir
+        # Claims are renewed every third of the lease (release_stale runs as often).
+        self.renew_every_s = claim_lease_s / 3
 
     @classmethod
-    def open(cls, store_url: str, scoring: ScoringConfig, fhir: FhirConfig) -> ScoringWorker:
+    def open(cls, store_url: str, scoring: ScoringConfig, fhir: FhirConfig,
+             claim_lease_s: float) -> ScoringWorker:
         """The worker of a scoring process: its own store engine, its scorer (models are
         loaded once, here)."""
         from radagree.store import make_engine
         from scoring import Scorer
 
-        return cls(make_engine(store_url), Scorer(scoring), fhir)
+        return cls(make_engine(store_url), Scorer(scoring), fhir, claim_lease_s)
 
     def _score(self, batch: list[ingest.ClaimedPair]) -> list[ScoreResult | BaseException]:
         """CPU path: pair by pair (one failure stays one failure). LLM path: the whole batch
@@ -95,17 +134,19 @@ class ScoringWorker:
         outcome = ScoreOutcome()
         batch = ingest.claim_pairs(self.engine, worker, limit)
         outcome.claimed = len(batch)
+        ids = [p.id for p in batch]
         results: list[ScoreResult | BaseException]
-        try:
-            results = self._score(batch)
-        except LlmUnavailable:
-            # fallback = "wait": nothing is scored now; the claims go back, untouched.
-            ingest.release(self.engine, [p.id for p in batch], worker)
-            outcome.waiting = len(batch)
-            outcome.seconds = time.perf_counter() - started
-            return outcome
-        settled, bundles = self._bundles(batch, results, outcome)
-        self._settle(worker, batch, settled, bundles, max_attempts, outcome)
+        with LeaseKeeper(self.engine, ids, worker, self.renew_every_s):
+            try:
+                results = self._score(batch)
+            except LlmUnavailable:
+                # fallback = "wait": nothing is scored now; the claims go back, untouched.
+                ingest.release(self.engine, ids, worker)
+                outcome.waiting = len(batch)
+                outcome.seconds = time.perf_counter() - started
+                return outcome
+            settled, bundles = self._bundles(batch, results, outcome)
+            self._settle(worker, batch, settled, bundles, max_attempts, outcome)
         outcome.seconds = time.perf_counter() - started
         return outcome
 

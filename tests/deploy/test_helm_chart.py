@@ -23,7 +23,7 @@ ALL_OPTIONS = CHART / "ci" / "all-options-values.yaml"
 K8S_VERSION = "1.33"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "radagree" / "helm-4.1.4"
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 @pytest.fixture(scope="module")

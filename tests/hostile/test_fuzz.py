@@ -38,6 +38,7 @@ def test_peek_ack_and_parse_never_crash(data):
 
 
 @pytest.mark.timeout(600)
+@pytest.mark.slow  # ~15 s
 def test_ten_thousand_frames_over_tcp(engine_sqlite):
     rng = random.Random(20261126)
     wire = frames(rng, 10_000)

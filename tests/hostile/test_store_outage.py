@@ -24,7 +24,7 @@ from support.hl7build import oru
 from support.listener import run_listener
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 
 def pg_available() -> bool:

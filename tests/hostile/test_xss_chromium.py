@@ -12,7 +12,7 @@ import pytest
 from scoring import render_html
 from support.browser import chromium_path
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 PAYLOADS = [
     "<script>document.title='PWNED-script'</script>",
     "\"><img src=x onerror=\"document.title='PWNED-img'\">",

@@ -241,6 +241,47 @@ def llm_env(llm: FakeOpenAI) -> dict[str, str]:
             "RADAGREE_LLM__MODEL": "fake", "RADAGREE_LLM__TIMEOUT_S": "60"}
 
 
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_a_batch_slower_than_its_lease_is_renewed_not_taken_again(tmp_path, store_url):
+    """Two replicas, a 3 s lease (both release stale claims every second), an LLM that
+    answers in 6 s: every batch outlives its lease. Its worker renews the claims, so the other
+    replica never takes them: each pair is claimed once, asked of the LLM once, scored once."""
+    llm = slow_llm(6.0)
+    env = {"RADAGREE_STORE__URL": store_url, "RADAGREE_WORKERS__SCORING_BATCH": "4",
+           "RADAGREE_WORKERS__CLAIM_LEASE_S": "3", **llm_env(llm)}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = Serve(tmp_path / "a", **env), Serve(tmp_path / "b", **env)
+    cases = [unique_case() for _ in range(8)]
+    engine = make_engine(store_url)
+    try:
+        first.wait_ready()
+        second.wait_ready()
+        assert send(first.mllp, *[m for c in cases[:4] for m in case_messages(c)]) == ["AA"] * 8
+        assert send(second.mllp, *[m for c in cases[4:] for m in case_messages(c)]) == ["AA"] * 8
+
+        def delivered() -> bool:
+            with engine.connect() as conn:
+                return conn.execute(select(func.count()).select_from(outbox)
+                                    .where(outbox.c.state == "delivered")).scalar() == 8
+
+        # (claims taken from a live worker pass from replica to replica and never settle:
+        # the attempts below then say so)
+        deadline = time.monotonic() + 120
+        while not delivered() and time.monotonic() < deadline:
+            time.sleep(0.5)
+    finally:
+        assert first.stop() == 0 and second.stop() == 0
+        llm.close()
+    with engine.connect() as conn:
+        attempts = conn.execute(select(pairs.c.state, pairs.c.attempts)).all()
+    engine.dispose()
+    assert sorted(tuple(a) for a in attempts) == [("scored", 1)] * 8
+    assert len(llm.requests) == 8  # no pair was asked twice
+    events = [x["event"] for s in (first, second) for x in s.log_lines()]
+    assert events.count("pair_scored") == 8 and "claims_released" not in events
+
+
 def test_parsing_does_not_wait_behind_an_llm_batch(tmp_path):
     """While the scoring worker waits 8 s for the LLM, a new message is still validated
     (strict mode: hl7apy in a process of its own), stored and parsed at once: parsing has a

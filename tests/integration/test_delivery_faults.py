@@ -12,14 +12,12 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
-from outbound import FhirConfig, FhirSink, FolderSink, OutboxItem, backoff
-from outbound.sinks import retry_after
+from outbound import FhirConfig, FhirSink, FolderSink, OutboxItem
+from support.fhir import outbox_item
 
 pytestmark = pytest.mark.timeout(60)
 OUTCOME = {"resourceType": "OperationOutcome",
@@ -70,11 +68,6 @@ class FaultServer:
         self.httpd.shutdown()
 
 
-def item(n: int = 1) -> OutboxItem:
-    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": []}
-    return OutboxItem(n, n, f"ACC{n}", 1, "score", "fhir", bundle, 1, datetime.now(UTC))
-
-
 def send(config: FhirConfig, *items: OutboxItem):
     async def run():
         sink = FhirSink(config)
@@ -100,7 +93,7 @@ def test_transient_and_permanent_answers():
             {"response": {"status": "201"}}, {"response": {"status": "200 OK"}}]}),
     ])
     try:
-        results = send(FhirConfig(base_url=server.url), *[item(n) for n in range(7)])
+        results = send(FhirConfig(base_url=server.url), *[outbox_item(n) for n in range(7)])
     finally:
         server.close()
     assert [(r.result, r.status) for r in results] == [
@@ -112,7 +105,7 @@ def test_transient_and_permanent_answers():
 
 
 def test_network_error_is_transient():
-    (result,) = send(FhirConfig(base_url="http://127.0.0.1:9/", timeout_s=1), item())
+    (result,) = send(FhirConfig(base_url="http://127.0.0.1:9/", timeout_s=1), outbox_item())
     assert result.result == "retry" and result.error == "ConnectError"
 
 
@@ -121,11 +114,11 @@ def test_bearer_token_and_oauth_client_credentials(tmp_path):
     try:
         token_file = tmp_path / "token"
         token_file.write_text("static-secret\n")
-        (static,) = send(FhirConfig(base_url=server.url, token_file=token_file), item())
+        (static,) = send(FhirConfig(base_url=server.url, token_file=token_file), outbox_item())
         assert server.requests[0]["auth"] == "Bearer static-secret"
         oauth = FhirConfig(base_url=server.url, oauth_token_url=server.url + "token",
                            client_id="radagree", client_secret="s3cret")
-        results = send(oauth, item(1), item(2))
+        results = send(oauth, outbox_item(1), outbox_item(2))
     finally:
         server.close()
     assert static.result == "delivered" and [r.result for r in results] == ["delivered"] * 2
@@ -133,23 +126,6 @@ def test_bearer_token_and_oauth_client_credentials(tmp_path):
     assert [r["auth"] for r in server.requests[1:]] == ["Bearer tok1", "Bearer tok2",
                                                          "Bearer tok2"]
     assert server.tokens_issued == 2
-
-
-def test_secrets_are_masked_when_printed():
-    config = FhirConfig(base_url="https://x", token="abc123", client_secret="zzz999")
-    assert "abc123" not in repr(config) and "zzz999" not in str(config.model_dump())
-
-
-def test_backoff_grows_is_capped_and_jittered():
-    import random
-
-    config = FhirConfig(backoff_base_s=1, backoff_max_s=60)
-    rng = random.Random(1)
-    samples = {n: [backoff(n, config, rng) for _ in range(200)] for n in (1, 3, 10)}
-    assert max(samples[1]) <= 1 and max(samples[3]) <= 4 and max(samples[10]) <= 60
-    assert max(samples[10]) > 30 and len(set(samples[3])) > 100  # spread, not one value
-    assert retry_after("120") == 120
-    assert 0 <= retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0
 
 
 WRITER = """
@@ -163,6 +139,7 @@ for n in itertools.count():
 """
 
 
+@pytest.mark.slow  # a subprocess, killed -9 three times
 def test_folder_sink_never_leaves_a_half_written_file(tmp_path):
     folder = tmp_path / "out"
     for attempt in range(3):
@@ -181,19 +158,6 @@ def test_folder_sink_never_leaves_a_half_written_file(tmp_path):
             json.loads(path.read_bytes())  # every visible file is complete
     FolderSink(folder)  # a restart clears the temp files a kill left behind
     assert list(folder.glob(".tmp-*")) == []
-
-
-def test_folder_file_names_sort_by_time_and_are_stable(tmp_path):
-    sink = FolderSink(tmp_path)
-    a = item(2)
-    b = OutboxItem(1, 1, "ACC/1|x", 2, "cancel", "folder", {"resourceType": "Bundle"}, 1,
-                   datetime(2030, 1, 1, tzinfo=UTC))
-    names = [sink.file_name(a), sink.file_name(b)]
-    assert names == sorted(names) and sink.file_name(a) == names[0]
-    assert "/" not in names[1] and "|" not in names[1]
-    asyncio.run(sink.send(b))
-    asyncio.run(sink.send(b))  # a retry rewrites the same file
-    assert [p.name for p in Path(tmp_path).iterdir()] == [names[1]]
 
 
 def test_mutual_tls_client_certificate_and_custom_ca(tmp_path):
@@ -216,10 +180,10 @@ def test_mutual_tls_client_certificate_and_custom_ca(tmp_path):
     try:
         with_cert = FhirConfig(base_url=url, ca_bundle=tmp_path / "ca.pem",
                                client_cert=tmp_path / "client.pem")
-        (ok,) = send(with_cert, item())
-        (refused,) = send(FhirConfig(base_url=url, ca_bundle=tmp_path / "ca.pem"), item())
+        (ok,) = send(with_cert, outbox_item())
+        (refused,) = send(FhirConfig(base_url=url, ca_bundle=tmp_path / "ca.pem"), outbox_item())
         (untrusted,) = send(FhirConfig(base_url=url, client_cert=tmp_path / "client.pem"),
-                            item())
+                            outbox_item())
     finally:
         server.close()
     assert ok.result == "delivered"

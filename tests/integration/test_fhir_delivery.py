@@ -20,7 +20,7 @@ from radagree.parsing import ParseWorker
 from radagree.workers import ScoringWorker
 from support.hl7build import oru
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]  # the Medplum server (Node)
 SYSTEM = "https://radagree.org/fhir/sid/report-agreement"
 
 

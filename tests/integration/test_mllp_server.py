@@ -279,9 +279,10 @@ def test_a_resent_strict_refusal_gets_the_answer_the_first_copy_got(engine):
     assert count(engine) == 1
 
 
-def test_a_reused_control_id_is_accepted_counted_and_logged(engine, shared_data):
+def test_a_reused_control_id_is_accepted(engine, shared_data):
     """The two LinuxForHealth fixtures share MSGID00231 with other bytes: the second used to
-    get AR 205, which tells a sender never to send it again."""
+    get AR 205, which tells a sender never to send it again. (The processor counts and logs
+    the reuse: tests/integration/test_store_pairing.py.)"""
     folder = shared_data / "hl7-samples"
     samples = [(folder / f"lfh_ORU_R01_v26_imaging_multiline_{kind}_lf.hl7").read_bytes()
                for kind in ("TX", "mixed")]
@@ -292,12 +293,7 @@ def test_a_reused_control_id_is_accepted_counted_and_logged(engine, shared_data)
         await client.close()
         assert codes == ["AA", "AA"]
 
-    registry = CollectorRegistry()
-    with capture_logs() as logs:
-        run_listener(engine, body, registry=registry)
-    (reused,) = [e for e in logs if e["event"] == "mllp_control_id_reused"]
-    assert registry.get_sample_value("radagree_mllp_control_id_reused_total") == 1
-    assert reused["earlier"] < reused["message"]
+    run_listener(engine, body)
     assert count(engine, messages.c.state == "received") == 2
 
 
@@ -325,3 +321,22 @@ def test_strict_validation_runs_outside_the_listeners_process(engine, monkeypatc
 
     run_listener(engine, body, validation="strict")
     assert calls == []
+
+
+def test_a_dead_validation_pool_answers_ae_and_stores_nothing(engine):
+    """A validation process that died is the daemon's fault, not the message's: AE (resend),
+    never AR, and the connection stays usable."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    dead = ThreadPoolExecutor(1)
+    dead.shutdown()
+
+    async def body(server: MllpServer) -> None:
+        client = await MllpClient.connect("127.0.0.1", server.port)
+        for _ in range(2):
+            reply = await client.send(oru("V6", "F", "x"))
+            assert reply.code == "AE" and "resend" in reply.reason
+        await client.close()
+
+    run_listener(engine, body, validation="strict", validation_pool=dead)
+    assert count(engine) == 0

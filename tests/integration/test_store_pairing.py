@@ -7,6 +7,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
+from structlog.testing import capture_logs
 
 from ingest import (
     Incoming,
@@ -134,9 +135,14 @@ def test_a_reused_control_id_is_a_new_message(engine):
     recognised as a resend."""
     first = put(engine, oru("ACC11", "P", "first report", control_id="RESET1"))[0]
     other = oru("ACC12", "P", "another report", control_id="RESET1")
-    second = put(engine, other)[0]
+    with engine.begin() as conn:
+        (second,) = store_messages(conn, [Incoming(other, *peek(other, CONFIG))])
     assert (second.ack_code, second.rejection, second.duplicate) == ("AA", None, False)
-    assert second.message_id != first.message_id and second.reused_from == first.message_id
+    with capture_logs() as logs:
+        outcome = process_pending(engine, CONFIG)
+    # counted and logged where it is processed, off the ACK path
+    assert outcome.reused_control_ids == [(second.message_id, first.message_id)]
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["control_id_reused"]
     again = put(engine, other)[0]
     assert again.duplicate and again.message_id == second.message_id
     with engine.connect() as conn:
@@ -172,7 +178,7 @@ def test_the_two_samples_that_share_msgid00231(engine, shared_data):
                  for kind in ("TX", "mixed"))
     first, second = put(engine, tx, mixed)
     assert (first.ack_code, second.ack_code) == ("AA", "AA")
-    assert second.reused_from == first.message_id
+    assert first.message_id != second.message_id and not second.duplicate
     put(engine, oru("FON_0d70c6c8", "P", "ED Encounter"))
     (pair,) = pair_rows(engine, "FON_0d70c6c8")
     assert pair.state == "ready"
@@ -269,6 +275,20 @@ def test_claimed_pair_carries_both_texts_and_stale_claims_return(engine):
     (again,) = claim_pairs(engine, "other")
     assert again.id == pair.id and again.attempts == 2
     assert not complete(engine, pair.id, "dead-worker", {"esas": 0.5})  # lost its claim
+
+
+def test_a_renewed_claim_is_not_released_as_stale(engine):
+    from ingest import renew
+
+    put(engine, oru("L1", "P", "p"), oru("L1", "F", "f"))
+    (pair,) = claim_pairs(engine, "slow-worker")
+    with engine.begin() as conn:  # as if the batch had been running for two minutes
+        conn.execute(pairs.update().values(claimed_at=datetime.now(UTC) - timedelta(minutes=2)))
+    assert renew(engine, [pair.id], "another-worker") == 0  # only the holder renews
+    assert renew(engine, [pair.id], "slow-worker") == 1
+    assert release_stale(engine, timedelta(seconds=60)) == 0
+    assert complete(engine, pair.id, "slow-worker", {"esas": 0.5})
+    assert renew(engine, [pair.id], "slow-worker") == 0  # settled: nothing held any more
 
 
 def test_queue_gauges_are_read_from_the_store_at_scrape_time(engine):

@@ -1,5 +1,6 @@
-"""Helpers for outbound tests: a scored pair as the worker would hand it over, and the real
-Medplum FHIR test server (tests/fhir_server) started on a free port."""
+"""Helpers for outbound tests: a scored pair as the worker would hand it over, an outbox row
+as delivery claims it, and the real Medplum FHIR test server (tests/fhir_server) started on a
+free port."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import os
 import socket
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
 from ingest import ClaimedPair, ReportInfo
+from outbound import OutboxItem
 from support import node
 
 SERVER_DIR = Path(__file__).resolve().parents[1] / "fhir_server"
@@ -26,6 +29,12 @@ def report(report_id: int, status: str, text: str) -> ReportInfo:
 def pair(prelim: str, final: str, accession: str = "ACC1", version: int = 1) -> ClaimedPair:
     return ClaimedPair(version, accession, version, "F" if version == 1 else "C", 1,
                        report(2 * version, "P", prelim), report(2 * version + 1, "F", final))
+
+
+def outbox_item(n: int = 1) -> OutboxItem:
+    """A claimed outbox row carrying an empty transaction bundle."""
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": []}
+    return OutboxItem(n, n, f"ACC{n}", 1, "score", "fhir", bundle, 1, datetime.now(UTC))
 
 
 def free_port() -> int:

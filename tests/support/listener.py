@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -13,7 +14,8 @@ from ingest import IngestMetrics, MessageStore, MllpConfig, MllpServer
 
 def run_listener(
     engine: Any, body: Callable[[MllpServer], Awaitable[None]], *,
-    registry: CollectorRegistry | None = None, **config: Any,
+    registry: CollectorRegistry | None = None, validation_pool: Executor | None = None,
+    **config: Any,
 ) -> None:
     """Start store writer and listener, run `body(server)`, always stop both. Its metrics go
     to `registry` (a test's own) when one is given."""
@@ -22,7 +24,7 @@ def run_listener(
         store = MessageStore(engine, batch=64)
         store.start()
         server = MllpServer(MllpConfig(host="127.0.0.1", port=0, **config), store,
-                            metrics=IngestMetrics(registry))
+                            metrics=IngestMetrics(registry), validation_pool=validation_pool)
         await server.start()
         try:
             await body(server)

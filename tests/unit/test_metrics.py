@@ -19,8 +19,10 @@ def test_ingest_records_its_batch_outcome():
     registry = CollectorRegistry()
     metrics = IngestMetrics(registry)
     metrics.record_batch(BatchOutcome(messages=3, failed=1, reports=Counter({"P": 1, "F": 1}),
-                                      pairing=Counter({"paired": 1, "duplicate": 1})))
+                                      pairing=Counter({"paired": 1, "duplicate": 1}),
+                                      reused_control_ids=[(3, 1)]))
     get = registry.get_sample_value
+    assert get("radagree_mllp_control_id_reused_total") == 1
     assert get("radagree_reports_total", {"status": "F"}) == 1
     assert get("radagree_pairing_events_total", {"event": "duplicate"}) == 1
     assert get("radagree_parse_failures_total") == 1

@@ -2,6 +2,8 @@
 
 import csv
 import json
+import re
+import tomllib
 
 import pytest
 from click.testing import CliRunner
@@ -25,12 +27,27 @@ def write_csv(path, rows):
     return str(path)
 
 
-def test_score_prints_table_score_and_explanation(runner, tmp_path):
-    p = write(tmp_path / "p.txt", "FINDINGS: Left effusion.\nIMPRESSION: Effusion.")
-    f = write(tmp_path / "f.txt", "FINDINGS: Right effusion.\nIMPRESSION: Effusion.")
+def test_score_prints_table_score_and_explanation(runner, tmp_path, scorer):
+    prelim, final = ("FINDINGS: Left effusion.\nIMPRESSION: Effusion.",
+                     "FINDINGS: Right effusion.\nIMPRESSION: Effusion.")
+    p, f = write(tmp_path / "p.txt", prelim), write(tmp_path / "f.txt", final)
     out = runner.invoke(main, ["score", p, f, "--html", str(tmp_path / "v.html")])
     assert out.exit_code == 0, out.output
-    assert "ESAS" in out.output and "laterality" in out.output
+    expected = scorer.score(prelim, final)  # the default back-ends, as the command uses
+    c = expected.counts
+    line = next(x for x in out.output.splitlines() if x.startswith("ESAS "))
+    figures = re.fullmatch(
+        r"ESAS (\S+)\s+grade (\d)\s+discrepancy (\w+)\s+\(matched (\d+), mismatched (\d+), "
+        r"missing (\d+), surplus (\d+); \* critical\)", line)
+    assert figures is not None, line
+    assert figures.groups() == (f"{expected.esas:.3f}", str(expected.grade), expected.discrepancy,
+                                str(c.matched), str(c.mismatched), str(c.missing), str(c.surplus))
+    assert c.mismatched >= 1 and expected.esas < 1
+    # the mismatched entity's row names both sides and the reason
+    table = out.output.split("\n\n")[0].splitlines()[1:]
+    (row,) = [x for x in table if x.rstrip().endswith("laterality")]
+    assert "left" in row.lower() and "right" in row.lower()
+    assert out.output.rstrip().endswith(expected.explanation)
     assert (tmp_path / "v.html").read_text().startswith("<!DOCTYPE html>")
 
 
@@ -74,18 +91,41 @@ def test_score_batch_missing_column_is_exit_2(runner, tmp_path):
     assert "preliminary" in out.output
 
 
-def test_calibrate_prints_both_figures_and_writes_snippet(runner, tmp_path):
-    labelled = write_csv(tmp_path / "labelled.csv", [
-        ["id", "preliminary", "final", "grade"],
+def test_calibrate_prints_both_figures_and_writes_snippet(runner, tmp_path, scorer):
+    rows = [
         ["1", "Mild cardiomegaly.", "Mild cardiomegaly.", "5"],
         ["2", "No effusion.", "Large effusion. Pneumothorax.", "1"],
         ["3", "Mild cardiomegaly.", "Mild cardiomegaly. Left effusion.", "3"],
-    ])
+    ]
+    labelled = write_csv(tmp_path / "labelled.csv", [["id", "preliminary", "final", "grade"],
+                                                     *rows])
     snippet = tmp_path / "grades.toml"
     out = runner.invoke(main, ["calibrate", labelled, "--out", str(snippet)])
     assert out.exit_code == 0, out.output
-    assert "before:" in out.output and "after:" in out.output and "within +-1" in out.output
-    assert "grade_thresholds" in snippet.read_text()
+    scores = [scorer.score(p, f).esas for _, p, f, _ in rows]
+    grades = [int(g) for *_, g in rows]
+
+    def figures(name: str) -> tuple[list[float], float, float]:
+        line = next(x for x in out.output.splitlines() if x.startswith(f"{name}:"))
+        found = re.fullmatch(rf"{name}:\s+thresholds \[(.*)\]\s+exact (\S+)%\s+"
+                             r"within \+-1 (\S+)%", line)
+        assert found is not None, line
+        return ([float(t) for t in found.group(1).split(",")], float(found.group(2)),
+                float(found.group(3)))
+
+    def agreement(thresholds: list[float]) -> tuple[float, float]:
+        predicted = [1 + sum(s >= t for t in thresholds) for s in scores]
+        exact = sum(p == g for p, g in zip(predicted, grades, strict=True)) / len(grades)
+        near = sum(abs(p - g) <= 1 for p, g in zip(predicted, grades, strict=True)) / len(grades)
+        return round(exact * 100, 1), round(near * 100, 1)
+
+    assert "pairs: 3" in out.output
+    before, after = figures("before"), figures("after")
+    assert before[0] == list(scorer.config.grade_thresholds)
+    assert before[1:] == agreement(before[0])
+    assert after[1:] == agreement(after[0]) == (100.0, 100.0)  # three grades, three scores
+    assert after[1] >= before[1]
+    assert tomllib.loads(snippet.read_text())["scoring"]["grade_thresholds"] == after[0]
 
 
 def test_calibrate_rejects_bad_grade(runner, tmp_path):
