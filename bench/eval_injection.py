@@ -12,7 +12,6 @@ the same with and without the embedding matcher.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import difflib
 import json
@@ -102,7 +101,7 @@ def esas_by_case(cases: list[dict]) -> dict[tuple[str, str], float]:
 def evaluate(cases: list[dict], matcher: str) -> dict[str, dict[str, float]]:
     scorer = Scorer(ScoringConfig(matcher=matcher))
     t = time.perf_counter()
-    results = asyncio.run(scorer.score_many([(c["prelim"], c["final"]) for c in cases]))
+    results = scorer.score_many([(c["prelim"], c["final"]) for c in cases])
     elapsed = time.perf_counter() - t
     for c, r in zip(cases, results, strict=True):
         c["result"] = r

@@ -14,7 +14,6 @@ least one finding entity (>= 99%) and of diagnoses recognised as a finding in th
 from __future__ import annotations
 
 import argparse
-import asyncio
 import random
 import sys
 import time
@@ -78,7 +77,7 @@ def table(rows: list[dict], key: str, groups: list[str]) -> None:
 def coverage(scorer: Scorer, cases: list[dict]) -> None:
     """Finals with a finding entity; diagnoses recognised as a finding in the impression."""
     texts = [final_report(c) for c in cases]
-    results = asyncio.run(scorer.score_many([(t, t) for t in texts]))
+    results = scorer.score_many([(t, t) for t in texts])
     any_finding = diagnosis = 0
     for text, result in zip(texts, results, strict=True):
         findings = [e for e in result.entities if e.kind == "finding"
@@ -103,7 +102,7 @@ def main() -> int:
     scorer = Scorer(ScoringConfig())
     cases = build(args.seed)
     t = time.perf_counter()
-    results = asyncio.run(scorer.score_many([(c["prelim"], c["final"]) for c in cases]))
+    results = scorer.score_many([(c["prelim"], c["final"]) for c in cases])
     elapsed = time.perf_counter() - t
     rows = []
     for c, r in zip(cases, results, strict=True):

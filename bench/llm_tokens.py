@@ -13,7 +13,6 @@ own `vllm:prefix_cache_hits_total` says how much of it was served from the cache
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import sys
 import time
@@ -45,10 +44,10 @@ def run(url: str, model: str, pairs: list[tuple[str, str]], classifier: str, sty
         concurrency: int) -> dict:
     llm = LlmSettings(base_url=url, model=model, prompt_style=style, timeout_s=120,
                       max_concurrency=concurrency)
-    scorer = Scorer(ScoringConfig(classifier=classifier, llm=llm))
+    scorer = Scorer(ScoringConfig(classifier=classifier), llm)
     queries, hits = prefix_cache(url)
     started = time.perf_counter()
-    results = asyncio.run(scorer.score_many(pairs))
+    results = scorer.score_many(pairs)
     seconds = time.perf_counter() - started
     queries2, hits2 = prefix_cache(url)
     cached = (hits2 - hits) / (queries2 - queries) if queries2 > queries else float("nan")

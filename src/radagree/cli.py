@@ -6,7 +6,6 @@ a row that cannot be scored is reported and the run goes on (exit 1 at the end).
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 import sys
@@ -52,10 +51,9 @@ def _scorer(**overrides: str | None) -> Any:
     llm = {llm_keys[k]: v for k, v in overrides.items() if k in llm_keys and v is not None}
     settings: dict[str, Any] = {k: v for k, v in overrides.items()
                                 if v is not None and k not in llm_keys}
-    if llm:
-        settings["llm"] = LlmSettings(**llm)
     try:
-        return Scorer(ScoringConfig(**settings))
+        # The same `[llm]` object the daemon reads from its configuration, from the flags.
+        return Scorer(ScoringConfig(**settings), LlmSettings(**llm))
     except ScoringError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -165,7 +163,7 @@ def score_rows(scorer: Any, rows: list[dict[str, str]], progress: bool,
             pairs = [(r.get("preliminary") or "", r.get("final") or "") for r in chunk]
             procedures = [r.get("procedure") or None for r in chunk]
             try:
-                results: list[Any] = asyncio.run(scorer.score_many(pairs, procedures))
+                results: list[Any] = scorer.score_many(pairs, procedures)
             except Exception:  # one bad row must not sink its chunk: retry row by row
                 results = []
                 for (p, f), procedure in zip(pairs, procedures, strict=True):
@@ -252,7 +250,7 @@ def calibrate(labelled_csv: Path | None, from_store: bool, min_per_modality: int
             raise click.UsageError(
                 f"{labelled_csv}:{n}: grade {grades[-1]} outside 1..{max_grade}")
     scorer = _scorer(**backends)
-    results = asyncio.run(scorer.score_many([(r["preliminary"], r["final"]) for r in rows]))
+    results = scorer.score_many([(r["preliminary"], r["final"]) for r in rows])
     scores = [r.esas for r in results]
     current = scorer.config.grade_thresholds
     if len(current) != max_grade - 1:

@@ -127,11 +127,6 @@ class Settings(BaseSettings):
     def needs_llm(self) -> bool:
         return self.scoring.classifier in ("llm", "hybrid") or self.scoring.explainer == "llm"
 
-    @property
-    def effective_scoring(self) -> ScoringConfig:
-        """`[scoring]` with the `[llm]` section in it: what the worker's Scorer is built from."""
-        return self.scoring.model_copy(update={"llm": self.llm})
-
     @classmethod
     def settings_customise_sources(
         cls,

@@ -9,7 +9,6 @@ picklable `ScoreOutcome`, so the daemon keeps the metrics.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import ingest
 import outbound
 from outbound import FhirConfig
 from scoring import ScoreResult, ScoringConfig, render_html
+from scoring.config import LlmSettings
 from scoring.errors import LlmUnavailable
 
 if TYPE_CHECKING:
@@ -95,29 +95,29 @@ class ScoringWorker:
         self.renew_every_s = claim_lease_s / 3
 
     @classmethod
-    def open(cls, store_url: str, scoring: ScoringConfig, fhir: FhirConfig,
+    def open(cls, store_url: str, scoring: ScoringConfig, llm: LlmSettings, fhir: FhirConfig,
              claim_lease_s: float) -> ScoringWorker:
         """The worker of a scoring process: its own store engine, its scorer (models are
         loaded once, here)."""
         from radagree.store import make_engine
         from scoring import Scorer
 
-        return cls(make_engine(store_url), Scorer(scoring), fhir, claim_lease_s)
+        return cls(make_engine(store_url), Scorer(scoring, llm), fhir, claim_lease_s)
 
     def _score(self, batch: list[ingest.ClaimedPair]) -> list[ScoreResult | BaseException]:
-        """CPU path: pair by pair (one failure stays one failure). LLM path: the whole batch
-        through `score_many`, so its requests reach vLLM together and are batched there."""
+        """The whole batch through `score_many` (one NER pass; an LLM back-end's requests
+        reach vLLM together and are batched there); if a pair fails, pair by pair, so that
+        one failure stays one failure."""
         scorer = self.scorer
         # The exam (OBR-4) is context: the final's procedure, else the preliminary's.
         procedures = [p.final.procedure or p.prelim.procedure or None for p in batch]
-        if scorer.config.classifier in ("llm", "hybrid") or scorer.config.explainer == "llm":
-            pairs = [(p.prelim.text, p.final.text) for p in batch]
-            try:
-                return list(asyncio.run(scorer.score_many(pairs, procedures)))
-            except LlmUnavailable:
-                raise
-            except Exception:  # fall through to one by one, to isolate the bad pair
-                pass
+        pairs = [(p.prelim.text, p.final.text) for p in batch]
+        try:
+            return list(scorer.score_many(pairs, procedures))
+        except LlmUnavailable:
+            raise
+        except Exception:  # fall through to one by one, to isolate the bad pair
+            pass
         out: list[ScoreResult | BaseException] = []
         for pair, procedure in zip(batch, procedures, strict=True):
             try:

@@ -13,18 +13,14 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from scoring.config import EsasWeights, ScoringConfig, SectionWeights
+from scoring.config import EsasWeights, LlmSettings, ScoringConfig, SectionWeights
 from scoring.errors import BackendUnavailable, EmptyReport, ScoringError
 from scoring.result import Counts, EntityRow, Method, ScoreResult, SectionScore
 
 if TYPE_CHECKING:
-    from scoring.context_check import (
-        ContextClassifier,
-        PairContext,
-        Verdict,
-        register_classifier,
-    )
-    from scoring.explain import ExplanationInput, register_explainer
+    from scoring.backends import BuildContext, classifiers, explainers, ner_backends
+    from scoring.context_check import ContextClassifier, PairContext, Verdict
+    from scoring.explain import Explainer, Explanation, ExplanationInput
     from scoring.render import render_html
     from scoring.scorer import Scorer
 
@@ -32,9 +28,13 @@ _LAZY = {
     "ContextClassifier": "scoring.context_check",
     "PairContext": "scoring.context_check",
     "Verdict": "scoring.context_check",
-    "register_classifier": "scoring.context_check",
+    "BuildContext": "scoring.backends",
+    "classifiers": "scoring.backends",
+    "explainers": "scoring.backends",
+    "ner_backends": "scoring.backends",
+    "Explainer": "scoring.explain",
+    "Explanation": "scoring.explain",
     "ExplanationInput": "scoring.explain",
-    "register_explainer": "scoring.explain",
     "render_html": "scoring.render",
     "Scorer": "scoring.scorer",
 }
@@ -48,12 +48,16 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "BackendUnavailable",
+    "BuildContext",
     "ContextClassifier",
     "Counts",
     "EmptyReport",
     "EntityRow",
     "EsasWeights",
+    "Explainer",
+    "Explanation",
     "ExplanationInput",
+    "LlmSettings",
     "Method",
     "PairContext",
     "ScoreResult",
@@ -63,7 +67,8 @@ __all__ = [
     "SectionScore",
     "SectionWeights",
     "Verdict",
-    "register_classifier",
-    "register_explainer",
+    "classifiers",
+    "explainers",
+    "ner_backends",
     "render_html",
 ]

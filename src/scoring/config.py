@@ -8,9 +8,9 @@ can record exactly which settings produced a score.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 NerName = Literal["lexicon", "scispacy"]
 MatcherName = Literal["exact", "exact+embedding"]
@@ -105,8 +105,16 @@ class ScoringConfig(BaseModel):
     embedding_model_path: str | None = None
     # scispacy back-end: the spaCy model package to load.
     scispacy_model: str = "en_core_sci_lg"
-    # The LLM server, for classifier "llm"/"hybrid" and explainer "llm".
-    llm: LlmSettings = LlmSettings()
+    # The LLM server is not here: it is the top-level `[llm]` section (`LlmSettings`), passed
+    # to the `Scorer` beside this one, so there is one place to set it.
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_llm_here(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "llm" in data:
+            raise ValueError("LLM settings belong in the top-level [llm] section, not in "
+                             "[scoring] ([scoring.llm] / RADAGREE_SCORING__LLM__*)")
+        return data
 
     @field_validator("grade_thresholds")
     @classmethod

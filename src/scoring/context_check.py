@@ -1,18 +1,19 @@
 """The context check: is a shared entity used in the same way in both reports?
 
 Back-ends are chosen by name (`classifier` in the configuration). `rules` compares the
-attributes the NER read; the `llm` back-end (vLLM, OpenAI API) plugs in through the same
-`ContextClassifier` protocol and is built by the LLM package when configured.
+attributes the NER read; the `llm` and `hybrid` back-ends (vLLM, OpenAI API) live in
+`scoring.llm_context` and plug in through the same `ContextClassifier` protocol and registry
+(`scoring.backends`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from scoring.backends import BuildContext, classifiers
 from scoring.config import ScoringConfig
-from scoring.errors import BackendUnavailable
 from scoring.mention import Mention
 from scoring.result import Reason
 from scoring.vocabulary import Vocabulary, load_vocabulary
@@ -35,12 +36,14 @@ class PairContext:
 
 
 class ContextClassifier(Protocol):
+    """Everything the scorer asks of a context check: one verdict per shared entity, for a
+    batch of pairs at once (the LLM back-end sends a batch's questions together, so vLLM
+    batches them; its event loop stays inside its client)."""
+
     name: str
     model: str | None
 
     def check(self, pairs: Sequence[PairContext]) -> list[list[Verdict]]: ...
-
-    async def acheck(self, pairs: Sequence[PairContext]) -> list[list[Verdict]]: ...
 
 
 def _acute_denial_of_old(denial: Mention, finding: Mention) -> bool:
@@ -92,24 +95,7 @@ class RulesClassifier:
     def check(self, pairs: Sequence[PairContext]) -> list[list[Verdict]]:
         return [[self.verdict(p, f) for p, f in pair.shared] for pair in pairs]
 
-    async def acheck(self, pairs: Sequence[PairContext]) -> list[list[Verdict]]:
-        return self.check(pairs)
 
-
-ClassifierFactory = Callable[[ScoringConfig], ContextClassifier]
-CLASSIFIERS: dict[str, ClassifierFactory] = {"rules": RulesClassifier}
-
-
-def register_classifier(name: str, factory: ClassifierFactory) -> None:
-    """Where the LLM back-ends plug in, without scoring importing them."""
-    CLASSIFIERS[name] = factory
-
-
-def make_classifier(config: ScoringConfig) -> ContextClassifier:
-    if config.classifier in ("llm", "hybrid") and config.classifier not in CLASSIFIERS:
-        import scoring.llm_context  # noqa: F401 - registers the LLM back-ends
-    factory = CLASSIFIERS.get(config.classifier)
-    if factory is None:
-        raise BackendUnavailable("classifier", config.classifier, "not registered",
-                                 available=sorted(CLASSIFIERS))
-    return factory(config)
+@classifiers.register("rules")
+def _rules(context: BuildContext) -> ContextClassifier:
+    return RulesClassifier(context.config)

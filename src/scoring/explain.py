@@ -2,17 +2,17 @@
 
 `template` (default) is deterministic: the same table always gives the same words, so a
 supervisor can trust that two trainees with the same errors read the same feedback. The `llm`
-explainer registers itself through `register_explainer`.
+explainer (`scoring.llm_explain`) registers itself in the same registry (`scoring.backends`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from scoring.backends import BuildContext, explainers
 from scoring.config import ScoringConfig
-from scoring.errors import BackendUnavailable
 from scoring.result import Counts, Discrepancy, EntityRow
 
 _REASON_WORDS = {
@@ -40,10 +40,22 @@ class ExplanationInput:
     final_text: str = ""
 
 
+@dataclass(frozen=True)
+class Explanation:
+    """The words shown, and why they are the template's when another explainer was asked
+    (None when the configured explainer's own text was kept)."""
+
+    text: str
+    fallback: str | None = None
+
+
 class Explainer(Protocol):
+    """Everything the scorer asks of an explainer: one explanation per pair of a batch (the
+    LLM explainer sends them together; its event loop stays inside its client)."""
+
     name: str
 
-    def explain(self, data: ExplanationInput) -> str: ...
+    def explain_many(self, items: Sequence[ExplanationInput]) -> list[Explanation]: ...
 
 
 def describe(attributes: dict[str, str], label: str) -> str:
@@ -76,6 +88,9 @@ class TemplateExplainer:
 
     def __init__(self, config: ScoringConfig | None = None) -> None:
         self.config = config
+
+    def explain_many(self, items: Sequence[ExplanationInput]) -> list[Explanation]:
+        return [Explanation(self.explain(data)) for data in items]
 
     def explain(self, data: ExplanationInput) -> str:
         counted = [r for r in data.rows if r.counted]
@@ -112,19 +127,6 @@ class TemplateExplainer:
         return " ".join(parts)
 
 
-ExplainerFactory = Callable[[ScoringConfig], Explainer]
-EXPLAINERS: dict[str, ExplainerFactory] = {"template": TemplateExplainer}
-
-
-def register_explainer(name: str, factory: ExplainerFactory) -> None:
-    EXPLAINERS[name] = factory
-
-
-def make_explainer(config: ScoringConfig) -> Explainer:
-    if config.explainer == "llm" and "llm" not in EXPLAINERS:
-        import scoring.llm_explain  # noqa: F401 - registers the LLM explainer
-    factory = EXPLAINERS.get(config.explainer)
-    if factory is None:
-        raise BackendUnavailable("explainer", config.explainer, "not registered",
-                                 available=sorted(EXPLAINERS))
-    return factory(config)
+@explainers.register("template")
+def _template(context: BuildContext) -> Explainer:
+    return TemplateExplainer(context.config)

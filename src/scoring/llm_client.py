@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from scoring.config import LlmSettings
 from scoring.errors import LlmRejected, LlmUnavailable
 
 # The request itself is refused (bad request, too large, unprocessable): not a passing outage.
 REJECTED = (400, 413, 422)
+R = TypeVar("R")
 
 
 @dataclass
@@ -43,15 +45,26 @@ class LlmClient:
             raise ValueError("an LLM back-end needs [llm] base_url and model")
         self.settings = settings
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: asyncio.Runner | None = None
         self._client: Any = None
         self._semaphore: asyncio.Semaphore | None = None
         self.usage = Usage()
+
+    def run(self, work: Coroutine[Any, Any, R]) -> R:
+        """The one bridge from synchronous callers (the scorer, hence the worker and the CLI)
+        to this client's coroutines, and the only event loop in scoring: a private loop that
+        lives as long as the client, so the HTTP pool and the concurrency gate are made once
+        and serve batch after batch. A batch's requests are gathered on it, so vLLM sees
+        them together and batches them."""
+        if self._runner is None:
+            self._runner = asyncio.Runner()
+        return self._runner.run(work)
 
     def _bind(self) -> tuple[Any, asyncio.Semaphore]:
         """The SDK client and the concurrency gate of the running event loop.
 
         Both belong to the loop that first uses them (httpx's pool, asyncio primitives); a
-        caller on another loop (sync CLI calls, then `asyncio.run` in a worker) gets its own.
+        coroutine awaited on another loop (a test's `asyncio.run`) gets its own.
         """
         from openai import AsyncOpenAI
 

@@ -20,8 +20,8 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from scoring.config import ScoringConfig
-from scoring.context_check import PairContext, RulesClassifier, Verdict, register_classifier
+from scoring.backends import BuildContext, classifiers
+from scoring.context_check import ContextClassifier, PairContext, RulesClassifier, Verdict
 from scoring.errors import BackendUnavailable, LlmRejected, LlmUnavailable
 from scoring.llm_client import LlmClient
 from scoring.mention import Mention
@@ -80,30 +80,26 @@ def batched_schema(n: int) -> dict[str, Any]:
 
 
 class LlmClassifier:
-    def __init__(self, config: ScoringConfig, hybrid: bool = False) -> None:
-        self.config = config
-        self.settings = config.llm
+    def __init__(self, context: BuildContext, hybrid: bool = False) -> None:
+        self.config = context.config
+        self.settings = context.llm
         self.hybrid = hybrid
         self.name = "hybrid" if hybrid else "llm"
-        self.model = config.llm.model
-        self.rules = RulesClassifier(config)
-        if not config.llm.base_url or not config.llm.model:
+        self.model = context.llm.model
+        self.rules = RulesClassifier(context.config)
+        if not context.llm.base_url or not context.llm.model:
             raise BackendUnavailable(
                 "classifier", self.name, "[llm] base_url and model are not set",
                 available=["rules"])
-        self.client = LlmClient(config.llm)
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self.client = LlmClient(context.llm)
         self.asked = 0  # entities sent to the LLM (hybrid saves the others)
         self.decided_by_rules = 0
 
     def check(self, pairs: Sequence[PairContext]) -> list[list[Verdict]]:
-        """Synchronous callers (the CLI's `score`) get a private loop that lives as long as
-        this classifier, so the HTTP connection pool is reused from call to call."""
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-        return self._loop.run_until_complete(self.acheck(pairs))
+        """Every pair's questions at once, on the client's loop (vLLM batches them)."""
+        return self.client.run(self._check_all(pairs))
 
-    async def acheck(self, pairs: Sequence[PairContext]) -> list[list[Verdict]]:
+    async def _check_all(self, pairs: Sequence[PairContext]) -> list[list[Verdict]]:
         return list(await asyncio.gather(*(self._pair(pair) for pair in pairs)))
 
     def certain(self, p: Mention, f: Mention) -> Verdict | None:
@@ -159,5 +155,11 @@ class LlmClassifier:
         return out
 
 
-register_classifier("llm", lambda config: LlmClassifier(config))
-register_classifier("hybrid", lambda config: LlmClassifier(config, hybrid=True))
+@classifiers.register("llm")
+def _llm(context: BuildContext) -> ContextClassifier:
+    return LlmClassifier(context)
+
+
+@classifiers.register("hybrid")
+def _hybrid(context: BuildContext) -> ContextClassifier:
+    return LlmClassifier(context, hybrid=True)

@@ -12,11 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
 
-from scoring.config import ScoringConfig
+from scoring.backends import BuildContext, explainers, ner_backends
 from scoring.errors import BackendUnavailable, LlmUnavailable
-from scoring.explain import ExplanationInput, TemplateExplainer, describe, register_explainer
+from scoring.explain import (
+    Explainer,
+    Explanation,
+    ExplanationInput,
+    TemplateExplainer,
+    describe,
+)
 from scoring.llm_client import LlmClient
+from scoring.ner import NerBackend
 from scoring.sections import Section
 
 _NUMBER = re.compile(r"(?<![\w.])(0?\.\d+|1\.0+|[01])(?![\w.])")
@@ -43,38 +51,35 @@ def explanation_messages(data: ExplanationInput) -> list[dict[str, str]]:
 class LlmExplainer:
     name = "llm"
 
-    def __init__(self, config: ScoringConfig) -> None:
-        if not config.llm.base_url or not config.llm.model:
+    def __init__(self, context: BuildContext) -> None:
+        if not context.llm.base_url or not context.llm.model:
             raise BackendUnavailable("explainer", "llm", "[llm] base_url and model are not set",
                                      available=["template"])
-        self.config = config
-        self.client = LlmClient(config.llm)
-        self.template = TemplateExplainer(config)
-        # The lexicon NER that reads the explanation; the Scorer shares its own when it has one.
-        self.ner: object | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self.config = context.config
+        self.client = LlmClient(context.llm)
+        self.template = TemplateExplainer(context.config)
+        # The explanation is read with the NER that read the reports (the scorer's own).
+        self.ner: NerBackend = context.ner or ner_backends.make("lexicon", context)
         self.rejected = 0
 
-    def explain(self, data: ExplanationInput) -> str:
-        return self.explain_checked(data)[0]
+    def explain_many(self, items: Sequence[ExplanationInput]) -> list[Explanation]:
+        """Every pair's explanation asked at once, on the client's loop."""
+        async def ask_all() -> list[Explanation]:
+            return list(await asyncio.gather(*(self.aexplain(data) for data in items)))
+        return self.client.run(ask_all())
 
-    def explain_checked(self, data: ExplanationInput) -> tuple[str, str | None]:
-        """Synchronous callers: a private loop that lives as long as this explainer."""
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-        return self._loop.run_until_complete(self.aexplain(data))
-
-    async def aexplain(self, data: ExplanationInput) -> tuple[str, str | None]:
-        """(explanation, fallback): fallback is None when the LLM's text was kept."""
+    async def aexplain(self, data: ExplanationInput) -> Explanation:
+        """The LLM's text if it passes the post-check, else the template's, saying why."""
         try:
             text = await self.client.text(explanation_messages(data))
         except LlmUnavailable:
-            return self.template.explain(data), "explainer:template (LLM unavailable)"
+            return Explanation(self.template.explain(data),
+                               "explainer:template (LLM unavailable)")
         problem = self.problem(text, data)
         if problem:
             self.rejected += 1
-            return self.template.explain(data), f"explainer:template ({problem})"
-        return text, None
+            return Explanation(self.template.explain(data), f"explainer:template ({problem})")
+        return Explanation(text)
 
     def problem(self, text: str, data: ExplanationInput) -> str | None:
         """Why this explanation may not be shown; None when it passes."""
@@ -93,16 +98,14 @@ class LlmExplainer:
     def _concepts(self, text: str) -> set[tuple[str, str | None]]:
         """(concept, head) of each finding the text names ("effusion" is the pleural
         effusion of the table by its head)."""
-        if self.ner is None:
-            from scoring.ner import make_ner
-
-            self.ner = make_ner("lexicon")
         whole = [Section("report", 0, len(text))]
-        mentions = self.ner.extract_many([(text, whole)])[0]  # type: ignore[attr-defined]
+        mentions = self.ner.extract_many([(text, whole)])[0]
         # Only what the vocabulary names: words it only read as a phrase ("the report")
         # and statements of normality are no finding an explanation could invent.
         return {(m.concept, m.head) for m in mentions if m.counted and m.how not in (
             "phrase", "statement", "normal") and not m.generic}
 
 
-register_explainer("llm", LlmExplainer)
+@explainers.register("llm")
+def _llm(context: BuildContext) -> Explainer:
+    return LlmExplainer(context)

@@ -15,11 +15,12 @@ The scorer decides the exam between the two steps, from the procedure or the rea
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from scoring.analysis import Found, Reading, SentenceReader
+from scoring.backends import BuildContext, ner_backends
 from scoring.errors import BackendUnavailable
 from scoring.exam import REGION_ROOT
 from scoring.mention import SEVERITY_WORDS, Mention
@@ -265,13 +266,11 @@ def _dedupe(mentions: Iterable[Mention], vocabulary: Vocabulary) -> list[Mention
     return out
 
 
-NER_BACKENDS: dict[str, Callable[..., NerBackend]] = {
-    "lexicon": LexiconNer,
-    "scispacy": ScispacyNer,
-}
+@ner_backends.register("lexicon")
+def _lexicon(context: BuildContext) -> NerBackend:
+    return LexiconNer()
 
 
-def make_ner(name: str, **kwargs: object) -> NerBackend:
-    if name not in NER_BACKENDS:
-        raise BackendUnavailable("ner", name, "unknown back-end", available=list(NER_BACKENDS))
-    return NER_BACKENDS[name](**kwargs)
+@ner_backends.register("scispacy")
+def _scispacy(context: BuildContext) -> NerBackend:
+    return ScispacyNer(context.config.scispacy_model)

@@ -9,7 +9,6 @@ threads.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import time
 from collections.abc import Sequence
@@ -17,17 +16,17 @@ from dataclasses import dataclass, field
 from importlib import metadata
 
 from scoring import exam as exams
-from scoring.config import ScoringConfig
-from scoring.context_check import ContextClassifier, PairContext, Verdict, make_classifier
+from scoring.backends import BuildContext, classifiers, explainers, ner_backends
+from scoring.config import LlmSettings, ScoringConfig
+from scoring.context_check import ContextClassifier, PairContext, Verdict
 from scoring.critical import ANY, CriticalFindings, default_entries
 from scoring.embeddings import Embedder
 from scoring.errors import EmptyReport
 from scoring.esas import count, discrepancy, esas, grade
 from scoring.exam import Exam
-from scoring.explain import ExplanationInput, make_explainer
+from scoring.explain import Explanation, ExplanationInput
 from scoring.matching import Alignment, align
 from scoring.mention import Mention
-from scoring.ner import make_ner
 from scoring.result import Counts, EntityRow, Method, ScoreResult, SectionScore
 from scoring.sections import Section, scored_text_span, split_sections
 from scoring.vocabulary import Vocabulary, load_vocabulary
@@ -81,22 +80,27 @@ def pair_sections(prelim: str, final: str) -> tuple[list[Section], list[Section]
 
 
 class Scorer:
-    def __init__(self, config: ScoringConfig | None = None,
+    """The method, built once from `[scoring]` and `[llm]` (the only source of LLM settings:
+    the daemon passes its `[llm]` section, the CLI builds the same object from its flags)."""
+
+    def __init__(self, config: ScoringConfig | None = None, llm: LlmSettings | None = None,
                  classifier: ContextClassifier | None = None) -> None:
         self.config = config or ScoringConfig()
+        self.llm = llm or LlmSettings()
         self.vocabulary: Vocabulary = load_vocabulary()
-        kwargs = {"model": self.config.scispacy_model} if self.config.ner == "scispacy" else {}
-        self.ner = make_ner(self.config.ner, **kwargs)
+        context = BuildContext(self.config, self.llm)
+        self.ner = ner_backends.make(self.config.ner, context)
         self.embedder: Embedder | None = None
         if self.config.matcher == "exact+embedding":
             self.embedder = Embedder(self.config.embedding_model_path)
-        self.classifier = classifier or make_classifier(self.config)
-        self.explainer = make_explainer(self.config)
-        if hasattr(self.explainer, "ner") and self.config.ner == "lexicon":
-            self.explainer.ner = self.ner  # the LLM explainer's post-check reads with our NER
-        self.critical = CriticalFindings.resolve(
-            self.ner if self.config.ner == "lexicon" else make_ner("lexicon"), self.vocabulary,
-            self._critical_entries())
+        self.classifier = classifier or classifiers.make(self.config.classifier, context)
+        self.explainer = explainers.make(self.config.explainer,
+                                         BuildContext(self.config, self.llm, self.ner))
+        # Critical findings are resolved with the lexicon NER whatever reads the reports.
+        lexicon = self.ner if self.config.ner == "lexicon" else ner_backends.make(
+            "lexicon", context)
+        self.critical = CriticalFindings.resolve(lexicon, self.vocabulary,
+                                                 self._critical_entries())
 
     def _critical_entries(self) -> list[tuple[str, str]]:
         c = self.config
@@ -106,35 +110,27 @@ class Scorer:
 
     # ------------------------------------------------------------------ public entry points
     def score(self, prelim: str, final: str, procedure: str | None = None) -> ScoreResult:
-        analysis = self._analyse([(prelim, final)], [procedure])[0]
-        t = time.perf_counter()
-        verdicts = self.classifier.check([PairContext(prelim, final, analysis.shared())])[0]
-        analysis.timings["context_check"] = _ms(t)
-        return self._finish(analysis, verdicts)
+        return self.score_many([(prelim, final)], [procedure])[0]
 
-    async def score_many(self, pairs: Sequence[tuple[str, str]],
-                         procedures: Sequence[str | None] | None = None) -> list[ScoreResult]:
-        """Batched: one NER pass over all texts, one classifier call over all pairs (the LLM
-        back-end turns that into concurrent requests that vLLM batches)."""
+    def score_many(self, pairs: Sequence[tuple[str, str]],
+                   procedures: Sequence[str | None] | None = None) -> list[ScoreResult]:
+        """Batched: one NER pass over all texts, one classifier call and one explainer call
+        over all pairs (the LLM back-ends send those requests together; vLLM batches them)."""
         analyses = self._analyse(pairs, procedures)
         t = time.perf_counter()
-        verdicts = await self.classifier.acheck(
+        verdicts = self.classifier.check(
             [PairContext(a.prelim, a.final, a.shared()) for a in analyses])
         per_pair = _ms(t) / max(len(analyses), 1)
         for a in analyses:
             a.timings["context_check"] = per_pair
         tallies = [self._tally(a, v) for a, v in zip(analyses, verdicts, strict=True)]
         t = time.perf_counter()
-        aexplain = getattr(self.explainer, "aexplain", None)
-        if aexplain is not None:  # the LLM explainer: all pairs' explanations concurrently
-            explanations = await asyncio.gather(*(aexplain(x.explain_input) for x in tallies))
-        else:
-            explanations = [(self.explainer.explain(x.explain_input), None) for x in tallies]
+        explanations = self.explainer.explain_many([x.explain_input for x in tallies])
         per_pair = _ms(t) / max(len(analyses), 1)
         out = []
-        for a, tally, (text, fallback) in zip(analyses, tallies, explanations, strict=True):
+        for a, tally, explanation in zip(analyses, tallies, explanations, strict=True):
             a.timings["explanation"] = per_pair
-            out.append(self._result(a, tally, text, fallback))
+            out.append(self._result(a, tally, explanation))
         return out
 
     def method(self) -> Method:
@@ -195,17 +191,6 @@ class Scorer:
                 "sections": t_sections, "ner": t_ner + t_place, "matching": _ms(t)}))
         return out
 
-    def _finish(self, analysis: _Analysis, verdicts: list[Verdict]) -> ScoreResult:
-        tally = self._tally(analysis, verdicts)
-        t = time.perf_counter()
-        checked = getattr(self.explainer, "explain_checked", None)
-        if checked is not None:
-            text, fallback = checked(tally.explain_input)
-        else:
-            text, fallback = self.explainer.explain(tally.explain_input), None
-        analysis.timings["explanation"] = _ms(t)
-        return self._result(analysis, tally, text, fallback)
-
     def _tally(self, analysis: _Analysis, verdicts: list[Verdict]) -> _Tally:
         t = time.perf_counter()
         verdict_of = dict(zip(map(id, (p for p, _ in analysis.shared())), verdicts,
@@ -235,19 +220,19 @@ class Scorer:
             counts=total, rows=rows, prelim_text=analysis.prelim, final_text=analysis.final)
         return _Tally(rows, sections, total, score, g, disc, explain_input)
 
-    def _result(self, analysis: _Analysis, tally: _Tally, explanation: str,
-                explainer_fallback: str | None) -> ScoreResult:
+    def _result(self, analysis: _Analysis, tally: _Tally,
+                explanation: Explanation) -> ScoreResult:
         fallbacks = []
         if any(r.decided_by == "rules-fallback" for r in tally.rows):
             fallbacks.append("classifier:rules (LLM unavailable)")
-        if explainer_fallback:
-            fallbacks.append(explainer_fallback)
+        if explanation.fallback:
+            fallbacks.append(explanation.fallback)
         method = self.method()
         if fallbacks:
             method = method.model_copy(update={"fallback": "; ".join(fallbacks)})
         return ScoreResult(
             esas=tally.score, grade=tally.grade, discrepancy=tally.discrepancy,
-            counts=tally.total, entities=tally.rows, explanation=explanation, method=method,
+            counts=tally.total, entities=tally.rows, explanation=explanation.text, method=method,
             timings_ms={k: round(v, 3) for k, v in analysis.timings.items()},
             sections=tally.sections, exam=analysis.exam,
         )

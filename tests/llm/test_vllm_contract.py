@@ -6,7 +6,6 @@ constrained answers parse. They say nothing about clinical quality: the weights 
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 
@@ -35,7 +34,7 @@ def make(server, **overrides) -> Scorer:
     explainer = overrides.pop("explainer", "template")
     llm = LlmSettings(**{"base_url": server.base_url, "model": server.model,
                          "timeout_s": 60, **overrides})
-    return Scorer(ScoringConfig(classifier=classifier, explainer=explainer, llm=llm))
+    return Scorer(ScoringConfig(classifier=classifier, explainer=explainer), llm)
 
 
 def shared(result):
@@ -45,7 +44,7 @@ def shared(result):
 @pytest.mark.parametrize("style", ["batched", "paper"])
 def test_every_request_is_accepted_and_every_answer_parses(vllm_server, style):
     scorer = make(vllm_server, prompt_style=style)
-    results = asyncio.run(scorer.score_many(PAIRS))
+    results = scorer.score_many(PAIRS)
     for result in results:
         assert result.method.fallback is None, result.method.fallback
         assert result.method.classifier == "llm" and result.method.llm_model == "tiny-llama"
@@ -62,14 +61,14 @@ def test_every_request_is_accepted_and_every_answer_parses(vllm_server, style):
 def test_sync_and_async_paths_agree(vllm_server):
     scorer = make(vllm_server)
     one = scorer.score(*PAIRS[0])
-    (many,) = asyncio.run(scorer.score_many(PAIRS[:1]))
+    (many,) = scorer.score_many(PAIRS[:1])
     assert [e.category for e in one.entities] == [e.category for e in many.entities]
 
 
 def test_hybrid_asks_the_llm_less(vllm_server):
     llm, hybrid = make(vllm_server), make(vllm_server, classifier="hybrid")
-    asyncio.run(llm.score_many(PAIRS))
-    results = asyncio.run(hybrid.score_many(PAIRS))
+    llm.score_many(PAIRS)
+    results = hybrid.score_many(PAIRS)
     assert all(r.method.fallback is None for r in results)
     assert hybrid.classifier.asked < llm.classifier.asked
     assert hybrid.classifier.decided_by_rules + hybrid.classifier.asked == llm.classifier.asked
@@ -77,7 +76,7 @@ def test_hybrid_asks_the_llm_less(vllm_server):
 
 def test_llm_explanation_is_kept_or_replaced_with_the_reason(vllm_server):
     scorer = make(vllm_server, explainer="llm")
-    for result in asyncio.run(scorer.score_many(PAIRS)):
+    for result in scorer.score_many(PAIRS):
         assert result.method.explainer == "llm" and result.explanation.strip()
         fallback = result.method.fallback or ""
         assert fallback == "" or fallback.startswith("explainer:template (")
@@ -102,7 +101,7 @@ def test_server_killed_mid_batch(vllm_server):
         killer = threading.Thread(target=kill_soon)
         killer.start()
         started = time.monotonic()
-        results = asyncio.run(rules_scorer.score_many(pairs))
+        results = rules_scorer.score_many(pairs)
         killer.join()
         assert len(results) == len(pairs)  # complete, nothing lost
         flagged = [r for r in results if r.method.fallback]
@@ -111,7 +110,7 @@ def test_server_killed_mid_batch(vllm_server):
         assert all(e.decided_by in ("llm", "rules-fallback") for r in results for e in shared(r))
         assert time.monotonic() - started < 120  # nothing hangs past the timeouts
         with pytest.raises(LlmUnavailable):
-            asyncio.run(wait_scorer.score_many(pairs))
+            wait_scorer.score_many(pairs)
     finally:
         vllm_server.start()
     assert make(vllm_server).score(*PAIRS[0]).method.fallback is None  # back in service

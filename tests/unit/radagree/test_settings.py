@@ -37,3 +37,20 @@ def test_missing_file_and_broken_toml(tmp_path):
     broken.write_text("[mllp\nport = 1\n")
     result = CliRunner().invoke(main, ["check-config", "--config", str(broken)])
     assert result.exit_code == 2 and "broken.toml" in result.output
+
+
+def test_llm_settings_have_one_home(tmp_path, monkeypatch):
+    """`[llm]` is the only source of LLM settings: a `[scoring.llm]` table (or its environment
+    form) is refused, naming where the keys belong, not silently overwritten."""
+    path = tmp_path / "radagree.toml"
+    path.write_text('[scoring]\nclassifier = "llm"\n[scoring.llm]\nbase_url = "http://x/v1"\n')
+    result = CliRunner().invoke(main, ["check-config", "--config", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "top-level [llm] section" in result.output
+    path.write_text('[llm]\nbase_url = "http://vllm:8000/v1"\nmodel = "m"\n')
+    monkeypatch.setenv("RADAGREE_SCORING__LLM__MODEL", "other")
+    result = CliRunner().invoke(main, ["check-config", "--config", str(path)])
+    assert result.exit_code == 2 and "top-level [llm] section" in result.output
+    monkeypatch.delenv("RADAGREE_SCORING__LLM__MODEL")
+    result = CliRunner().invoke(main, ["check-config", "--config", str(path)])
+    assert result.exit_code == 0 and "http://vllm:8000/v1" in result.output

@@ -3,7 +3,6 @@ the current vLLM constraint fields), and every failure ending flagged or queued,
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 
@@ -37,7 +36,7 @@ def fake_with():
 def scorer(server: FakeOpenAI, classifier: str = "llm", **llm) -> Scorer:
     settings = LlmSettings(base_url=server.base_url, model="fake", timeout_s=2, retries=1,
                            **llm)
-    return Scorer(ScoringConfig(classifier=classifier, explainer="llm", llm=settings))
+    return Scorer(ScoringConfig(classifier=classifier, explainer="llm"), settings)
 
 
 def test_wire_carries_only_current_constraint_fields(fake_with):
@@ -116,7 +115,7 @@ def test_wait_keeps_the_pair_for_later(fake_with):
     with pytest.raises(LlmUnavailable):
         s.score(PRELIM, FINAL)
     with pytest.raises(LlmUnavailable):
-        asyncio.run(s.score_many([(PRELIM, FINAL)] * 3))
+        s.score_many([(PRELIM, FINAL)] * 3)
 
 
 @pytest.mark.parametrize("fault", ["400", "garbage"])
@@ -172,5 +171,5 @@ def test_score_many_runs_pairs_concurrently(fake_with):
 
     server = fake_with(script)
     s = scorer(server, max_concurrency=8)
-    results = asyncio.run(s.score_many([(PRELIM, FINAL)] * 8))
+    results = s.score_many([(PRELIM, FINAL)] * 8)
     assert len(results) == 8 and in_flight["max"] >= 4

@@ -1,6 +1,5 @@
 """Golden behaviour on the RadEval typed pairs: orderings and classes, never exact values."""
 
-import asyncio
 
 import pytest
 
@@ -65,7 +64,7 @@ def test_negative_statement_in_one_report_is_not_counted(scorer):
 
 def test_score_many_matches_score(scorer):
     pairs = [("Mild cardiomegaly.", "Severe cardiomegaly."), ("No effusion.", "Effusion.")]
-    many = asyncio.run(scorer.score_many(pairs))
+    many = scorer.score_many(pairs)
     assert [r.esas for r in many] == [scorer.score(p, f).esas for p, f in pairs]
 
 
