@@ -12,7 +12,7 @@ agreement for each, as in the paper.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
@@ -31,8 +31,12 @@ class Fit:
 
 
 def fit_from_labels(labels: Sequence[Label], current: Sequence[float], max_grade: int,
-                    min_per_modality: int) -> list[Fit]:
-    """The overall fit first, then each modality with enough labels."""
+                    min_per_modality: int,
+                    current_by_modality: Mapping[str, Sequence[float]] | None = None
+                    ) -> list[Fit]:
+    """The overall fit first, then each modality with enough labels; "before" is measured
+    with the thresholds each modality is graded on now."""
+    by_modality = current_by_modality or {}
     groups: dict[str, list[Label]] = {ALL: list(labels)}
     for label in labels:
         groups.setdefault(label.modality, []).append(label)
@@ -45,31 +49,30 @@ def fit_from_labels(labels: Sequence[Label], current: Sequence[float], max_grade
         scores = [lb.esas for lb in group]
         grades = [min(max(lb.grade, 1), max_grade) for lb in group]
         fitted = fit_thresholds(scores, grades, max_grade)
-        fits.append(Fit(modality, agreement(scores, grades, current),
-                        agreement(scores, grades, fitted), tuple(current), fitted))
+        now = tuple(by_modality.get(modality, current))
+        fits.append(Fit(modality, agreement(scores, grades, now),
+                        agreement(scores, grades, fitted), now, fitted))
     return fits
 
 
 def fit_store(engine: Engine, current: Sequence[float], max_grade: int,
-              min_per_modality: int) -> list[Fit]:
+              min_per_modality: int,
+              current_by_modality: Mapping[str, Sequence[float]] | None = None) -> list[Fit]:
     with engine.connect() as conn:
         labels = latest_labels(conn)
     if not labels:
         raise ValueError("the store holds no labels yet: attendings confirm or change grades "
                          "in the review app (radagree web)")
-    return fit_from_labels(labels, current, max_grade, min_per_modality)
+    return fit_from_labels(labels, current, max_grade, min_per_modality, current_by_modality)
 
 
-def toml_snippet(fits: Sequence[Fit], by_modality_supported: bool) -> str:
-    """`[scoring] grade_thresholds` from the overall fit, and the per-modality fits as a table
-    when the scorer reads one (otherwise as comments, so nothing is silently ignored)."""
+def toml_snippet(fits: Sequence[Fit]) -> str:
+    """`[scoring] grade_thresholds` from the overall fit, and the per-modality fits as the
+    `grade_thresholds_by_modality` table the scorer applies to exams of that modality."""
     overall = next(f for f in fits if f.modality == ALL)
     lines = ["[scoring]", f"grade_thresholds = {json.dumps(list(overall.fitted))}"]
     per = [f for f in fits if f.modality != ALL]
     if per:
-        prefix = "" if by_modality_supported else "# "
-        if not by_modality_supported:
-            lines.append("# per-modality fits (this scorer applies one set of thresholds):")
-        lines.append(f"{prefix}[scoring.grade_thresholds_by_modality]")
-        lines += [f"{prefix}{f.modality} = {json.dumps(list(f.fitted))}" for f in per]
+        lines.append("[scoring.grade_thresholds_by_modality]")
+        lines += [f"{f.modality} = {json.dumps(list(f.fitted))}" for f in per]
     return "\n".join(lines) + "\n"

@@ -114,15 +114,16 @@ def calibrate_from_store(settings: Any, out_path: Path | None, max_grade: int,
                          min_per_modality: int) -> None:
     from radagree.store import make_engine, migrate
     from radagree.store_calibration import fit_store, toml_snippet
-    from scoring import ScoringConfig
 
     engine = make_engine(settings.store.url)
     migrate(engine)
     current = tuple(settings.scoring.grade_thresholds)
-    if len(current) != max_grade - 1:
+    by_modality = dict(settings.scoring.grade_thresholds_by_modality)
+    if len(current) != max_grade - 1:  # another grade scale: nothing now in force applies
         current = tuple(round(i / max_grade, 4) for i in range(1, max_grade))
+        by_modality = {}
     try:
-        fits = fit_store(engine, current, max_grade, min_per_modality)
+        fits = fit_store(engine, current, max_grade, min_per_modality, by_modality)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     for fit in fits:
@@ -130,8 +131,7 @@ def calibrate_from_store(settings: Any, out_path: Path | None, max_grade: int,
                    f"before: exact {fit.before.exact:.1%} within +-1 {fit.before.within_one:.1%}"
                    f"  after: exact {fit.after.exact:.1%} within +-1 "
                    f"{fit.after.within_one:.1%}  thresholds {list(fit.fitted)}")
-    supported = "grade_thresholds_by_modality" in ScoringConfig.model_fields
-    snippet = toml_snippet(fits, supported)
+    snippet = toml_snippet(fits)
     if out_path is not None:
         out_path.write_text(snippet, encoding="utf-8")
         click.echo(f"wrote {out_path}")

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from scoring.exam import Modality
+
 NerName = Literal["lexicon", "scispacy"]
 MatcherName = Literal["exact", "exact+embedding"]
 ClassifierName = Literal["rules", "llm", "hybrid"]
@@ -93,6 +95,10 @@ class ScoringConfig(BaseModel):
 
     # Grade = 1 + number of thresholds the ESAS reaches; four thresholds give grades 1..5.
     grade_thresholds: tuple[float, ...] = (0.35, 0.55, 0.75, 0.95)
+    # A site's own thresholds for one modality (`radagree calibrate --from-store` fits them
+    # from its attendings' verdicts): the same number of thresholds, so grades keep one scale.
+    # A modality not listed uses `grade_thresholds`.
+    grade_thresholds_by_modality: dict[Modality, tuple[float, ...]] = Field(default_factory=dict)
 
     # Findings whose omission, addition or negation/laterality flip is a major discrepancy, in
     # words ("ovarian torsion") or vocabulary ids. None = the packaged list by body region
@@ -122,6 +128,29 @@ class ScoringConfig(BaseModel):
         if list(value) != sorted(value) or any(not 0 <= v <= 1 for v in value):
             raise ValueError("grade_thresholds must be ascending values in [0, 1]")
         return value
+
+    @field_validator("grade_thresholds_by_modality")
+    @classmethod
+    def _each_ascending(cls, value: dict[str, tuple[float, ...]]
+                        ) -> dict[str, tuple[float, ...]]:
+        for modality, thresholds in value.items():
+            if list(thresholds) != sorted(thresholds) or any(
+                    not 0 <= v <= 1 for v in thresholds):
+                raise ValueError(f"{modality}: thresholds must be ascending values in [0, 1]")
+        return value
+
+    @model_validator(mode="after")
+    def _one_scale(self) -> ScoringConfig:
+        for modality, thresholds in self.grade_thresholds_by_modality.items():
+            if len(thresholds) != len(self.grade_thresholds):
+                raise ValueError(
+                    f"grade_thresholds_by_modality.{modality} has {len(thresholds)} thresholds,"
+                    f" grade_thresholds {len(self.grade_thresholds)}: one grade scale for all")
+        return self
+
+    def thresholds_for(self, modality: str) -> tuple[float, ...]:
+        return self.grade_thresholds_by_modality.get(modality,  # type: ignore[call-overload]
+                                                     self.grade_thresholds)
 
     @property
     def max_grade(self) -> int:

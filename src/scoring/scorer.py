@@ -212,7 +212,7 @@ class Scorer:
         else:
             score = 1.0
         score = round(min(max(score, 0.0), 1.0), 4)
-        g = grade(score, self.config.grade_thresholds)
+        g = grade(score, self.config.thresholds_for(analysis.exam.modality))
         disc = discrepancy(rows)
         analysis.timings["scoring"] = _ms(t)
         explain_input = ExplanationInput(
@@ -228,6 +228,9 @@ class Scorer:
         if explanation.fallback:
             fallbacks.append(explanation.fallback)
         method = self.method()
+        thresholds = list(self.config.thresholds_for(analysis.exam.modality))
+        if thresholds != method.grade_thresholds:  # this modality's own (site-calibrated)
+            method = method.model_copy(update={"grade_thresholds": thresholds})
         if fallbacks:
             method = method.model_copy(update={"fallback": "; ".join(fallbacks)})
         return ScoreResult(

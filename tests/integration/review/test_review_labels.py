@@ -138,6 +138,20 @@ def test_calibrate_from_store_fits_the_labels_and_writes_the_config(app, engine,
     with engine.connect() as conn:
         lowest = min(conn.execute(select(pairs.c.esas)).scalars())
     assert thresholds == sorted(thresholds) and max(thresholds) <= lowest
+    # the per-modality fit is a table the scorer reads, not a comment
+    from scoring import ScoringConfig
+
+    by_modality = written["scoring"]["grade_thresholds_by_modality"]
+    assert set(by_modality) == {"XR"}
+    config = ScoringConfig(**written["scoring"])
+    assert config.thresholds_for("XR") == tuple(by_modality["XR"])
+    assert config.thresholds_for("MR") == tuple(thresholds)
+    # run again on the thresholds just written: each modality's "before" is what it is now
+    again = CliRunner().invoke(main, ["calibrate", "--from-store", "--min-per-modality", "2",
+                                      "--config", str(out)])
+    assert again.exit_code == 0, again.output
+    xr_line = next(line for line in again.output.splitlines() if line.startswith("XR "))
+    assert "before: exact 100.0%" in xr_line
 
 
 def test_calibrate_from_an_empty_store_says_why(store_url, engine, monkeypatch):

@@ -105,3 +105,24 @@ def test_critical_findings_override_must_name_recognisable_findings():
     assert words.score("Normal knee.", "Small effusion of the knee joint.", "MRI KNEE")\
         .discrepancy == "major"
     assert words.score("Clear.", "Small left pleural effusion.").discrepancy == "minor"
+
+
+def test_a_modality_graded_by_its_own_thresholds():
+    """`grade_thresholds_by_modality` (what `calibrate --from-store` fits): an exam of that
+    modality is graded on them and the result says which thresholds made its grade."""
+    from scoring import Scorer, ScoringConfig
+
+    prelim, final = "No effusion.", "Small left pleural effusion. No pneumothorax."
+    plain = Scorer().score(prelim, final, "CT CHEST W CONTRAST")
+    strict = (0.999, 0.9995, 0.9999, 1.0)
+    lenient = (0.0, 0.0, 0.0, 0.0)
+    scorer = Scorer(ScoringConfig(grade_thresholds_by_modality={"CT": lenient, "MR": strict}))
+    ct = scorer.score(prelim, final, "CT CHEST W CONTRAST")
+    xr = scorer.score(prelim, final, "XR CHEST 2 VIEWS")
+    assert ct.exam.modality == "CT" and xr.exam.modality == "XR"
+    assert ct.esas == plain.esas < 1 and plain.grade < 5
+    assert ct.grade == 5 and ct.method.grade_thresholds == list(lenient)
+    assert xr.grade == plain.grade and xr.method.grade_thresholds == list(
+        ScoringConfig().grade_thresholds)
+    with pytest.raises(ValueError, match="one grade scale"):
+        ScoringConfig(grade_thresholds_by_modality={"CT": (0.5,)})
