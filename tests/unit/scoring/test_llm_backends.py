@@ -84,7 +84,8 @@ def test_hybrid_asks_only_where_the_rules_are_unsure(fake_with):
     assert s.classifier.asked == 1
 
 
-@pytest.mark.parametrize("fault", ["500", "429", "garbage", "stall"])
+@pytest.mark.parametrize("fault", ["500", "429", "garbage",
+                                   pytest.param("stall", marks=pytest.mark.slow)])
 def test_faults_fall_back_to_rules_flagged_and_complete(fake_with, fault):
     answers = {
         "500": (500, {}, {"error": {"message": "boom"}}),
