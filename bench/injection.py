@@ -115,22 +115,30 @@ def identity(text: str, rng: random.Random) -> str | None:
     return text
 
 
+def reword(sentences: list[str], rng: random.Random) -> bool:
+    """'There is no X' <-> 'No X', then the sentences shuffled, in place; False when nothing
+    changed. The benign edit of both injection benches (IU chest and MedPix)."""
+    changed = False
+    for k, s in enumerate(sentences):
+        if s.startswith("There is no "):
+            sentences[k] = "No " + s[len("There is no "):]
+            changed = True
+        elif s.startswith("No ") and not s.startswith("No acute"):
+            sentences[k] = "There is no " + s[3:]
+            changed = True
+    if len(sentences) > 1:
+        before = list(sentences)
+        rng.shuffle(sentences)
+        changed = changed or sentences != before
+    return changed
+
+
 def benign_rewording(text: str, rng: random.Random) -> str | None:
     """Sentence order within each section and 'There is no X' <-> 'No X'."""
     sections = split(text)
     changed = False
     for _, sentences in sections:
-        for k, s in enumerate(sentences):
-            if s.startswith("There is no "):
-                sentences[k] = "No " + s[len("There is no "):]
-                changed = True
-            elif s.startswith("No ") and not s.startswith("No acute"):
-                sentences[k] = "There is no " + s[3:]
-                changed = True
-        if len(sentences) > 1:
-            before = list(sentences)
-            rng.shuffle(sentences)
-            changed = changed or sentences != before
+        changed = reword(sentences, rng) or changed
     return join(sections) if changed else None
 
 

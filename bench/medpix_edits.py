@@ -17,7 +17,7 @@ from collections.abc import Callable
 from functools import cache
 
 from _iu import DATA
-from injection import SEVERITY_SWAP
+from injection import SEVERITY_SWAP, reword
 
 CASES = DATA / "eval" / "medpix-dev" / "cases.jsonl"
 REGION = {"Head": "head", "Thorax": "thorax", "Abdomen": "abdomen",
@@ -70,19 +70,7 @@ def identity(case: dict, rng: random.Random) -> str | None:
 def benign_rewording(case: dict, rng: random.Random) -> str | None:
     """Sentence order, 'There is no X' <-> 'No X', prose instead of a list."""
     ss = sentences(case["findings"])
-    changed = False
-    for k, s in enumerate(ss):
-        if s.startswith("There is no "):
-            ss[k] = "No " + s[len("There is no "):]
-            changed = True
-        elif s.startswith("No ") and not s.startswith("No acute"):
-            ss[k] = "There is no " + s[3:]
-            changed = True
-    if len(ss) > 1:
-        before = list(ss)
-        rng.shuffle(ss)
-        changed = changed or ss != before
-    if not changed:
+    if not reword(ss, rng):
         return None
     return report(ss, case["diagnosis"].strip())
 

@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import httpx
 from sqlalchemy import create_engine, insert, make_url, text
 
+import scoring
 from _reference import in_commits, sqlite_commits_per_s
 from ingest.queue import headline
 from ingest.tables import messages, pairs, reports
@@ -46,9 +47,9 @@ from review import add_user
 from review.tables import verdicts
 
 PASSWORD = "bench password 0123"
-MODALITIES = ["CT", "MR", "US", "XR", "NM", "MG", "FL", "OT"]
-REGIONS = ["head", "neck", "chest", "breast", "abdomen", "pelvis", "spine", "upper_limb",
-           "lower_limb", "whole_body"]
+# Every known modality and region the scorer can record (not "unknown").
+MODALITIES = [m for m in scoring.MODALITIES if m != "unknown"]
+REGIONS = [r for r in scoring.REGIONS if r != "unknown"]
 FINDINGS = [
     "The heart is mildly enlarged.", "There is a small left pleural effusion.",
     "No pneumothorax.", "Patchy opacity in the right lower lobe.",

@@ -20,10 +20,8 @@ from review.access import visible
 from review.people import Principal
 from review.sources import SCORED, pairs, reports
 from review.tables import OPEN, appeals, comments, conference, users, verdicts
+from scoring import MODALITIES, REGIONS
 
-MODALITIES = ("CT", "MR", "US", "XR", "NM", "MG", "FL", "OT", "unknown")
-REGIONS = ("head", "neck", "chest", "breast", "abdomen", "pelvis", "spine", "upper_limb",
-           "lower_limb", "whole_body", "unknown")
 DISCREPANCIES = ("none", "minor", "major")
 
 

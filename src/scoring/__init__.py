@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from scoring.config import EsasWeights, LlmSettings, ScoringConfig, SectionWeights
 from scoring.errors import BackendUnavailable, EmptyReport, ScoringError
+from scoring.exam import MODALITIES, REGIONS
 from scoring.result import Counts, EntityRow, Method, ScoreResult, SectionScore
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "MODALITIES",
+    "REGIONS",
     "BackendUnavailable",
     "BuildContext",
     "ContextClassifier",

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from scoring.errors import UnknownConcept
 from scoring.exam import REGIONS
 from scoring.mention import Mention
 from scoring.sections import Section
 from scoring.vocabulary import Vocabulary, read_data_toml
+
+if TYPE_CHECKING:
+    from scoring.ner import NerBackend
 
 LARGE = 4
 ANY = "any"
@@ -60,7 +64,6 @@ class CriticalFindings:
     def __init__(self, rules: Iterable[Rule], vocabulary: Vocabulary) -> None:
         self.rules = tuple(rules)
         self.vocabulary = vocabulary
-        self.concepts = frozenset(r.concept for r in self.rules)
         self._by_concept: dict[str, list[Rule]] = {}
         self._by_head: dict[str, list[Rule]] = {}
         for r in self.rules:
@@ -69,7 +72,7 @@ class CriticalFindings:
                 self._by_head.setdefault(r.head, []).append(r)
 
     @classmethod
-    def resolve(cls, ner: object, vocabulary: Vocabulary,
+    def resolve(cls, ner: NerBackend, vocabulary: Vocabulary,
                 entries: Sequence[tuple[str, str]], setting: str = "critical_findings",
                 ) -> CriticalFindings:
         """Read each entry with the NER; a vocabulary id stands for itself."""

@@ -13,16 +13,15 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
 Modality = Literal["CT", "MR", "US", "XR", "NM", "MG", "FL", "OT", "unknown"]
 Region = Literal["head", "neck", "chest", "breast", "abdomen", "pelvis", "spine", "upper_limb",
                  "lower_limb", "whole_body", "unknown"]
-MODALITIES: tuple[str, ...] = ("CT", "MR", "US", "XR", "NM", "MG", "FL", "OT", "unknown")
-REGIONS: tuple[str, ...] = ("head", "neck", "chest", "breast", "abdomen", "pelvis", "spine",
-                            "upper_limb", "lower_limb", "whole_body", "unknown")
+MODALITIES: tuple[str, ...] = get_args(Modality)
+REGIONS: tuple[str, ...] = get_args(Region)
 
 # The structure that stands for a whole region (RadLex ids): where a region-wide statement
 # ("no acute abnormality") is placed.
@@ -76,26 +75,25 @@ class Exam(BaseModel):
     source: Literal["procedure", "report", "findings", "unknown"] = "unknown"
 
 
-def _modality(text: str) -> str:
-    """The modality named first ("CT chest ... compared with radiographs" is a CT)."""
+def _named(text: str, words: list[tuple[str, str]]) -> list[str]:
+    """The labels whose words the text names, in order of first mention."""
     low = text.lower()
     hits = []
-    for modality, pattern in _MODALITY_WORDS:
+    for label, pattern in words:
         m = re.search(pattern, low)
         if m:
-            hits.append((m.start(), modality))
-    return min(hits)[1] if hits else "unknown"
+            hits.append((m.start(), label))
+    return [label for _, label in sorted(hits)]
+
+
+def _modality(text: str) -> str:
+    """The modality named first ("CT chest ... compared with radiographs" is a CT)."""
+    return next(iter(_named(text, _MODALITY_WORDS)), "unknown")
 
 
 def _regions(text: str) -> list[str]:
     """Regions named in the text, in order of first mention."""
-    low = text.lower()
-    hits = []
-    for region, pattern in _REGION_WORDS:
-        m = re.search(pattern, low)
-        if m:
-            hits.append((m.start(), region))
-    return [r for _, r in sorted(hits)]
+    return _named(text, _REGION_WORDS)
 
 
 def _one(regions: list[str]) -> str:

@@ -50,6 +50,8 @@ class _Tally:
     total: Counts
     score: float
     grade: int
+    # The thresholds that made the grade: the exam's modality's own, else the general ones.
+    thresholds: tuple[float, ...]
     discrepancy: str
     explain_input: ExplanationInput
 
@@ -212,13 +214,14 @@ class Scorer:
         else:
             score = 1.0
         score = round(min(max(score, 0.0), 1.0), 4)
-        g = grade(score, self.config.thresholds_for(analysis.exam.modality))
+        thresholds = self.config.thresholds_for(analysis.exam.modality)
+        g = grade(score, thresholds)
         disc = discrepancy(rows)
         analysis.timings["scoring"] = _ms(t)
         explain_input = ExplanationInput(
             esas=score, grade=g, max_grade=self.config.max_grade, discrepancy=disc,
             counts=total, rows=rows, prelim_text=analysis.prelim, final_text=analysis.final)
-        return _Tally(rows, sections, total, score, g, disc, explain_input)
+        return _Tally(rows, sections, total, score, g, thresholds, disc, explain_input)
 
     def _result(self, analysis: _Analysis, tally: _Tally,
                 explanation: Explanation) -> ScoreResult:
@@ -228,9 +231,8 @@ class Scorer:
         if explanation.fallback:
             fallbacks.append(explanation.fallback)
         method = self.method()
-        thresholds = list(self.config.thresholds_for(analysis.exam.modality))
-        if thresholds != method.grade_thresholds:  # this modality's own (site-calibrated)
-            method = method.model_copy(update={"grade_thresholds": thresholds})
+        if list(tally.thresholds) != method.grade_thresholds:  # the modality's own
+            method = method.model_copy(update={"grade_thresholds": list(tally.thresholds)})
         if fallbacks:
             method = method.model_copy(update={"fallback": "; ".join(fallbacks)})
         return ScoreResult(
