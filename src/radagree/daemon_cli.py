@@ -76,12 +76,10 @@ def check_config(config_path: Path | None) -> None:
 @CONFIG_OPTION
 def migrate(config_path: Path | None) -> None:
     """Create or upgrade the store schema (serve does this at every start)."""
-    from radagree.store import make_engine
-    from radagree.store import migrate as run_migrations
+    from radagree.store import open_store
 
     settings = load_cli_settings(config_path)
-    engine = make_engine(settings.store.url)  # type: ignore[attr-defined]
-    run_migrations(engine)
+    engine = open_store(settings.store.url)  # type: ignore[attr-defined]
     click.echo(f"store schema is current ({engine.dialect.name})")
 
 
@@ -176,11 +174,9 @@ def _replay_direct(
     from tqdm import tqdm
 
     from ingest import Incoming, peek, store_messages
-    from radagree.store import make_engine
-    from radagree.store import migrate as run_migrations
+    from radagree.store import open_store
 
-    engine = make_engine(settings.store.url)  # type: ignore[attr-defined]
-    run_migrations(engine)
+    engine = open_store(settings.store.url)  # type: ignore[attr-defined]
     config = settings.mllp  # type: ignore[attr-defined]
     out: list[tuple[str, str]] = []
     for path, n, message in tqdm(messages, disable=not show, unit="msg"):

@@ -12,11 +12,9 @@ from radagree.daemon_cli import CONFIG_OPTION, load_cli_settings
 
 
 def _engine(config_path: Path | None) -> object:
-    from radagree.store import make_engine, migrate
+    from radagree.store import open_store
 
-    engine = make_engine(load_cli_settings(config_path).store.url)  # type: ignore[attr-defined]
-    migrate(engine)
-    return engine
+    return open_store(load_cli_settings(config_path).store.url)  # type: ignore[attr-defined]
 
 
 @click.group()

@@ -99,3 +99,11 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         finally:
             conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
             conn.commit()
+
+
+def open_store(url: str) -> Engine:
+    """An engine on a store whose schema is current: how every command that reads or writes
+    the store begins (a first command on a fresh machine creates it)."""
+    engine = make_engine(url)
+    migrate(engine)
+    return engine

@@ -30,13 +30,12 @@ def web(config_path: Path | None) -> None:
     import uvicorn
 
     from radagree.logs import configure_from
-    from radagree.store import make_engine, migrate
+    from radagree.store import open_store
     from review.web import create_app
 
     settings: Any = load_cli_settings(config_path)
     configure_from(settings.logging)
-    engine = make_engine(settings.store.url)
-    migrate(engine)
+    engine = open_store(settings.store.url)
     app = create_app(app_config(settings), engine)
     click.echo(f"review app on http://{settings.web.host}:{settings.web.port} "
                f"(public URL {settings.web.public_url})", err=True)
@@ -64,7 +63,7 @@ def user() -> None:
 def user_add(username: str, role: str, practitioner_id: str | None, display_name: str,
              email: str, password_stdin: bool, config_path: Path | None) -> None:
     """Create a local account (argon2id-hashed password, at least 12 characters)."""
-    from radagree.store import make_engine, migrate
+    from radagree.store import open_store
     from review import AccountError, add_user
 
     if role in ("trainee", "attending") and not practitioner_id:
@@ -74,8 +73,7 @@ def user_add(username: str, role: str, practitioner_id: str | None, display_name
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     settings: Any = load_cli_settings(config_path)
-    engine = make_engine(settings.store.url)
-    migrate(engine)
+    engine = open_store(settings.store.url)
     try:
         account = add_user(engine, username, role, password, display_name=display_name,
                            email=email, practitioner_id=practitioner_id)
@@ -94,12 +92,11 @@ def user_add(username: str, role: str, practitioner_id: str | None, display_name
 @CONFIG_OPTION
 def user_disable(username: str, config_path: Path | None) -> None:
     """Deactivate an account: no further sign-in, its open sessions end at once."""
-    from radagree.store import make_engine, migrate
+    from radagree.store import open_store
     from review import AccountError, audit, deactivate
 
     settings: Any = load_cli_settings(config_path)
-    engine = make_engine(settings.store.url)
-    migrate(engine)
+    engine = open_store(settings.store.url)
     try:
         account = deactivate(engine, username)
     except AccountError as exc:
@@ -112,11 +109,10 @@ def user_disable(username: str, config_path: Path | None) -> None:
 
 def calibrate_from_store(settings: Any, out_path: Path | None, max_grade: int,
                          min_per_modality: int) -> None:
-    from radagree.store import make_engine, migrate
+    from radagree.store import open_store
     from radagree.store_calibration import fit_store, toml_snippet
 
-    engine = make_engine(settings.store.url)
-    migrate(engine)
+    engine = open_store(settings.store.url)
     current = tuple(settings.scoring.grade_thresholds)
     by_modality = dict(settings.scoring.grade_thresholds_by_modality)
     if len(current) != max_grade - 1:  # another grade scale: nothing now in force applies
