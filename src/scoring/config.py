@@ -106,6 +106,15 @@ class ScoringConfig(BaseModel):
     # whichever list is in force.
     critical_findings: tuple[str, ...] | None = None
     critical_findings_extra: tuple[str, ...] = ()
+    # Significance tiers (`src/scoring/data/significance.toml`): findings read as incidental
+    # (a difference is minor) or significant (a difference changes management: major) beside
+    # the critical list. Words or vocabulary ids, read by the same NER as the reports; the
+    # `_extra` lists add to the packaged ones and move a finding between tiers (a site's
+    # significant entry beats a packaged incidental one).
+    incidental_findings_extra: tuple[str, ...] = ()
+    significant_findings_extra: tuple[str, ...] = ()
+    # The tier of a finding on no list.
+    default_significance: Literal["significant", "incidental"] = "significant"
 
     # Where the embedding model lives; None = the packaged all-MiniLM-L6-v2.
     embedding_model_path: str | None = None

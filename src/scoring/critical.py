@@ -74,8 +74,10 @@ class CriticalFindings:
     @classmethod
     def resolve(cls, ner: NerBackend, vocabulary: Vocabulary,
                 entries: Sequence[tuple[str, str]], setting: str = "critical_findings",
-                ) -> CriticalFindings:
-        """Read each entry with the NER; a vocabulary id stands for itself."""
+                vocabulary_flags: bool = True, strict: bool = True) -> CriticalFindings:
+        """Read each entry with the NER; a vocabulary id stands for itself. The vocabulary's
+        own `critical` concepts join the list unless `vocabulary_flags` is off (a list of
+        another tier read the same way)."""
         rules: list[Rule] = []
         unread: list[str] = []
         texts = [words for _, words in entries]
@@ -91,10 +93,11 @@ class CriticalFindings:
                 unread.append(words)
             for m in found:
                 rules.append(Rule(words, region, m.concept, m.head, m.anatomy))
-        if unread:
+        if unread and strict:
             raise UnknownConcept(setting, unread)
-        rules += [Rule(f.id, ANY, f.id, f.head, f.anatomy)
-                  for f in vocabulary.findings.values() if f.critical]
+        if vocabulary_flags:
+            rules += [Rule(f.id, ANY, f.id, f.head, f.anatomy)
+                      for f in vocabulary.findings.values() if f.critical]
         return cls(rules + _kinds_of(rules, vocabulary), vocabulary)
 
     def is_critical(self, m: Mention | None, exam_region: str = "unknown") -> bool:
@@ -109,9 +112,16 @@ class CriticalFindings:
         if m.head == "effusion" and m.anatomy and (m.severity or 0) >= LARGE and \
                 self.vocabulary.within(m.anatomy, "RID1362"):
             return True
+        return self.listed(m, exam_region) > 0
+
+    def listed(self, m: Mention, exam_region: str = "unknown") -> int:
+        """How closely the list names the mention: 2 its concept, 1 its head (at the entry's
+        place), 0 not at all; no special cases (what a tier list needs)."""
         region = m.region if m.region not in (None, "unknown", "whole_body") else exam_region
-        candidates = self._by_concept.get(m.concept, []) + self._by_head.get(m.head or "", [])
-        return any(self._matches(rule, m, region) for rule in candidates)
+        if any(self._matches(rule, m, region) for rule in self._by_concept.get(m.concept, [])):
+            return 2
+        heads = self._by_head.get(m.head or "", [])
+        return 1 if any(self._matches(rule, m, region) for rule in heads) else 0
 
     def _matches(self, rule: Rule, m: Mention, region: str) -> bool:
         if rule.region not in (ANY, region):

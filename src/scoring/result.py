@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from scoring.exam import Exam
 
 Category = Literal["matched", "mismatched", "missing", "surplus"]
-Reason = Literal["negation", "certainty", "laterality", "severity", "size", "change", "anatomy"]
+Reason = Literal["negation", "certainty", "laterality", "severity", "size", "change", "anatomy",
+                 "category", "recommendation"]
+Significance = Literal["critical", "significant", "incidental"]
 Discrepancy = Literal["none", "minor", "major"]
 
 
@@ -74,6 +76,10 @@ class EntityRow(BaseModel):
     # What the preliminary called it, where that differs from `label` ("no intracranial
     # hemorrhage" against the final's "subdural hematoma").
     prelim_label: str | None = None
+    # How much a difference about this finding matters (scoring.significance) and whether
+    # this row's difference changes management (what makes the discrepancy major).
+    significance: Significance | None = None
+    actionable: bool = False
 
     def label_of(self, side: str) -> str:
         """The name of the entity as the report on `side` ("prelim" or "final") put it."""

@@ -19,16 +19,18 @@ from scoring import exam as exams
 from scoring.backends import BuildContext, classifiers, explainers, ner_backends
 from scoring.config import LlmSettings, ScoringConfig
 from scoring.context_check import ContextClassifier, PairContext, Verdict
+from scoring import categories, clinical
 from scoring.critical import ANY, CriticalFindings, default_entries
 from scoring.embeddings import Embedder
 from scoring.errors import EmptyReport
-from scoring.esas import count, discrepancy, esas, grade
+from scoring.esas import count, esas, grade
 from scoring.exam import Exam
 from scoring.explain import Explanation, ExplanationInput
-from scoring.matching import Alignment, align
+from scoring.matching import Alignment, align, same_finding
 from scoring.mention import Mention
 from scoring.result import Counts, EntityRow, Method, ScoreResult, SectionScore
 from scoring.sections import Section, scored_text_span, split_sections
+from scoring.significance import TIER_ORDER, Significance, discrepancy
 from scoring.vocabulary import Vocabulary, load_vocabulary
 
 
@@ -65,6 +67,8 @@ class _Analysis:
     exam: Exam
     alignments: dict[str, list[Alignment]]
     timings: dict[str, float] = field(default_factory=dict)
+    recommendation_changed: bool = False
+    category_rows: list[EntityRow] = field(default_factory=list)
 
     def shared(self) -> list[tuple[Mention, Mention]]:
         return [(a.prelim, a.final) for rows in self.alignments.values() for a in rows
@@ -103,6 +107,9 @@ class Scorer:
             "lexicon", context)
         self.critical = CriticalFindings.resolve(lexicon, self.vocabulary,
                                                  self._critical_entries())
+        self.significance = Significance.resolve(
+            lexicon, self.vocabulary, self.critical, self.config.incidental_findings_extra,
+            self.config.significant_findings_extra, self.config.default_significance)
 
     def _critical_entries(self) -> list[tuple[str, str]]:
         c = self.config
@@ -178,8 +185,8 @@ class Scorer:
             regions = [self.vocabulary.region(a) for a in (*rf.places(), *rp.places())]
             exam = exams.merge(self.exam(prelim, final, procedure),
                                exams.from_findings(regions))
-            mp = self.ner.mentions(rp, exam.region)
-            mf = self.ner.mentions(rf, exam.region)
+            mp = clinical.clinical_mentions(self.ner.mentions(rp, exam.region), prelim)
+            mf = clinical.clinical_mentions(self.ner.mentions(rf, exam.region), final)
             t_place = _ms(t)
             t = time.perf_counter()
             names = dict.fromkeys(s.name for s in layouts[k][1])
@@ -189,8 +196,33 @@ class Scorer:
                             self.embedder, self.config.embedding_threshold)
                 for name in names
             }
-            out.append(_Analysis(prelim, final, exam, alignments, {
-                "sections": t_sections, "ner": t_ner + t_place, "matching": _ms(t)}))
+            recs = [clinical.recommendations(r.text, [(s.start, s.end) for _, s, _ in
+                                                      r.sentences]) for r in (rp, rf)]
+            out.append(_Analysis(
+                prelim, final, exam, alignments,
+                {"sections": t_sections, "ner": t_ner + t_place, "matching": _ms(t)},
+                clinical.recommendation_changed(*recs),
+                categories.compare(prelim, final, _category_section(list(names)))))
+        return out
+
+    def _said_elsewhere(self, analysis: _Analysis) -> set[int]:
+        """Mentions left unaligned in their section whose finding the other report states,
+        in the same way, in another section: a reordered report says the same thing, and each
+        finding counts once, not once per section."""
+        prelim = [a.prelim for rows in analysis.alignments.values() for a in rows if a.prelim]
+        final = [a.final for rows in analysis.alignments.values() for a in rows if a.final]
+        lonely = [(a.prelim or a.final, final if a.prelim else prelim)
+                  for rows in analysis.alignments.values() for a in rows
+                  if (a.prelim is None) != (a.final is None)]
+        out = set()
+        for m, others in lonely:
+            assert m is not None
+            for o in others:
+                if o.section != m.section and o.polarity == m.polarity and same_finding(
+                        m, o, self.vocabulary) is not None and (
+                        not m.laterality or not o.laterality or m.laterality == o.laterality):
+                    out.add(id(m))
+                    break
         return out
 
     def _tally(self, analysis: _Analysis, verdicts: list[Verdict]) -> _Tally:
@@ -200,8 +232,12 @@ class Scorer:
         rows: list[EntityRow] = []
         sections: list[SectionScore] = []
         weights = self.config.section_weights.model_dump()
+        elsewhere = self._said_elsewhere(analysis)
         for name, alignments in analysis.alignments.items():
-            section_rows = [self._row(a, verdict_of, analysis.exam.region) for a in alignments]
+            section_rows = [self._row(a, verdict_of, analysis.exam.region, elsewhere)
+                            for a in alignments]
+            if name == (analysis.category_rows[0].section if analysis.category_rows else ""):
+                section_rows += analysis.category_rows
             section_rows.sort(key=lambda r: (r.final_span or r.prelim_span or (0, 0)))
             rows += section_rows
             counts = count(section_rows)
@@ -216,7 +252,7 @@ class Scorer:
         score = round(min(max(score, 0.0), 1.0), 4)
         thresholds = self.config.thresholds_for(analysis.exam.modality)
         g = grade(score, thresholds)
-        disc = discrepancy(rows)
+        disc = discrepancy(rows, analysis.recommendation_changed)
         analysis.timings["scoring"] = _ms(t)
         explain_input = ExplanationInput(
             esas=score, grade=g, max_grade=self.config.max_grade, discrepancy=disc,
@@ -242,7 +278,8 @@ class Scorer:
             sections=tally.sections, exam=analysis.exam,
         )
 
-    def _row(self, a: Alignment, verdict_of: dict[int, Verdict], region: str) -> EntityRow:
+    def _row(self, a: Alignment, verdict_of: dict[int, Verdict], region: str,
+             elsewhere: set[int]) -> EntityRow:
         p, f = a.prelim, a.final
         ref = f or p
         assert ref is not None
@@ -250,6 +287,10 @@ class Scorer:
             ref = p  # a normal statement against a finding: the row is about the finding
         critical = (self.critical.is_critical(p, region)
                     or self.critical.is_critical(f, region))
+        tiers = [self.significance.tier(m, region) for m in (p, f)
+                 if m is not None and not m.generic and m.polarity != "absent"]
+        tier = min(tiers, key=TIER_ORDER.__getitem__) if tiers else (
+            self.significance.tier(ref, region))
         common = {
             "concept": ref.concept, "label": ref.label, "kind": ref.kind, "section": ref.section,
             "prelim_text": p.text if p else None, "prelim_span": p.span if p else None,
@@ -261,16 +302,31 @@ class Scorer:
             "codes": list(ref.codes),
             "prelim_label": p.label if p is not None and f is not None and p.label != ref.label
             else None,
+            "significance": tier,
         }
+        sig = self.significance
         if p is not None and f is not None:
             v = verdict_of[id(p)]
-            return EntityRow(category="matched" if v.same else "mismatched",
-                             reason=v.reason, match=a.match, similarity=a.similarity,
-                             decided_by=v.decided_by, **common)
+            category = "matched" if v.same else "mismatched"
+            return EntityRow(category=category, reason=v.reason, match=a.match,
+                             similarity=a.similarity, decided_by=v.decided_by,
+                             actionable=sig.actionable(category, v.reason, tier, p, f),
+                             **common)
         if f is not None:
-            return EntityRow(category="missing", counted=f.counted, **common)
+            counted = f.counted and id(f) not in elsewhere
+            return EntityRow(category="missing", counted=counted,
+                             actionable=counted and sig.actionable("missing", None, tier, p, f),
+                             **common)
         assert p is not None
-        return EntityRow(category="surplus", counted=p.counted, **common)
+        counted = p.counted and id(p) not in elsewhere
+        return EntityRow(category="surplus", counted=counted,
+                         actionable=counted and sig.actionable("surplus", None, tier, p, f),
+                         **common)
+
+
+def _category_section(names: list[str]) -> str:
+    """Categories are the conclusion of a report: they count in its impression."""
+    return "impression" if "impression" in names else (names[-1] if names else "report")
 
 
 def _ms(start: float) -> float:

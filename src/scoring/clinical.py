@@ -1,0 +1,177 @@
+"""What counts: clinical content only (findings, diagnoses, devices, categories, and the normal
+statements that contradict a finding of the other report).
+
+A radiologist reading two reports side by side does not count the telephone call, the nurse's
+name, "annual screening mammography" or "the facet joints" as findings. The NER reads every
+sentence; this module sets aside what a sentence says *about the reporting* (who was called,
+what is recommended, how the study was done) and the mentions that are words rather than
+assertions: a sentence's main noun phrase kept only because nothing else was found, bare
+anatomy, an adjective with nothing it is said of, a noun phrase that names no disease.
+
+Recommendations are not thrown away: `recommendations` reads them into a small comparable
+form (the actions and the follow-up intervals), so that a changed recommendation is a minor
+discrepancy of its own kind and a reworded one ("return to annual screening" / "routine annual
+screening mammography") is none.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from scoring.mention import Mention
+
+Role = Literal["finding", "communication", "recommendation", "technique"]
+
+# Telling someone: "discussed with Dr. Lee", "called to the ED", "RN Torres at 10:12".
+_COMMUNICATION = re.compile(
+    r"\b(discussed|communicated|called|notified|paged|relayed|conveyed|telephoned|"
+    r"phoned|informed|reported to|read[- ]back|readback|texted|messaged|secure chat|"
+    r"spoke|spoken|conversation)\b|\b(dr|rn|np|pa-c|md|do)\.?\s+[a-z]|\bnurse\b|"
+    r"\btelephone\b|\bby phone\b|\bvia phone\b|\bat \d{1,2}:?\d{2}\s*(hours|hrs|h|am|pm)?\b",
+    re.IGNORECASE)
+# Advice: "Recommend follow-up CT in 3 months", "Return to annual screening", "Consider MRI".
+_RECOMMENDATION = re.compile(
+    r"\b(recommend\w*|suggest(ed|s)?|advis\w*|consider(ation)? (of |for )?"
+    r"(mri|ct|ultrasound|biopsy|follow|further|repeat|dedicated|surgical|referral|"
+    r"clinical|correlation|tissue)|return to|follow[- ]?up (is|in|imaging|with|ct|mri|"
+    r"ultrasound|study|exam)|further evaluation|additional (imaging|views|evaluation)|"
+    r"could be obtained|may be obtained|can be obtained|should be obtained|is warranted|"
+    r"clinical correlation|correlate clinically|referral|no (further |routine )?follow[- ]?up|"
+    r"routine (annual )?screening|annual screening|screening mammogra\w+ in)\b",
+    re.IGNORECASE)
+# How the study was done: dose, fluoroscopy time, lot numbers, contrast given.
+_TECHNIQUE = re.compile(
+    r"\b(fluoroscopy time|fluoro time|dose|mgy|dlp|ctdi|air kerma|lot (number|no)|"
+    r"was administered|were administered|were obtained|was obtained|was performed|"
+    r"were performed|images were|sequences were|technique|procedure was|consent|"
+    r"time-?out|sterile|prepped|draped|lidocaine|anesthe\w+ (was|were)|"
+    r"electronically signed|dictated|attestation|i have (personally )?reviewed|"
+    r"agree with|addendum)\b",
+    re.IGNORECASE)
+
+# A noun phrase the vocabulary does not know counts only when its words name a disease.
+_DISEASE = re.compile(
+    r"(itis|itides|osis|oses|oma|omas|omata|emia|aemia|pathy|plasia|trophy|ectasis|ectasia|"
+    r"cele|celes|iasis|lith|liths|megaly|malacia|penia|rrhage|rrhea|aneurysm|thrombus|"
+    r"embolus|emboli|infarct|infarction|abscess|fistula|hernia|tumor|tumour|cyst|cysts|"
+    r"polyp|polyps|ulcer|stone|stones|calculus|calculi|nodule|nodules|mass|masses|lesion|"
+    r"lesions|fracture|fractures|tear|tears|rupture|leak|collection|syndrome|disease|"
+    r"malformation|anomaly|deformity|injury|infection|carcinoma|cancer|sarcoma|lymphoma|"
+    r"leukemia|metastasis|metastases|occlusion|stenosis|dissection|hematoma|hemorrhage|"
+    r"effusion|edema|opacity|opacities|consolidation|defect|defects|thrombosis|"
+    r"obstruction|dilatation|dilation|thickening|narrowing|enlargement)$")
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """What a report advises, in a form two wordings of one advice share."""
+
+    actions: frozenset[str]
+    months: frozenset[float]
+    text: str
+    span: tuple[int, int]
+
+
+def role(sentence: str) -> Role:
+    """What a sentence is about: a finding, or the reporting around it."""
+    if _COMMUNICATION.search(sentence):
+        return "communication"
+    if _RECOMMENDATION.search(sentence):
+        return "recommendation"
+    if _TECHNIQUE.search(sentence):
+        return "technique"
+    return "finding"
+
+
+def is_clinical(m: Mention) -> bool:
+    """An assertion about the patient, not a word the reader happened to find."""
+    if m.how == "statement" or m.concept.startswith("~about"):
+        return False  # a sentence's main phrase, or an organ named: no assertion of its own
+    if m.how == "adjective" and m.anatomy is None and m.polarity != "absent":
+        return False  # "Distended." / "Elevated" with nothing it is said of
+    if m.how == "phrase":
+        words = m.concept.lstrip("~").split()
+        if not words or not _DISEASE.search(words[-1]):
+            return False  # "telephone", "annual screening mammography", "RN Torres", "THA"
+    return True
+
+
+def clinical_mentions(mentions: list[Mention], text: str) -> list[Mention]:
+    """The mentions that count, from the sentences that state findings."""
+    roles: dict[tuple[int, int], Role] = {}
+    out = []
+    for m in mentions:
+        if m.sentence not in roles:
+            roles[m.sentence] = role(text[m.sentence[0]:m.sentence[1]])
+        if roles[m.sentence] == "finding" and is_clinical(m):
+            out.append(m)
+    return out
+
+
+# ------------------------------------------------------------------ recommendations
+_ACTIONS: list[tuple[str, str]] = [
+    ("biopsy", r"biops\w*|tissue sampling|fna\b|fine needle aspiration|core needle"),
+    ("surgery", r"surg\w*|operative|repair|orthopedic|referral|consult\w*"),
+    ("mri", r"\bmri?\b|magnetic resonance"),
+    ("ct", r"\bcta?\b|computed tomography"),
+    ("ultrasound", r"ultrasound|sonogra\w*|\bus\b"),
+    ("pet", r"\bpet\b"),
+    ("mammography", r"mammogra\w*|diagnostic (views|workup|imaging)|additional views|"
+                    r"spot compression|magnification"),
+    ("drainage", r"drain\w*|aspirat\w*"),
+    ("reposition", r"withdraw\w*|reposition\w*|retract\w*|advance\w*|remov\w*|replac\w*"),
+    ("no follow-up", r"no (further |routine |additional )?(follow[- ]?up|imaging|evaluation)"),
+]
+_INTERVAL = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(?:-|to)?\s*(?:\d+(?:\.\d+)?)?\s*(day|week|month|year)s?|"
+    r"\b(annual\w*|yearly|short[- ]interval|short[- ]term)\b", re.IGNORECASE)
+_UNIT_MONTHS = {"day": 1 / 30, "week": 0.25, "month": 1.0, "year": 12.0}
+
+
+def read_recommendation(sentence: str, span: tuple[int, int]) -> Recommendation:
+    low = sentence.lower()
+    actions = frozenset(name for name, pattern in _ACTIONS if re.search(pattern, low))
+    if "no follow-up" in actions:
+        actions = frozenset({"no follow-up"})
+    months: set[float] = set()
+    for m in _INTERVAL.finditer(low):
+        if m.group(1):
+            months.add(float(m.group(1)) * _UNIT_MONTHS[m.group(2)])
+        elif m.group(3).startswith(("annual", "yearly")):
+            months.add(12.0)
+        else:
+            months.add(6.0)
+    return Recommendation(actions, frozenset(months), sentence.strip(), span)
+
+
+def recommendations(text: str, sentences: list[tuple[int, int]]) -> list[Recommendation]:
+    """The recommendations of a report, from the sentences of its scored sections."""
+    out = []
+    for start, end in sentences:
+        sentence = text[start:end]
+        if role(sentence) == "recommendation":
+            out.append(read_recommendation(sentence, (start, end)))
+    return out
+
+
+def advice(recs: list[Recommendation]) -> tuple[frozenset[str], frozenset[float]]:
+    actions: set[str] = set()
+    months: set[float] = set()
+    for r in recs:
+        actions |= r.actions
+        months |= r.months
+    return frozenset(actions), frozenset(months)
+
+
+def recommendation_changed(prelim: list[Recommendation], final: list[Recommendation]) -> bool:
+    """Another action or another interval; one report silent about advice the other gives
+    counts only when that advice acts (a biopsy, a referral, a follow-up interval)."""
+    pa, pm = advice(prelim)
+    fa, fm = advice(final)
+    if pm and fm and pm != fm:
+        return True
+    acting = {"biopsy", "surgery", "drainage", "reposition"}
+    return bool((pa ^ fa) & acting) or bool(pm) != bool(fm) and bool(
+        (pa | fa) - {"no follow-up"})

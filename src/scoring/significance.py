@@ -1,0 +1,150 @@
+"""Significance: how much a disagreement matters, and the discrepancy class that follows.
+
+Peer review grades a disagreement by what it does to the patient, not by how many words
+differ (RADPEER's "likely clinically significant"; ACR actionable categories). Every finding
+gets a tier:
+
+- `critical`: the regional critical list (`critical.toml`), urgent;
+- `significant`: changes management, not today (a suspicious mass, a tear, a fracture, a
+  category change, a size over a management threshold);
+- `incidental`: no change of management (simple cyst, hemangioma, degenerative change).
+
+and the class follows (DESIGN.md §4): `major` when a critical or significant finding is
+missed, overcalled, on the other side, of another certainty or category, or across a
+management threshold of size or severity; `minor` for incidental or descriptive differences
+and changed recommendations; `none` when nothing clinical differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from scoring.critical import ANY, CriticalFindings
+from scoring.mention import Mention
+from scoring.result import Discrepancy, EntityRow
+from scoring.vocabulary import Vocabulary, read_data_toml
+
+Tier = Literal["critical", "significant", "incidental"]
+TIER_ORDER: dict[str, int] = {"critical": 0, "significant": 1, "incidental": 2}
+
+# A benign word on the finding itself makes it incidental ("simple cyst", "fat-containing").
+_BENIGN_WORDS = ("simple", "benign", "fat-containing", "fat containing", "physiologic",
+                 "physiological", "tiny", "punctate", "trace", "age-appropriate",
+                 "age appropriate", "involutional", "incidental", "nonobstructing",
+                 "non-obstructing", "calcified granuloma")
+# Findings whose tier follows their amount: a trace effusion changes nothing, a large one does.
+_AMOUNT_HEADS = frozenset({"effusion", "ascites", "fluid", "narrowing", "stenosis",
+                           "hydronephrosis", "dilatation", "enlargement", "thickening",
+                           "edema", "atelectasis", "opacity", "lymphadenopathy"})
+# Size bands that change management (shared/notes/significance.md), in mm: a size change that
+# crosses a band is significant; a nodule under the first band is incidental.
+SIZE_BANDS: dict[str, tuple[float, ...]] = {
+    "nodule": (6.0, 8.0),          # Fleischner 2017, solid nodule, low risk
+    "aneurysm": (30.0, 50.0, 55.0),  # aorta: aneurysm; repair (women, men)
+    "dilatation": (30.0, 50.0, 55.0),
+    "pneumothorax": (20.0,),       # BTS 2010 rim at the hilum
+    "duct": (6.0,),                # common bile duct
+    "appendix": (6.0,),
+    "stone": (5.0, 10.0),          # passage likely below 5 mm
+    "calculus": (5.0, 10.0),
+    "cyst": (10.0, 30.0),
+    "mass": (10.0, 20.0, 30.0, 50.0),
+    "lymphadenopathy": (10.0, 15.0),
+}
+
+
+def _band(head: str | None, size: float) -> int:
+    bands = SIZE_BANDS.get(head or "", ())
+    return sum(size >= b for b in bands)
+
+
+class Significance:
+    """Tiers from the critical list and the packaged (or a site's) tier lists."""
+
+    def __init__(self, critical: CriticalFindings, incidental: CriticalFindings,
+                 significant: CriticalFindings, site_significant: CriticalFindings | None,
+                 vocabulary: Vocabulary, default: Tier = "significant") -> None:
+        self.critical = critical
+        self.incidental = incidental
+        self.significant = significant
+        self.site_significant = site_significant
+        self.vocabulary = vocabulary
+        self.default: Tier = default
+
+    @classmethod
+    def resolve(cls, ner: object, vocabulary: Vocabulary, critical: CriticalFindings,
+                incidental_extra: Sequence[str] = (), significant_extra: Sequence[str] = (),
+                default: Tier = "significant") -> Significance:
+        raw = read_data_toml("significance.toml")
+
+        def read(words: Sequence[str], setting: str, strict: bool = True) -> CriticalFindings:
+            # The packaged lists may name findings this NER build reads only as phrases
+            # ("corpus luteum"); a site's entries must all be read (named at start-up).
+            return CriticalFindings.resolve(ner, vocabulary,  # type: ignore[arg-type]
+                                            [(ANY, w) for w in words], setting,
+                                            vocabulary_flags=False, strict=strict)
+
+        read(incidental_extra, "incidental_findings_extra")
+        incidental = read([*raw["incidental"]["findings"], *incidental_extra],
+                          "incidental_findings", strict=False)
+        significant = read(raw["significant"]["findings"], "significant_findings", strict=False)
+        site = read(significant_extra, "significant_findings_extra") if significant_extra \
+            else None
+        return cls(critical, incidental, significant, site, vocabulary, default)
+
+    def tier(self, m: Mention, region: str = "unknown") -> Tier:
+        if self.critical.is_critical(m, region):
+            return "critical"
+        if self.site_significant is not None and self.site_significant.listed(m, region):
+            return "significant"
+        if m.kind == "device":
+            return "incidental"  # present or not, a device changes nothing unless misplaced
+        words = m.text.lower()
+        if any(w in words for w in _BENIGN_WORDS) or "benign" in m.descriptors:
+            return "incidental"
+        if m.head in _AMOUNT_HEADS and m.severity is not None and m.severity <= 2:
+            return "incidental"
+        if m.head == "nodule" and m.size_mm is not None and m.size_mm < SIZE_BANDS["nodule"][0]:
+            return "incidental"
+        inc = self.incidental.listed(m, region)
+        sig = self.significant.listed(m, region)
+        if inc > sig:
+            return "incidental"
+        if sig:
+            return "significant"
+        if m.change in ("chronic", "stable") or m.historical:
+            return "incidental"
+        return self.default
+
+    def actionable(self, category: str, reason: str | None, tier: Tier,
+                   p: Mention | None, f: Mention | None) -> bool:
+        """Does this difference change management (a major discrepancy)?"""
+        if category == "matched":
+            return False
+        if tier == "incidental":
+            return False
+        if category in ("missing", "surplus"):
+            return True
+        if reason in ("negation", "laterality", "certainty", "category"):
+            return True
+        assert p is not None and f is not None
+        if reason == "anatomy":
+            return p.kind == "device" or tier == "critical"
+        if reason == "severity" and p.severity is not None and f.severity is not None:
+            return abs(p.severity - f.severity) >= 2 or (
+                tier == "critical" and max(p.severity, f.severity) >= 4)
+        if reason == "size" and p.size_mm is not None and f.size_mm is not None:
+            head = p.head or f.head
+            return _band(head, p.size_mm) != _band(head, f.size_mm)
+        return False
+
+
+def discrepancy(rows: Sequence[EntityRow], recommendation_changed: bool = False
+                ) -> Discrepancy:
+    """major: a difference that changes management; minor: any other counted difference or
+    a changed recommendation; none: nothing clinical differs."""
+    differing = [r for r in rows if r.counted and r.category != "matched"]
+    if any(r.actionable for r in differing):
+        return "major"
+    return "minor" if differing or recommendation_changed else "none"
