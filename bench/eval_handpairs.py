@@ -80,7 +80,7 @@ def main() -> int:
     args_verbose = args.verbose
     pairs = load(args.set)
     t0 = time.perf_counter()
-    scorer = Scorer(ScoringConfig())
+    scorer = Scorer(ScoringConfig(**json.loads(os.environ.get("RADAGREE_BENCH_CONFIG", "{}"))))
     started = time.perf_counter() - t0
     t0 = time.perf_counter()
     results = scorer.score_many([(p["prelim"], p["final"]) for p in pairs],

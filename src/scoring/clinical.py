@@ -22,7 +22,46 @@ from typing import Literal
 
 from scoring.mention import Mention
 
-Role = Literal["finding", "communication", "recommendation", "technique"]
+Role = Literal["finding", "communication", "recommendation", "technique", "history"]
+
+# What the patient had, not what the study shows: "Status post cataract surgery."
+_HISTORY = re.compile(r"^\W*(\d+[.)]\s*)?(status post|s/p|history of|hx of|h/o)\b", re.IGNORECASE)
+# A sentence that calls something normal: a property named in it ("normal lumbar lordosis",
+# "mineralization is preserved") is no finding unless its words name a disease.
+_NORMAL_SAID = re.compile(r"\b(normal|preserved|maintained|intact|unremarkable|aligned|"
+                          r"appropriate|symmetric|within normal limits|well[- ]expanded|"
+                          r"well[- ]aerated|clear)\b", re.IGNORECASE)
+
+# Families of findings that reports name in many ways: an unmatched member on one side is the
+# same statement as a member on the other ("spondylosis" / "degenerative changes" /
+# "osteophytes"; "free fluid" / "ascites"). Words of the mention's label or text.
+FAMILIES: dict[str, re.Pattern[str]] = {
+    "degenerative": re.compile(
+        r"degenerat|spondyl|osteoarthr|arthros|osteophyt|spur|(disc|joint) (space )?narrow|"
+        r"facet (joint )?(arthropathy|hypertrophy)|hypertroph|disc[- ]osteophyte|"
+        r"uncovertebral|enthesophyt|desiccat|bulg"),
+    "atherosclerosis": re.compile(r"atheroscl|atheromat|plaque|(vascular|arterial|aortic|"
+                                  r"coronary|carotid) calcif|calcified plaque"),
+    "small vessel": re.compile(r"small vessel|microangiopath|microvascular|white matter|"
+                               r"leukoaraiosis|gliosis|ischemic change"),
+    "volume loss": re.compile(r"atroph|volume loss|prominen\w* (of the )?(sulc|ventric)|"
+                              r"sulc|involution"),
+    "fluid": re.compile(r"free fluid|ascites|fluid"),
+}
+
+
+def family(m: Mention) -> str | None:
+    words = f"{m.label} {m.text}".lower()
+    return next((name for name, pattern in FAMILIES.items() if pattern.search(words)), None)
+# Gas where gas belongs (bowel, appendix, stomach) is a normal sign; these words make it not.
+_ABNORMAL_GAS = frozenset({"free", "extraluminal", "intramural", "portal", "pneumatosis",
+                           "pneumoperitoneum", "subdiaphragmatic", "intraperitoneal",
+                           "retroperitoneal", "mediastinal", "subcutaneous", "emphysematous",
+                           "abscess", "collection", "extravasation", "perforation", "locules",
+                           "locule", "dissecting", "venous", "biliary", "pneumobilia"})
+# Anatomy whose name reads like a finding.
+_ANATOMY_PHRASES = re.compile(r"^(lateral mass(es)?|mass(es)? of c1|air cells?|"
+                              r"calcium score)$", re.IGNORECASE)
 
 # Telling someone: "discussed with Dr. Lee", "called to the ED", "RN Torres at 10:12".
 _COMMUNICATION = re.compile(
@@ -76,6 +115,8 @@ class Recommendation:
 
 def role(sentence: str) -> Role:
     """What a sentence is about: a finding, or the reporting around it."""
+    if _HISTORY.search(sentence):
+        return "history"
     if _COMMUNICATION.search(sentence):
         return "communication"
     if _RECOMMENDATION.search(sentence):
@@ -85,10 +126,19 @@ def role(sentence: str) -> Role:
     return "finding"
 
 
-def is_clinical(m: Mention) -> bool:
+def is_clinical(m: Mention, sentence: str = "") -> bool:
     """An assertion about the patient, not a word the reader happened to find."""
     if m.how == "statement" or m.concept.startswith("~about"):
         return False  # a sentence's main phrase, or an organ named: no assertion of its own
+    if "rads" in m.concept.lower() or "rads" in m.text.lower() or m.text == "CAD":
+        return False  # the name of a category system: `scoring.categories` compares it
+    if _ANATOMY_PHRASES.match(m.text.strip()):
+        return False
+    if m.head == "air" and m.polarity != "absent" and not (m.sentence_words & _ABNORMAL_GAS):
+        return False  # "the appendix contains gas", "nonobstructive bowel gas pattern"
+    if m.polarity == "present" and m.how != "normal" and _NORMAL_SAID.search(sentence) and \
+            not _DISEASE.search(m.text.lower().split()[-1] if m.text.split() else ""):
+        return False  # "normal lumbar lordosis", "mineralization is preserved"
     if m.how == "adjective" and m.anatomy is None and m.polarity != "absent":
         return False  # "Distended." / "Elevated" with nothing it is said of
     if m.how == "phrase":
@@ -105,7 +155,8 @@ def clinical_mentions(mentions: list[Mention], text: str) -> list[Mention]:
     for m in mentions:
         if m.sentence not in roles:
             roles[m.sentence] = role(text[m.sentence[0]:m.sentence[1]])
-        if roles[m.sentence] == "finding" and is_clinical(m):
+        if roles[m.sentence] == "finding" and is_clinical(
+                m, text[m.sentence[0]:m.sentence[1]]):
             out.append(m)
     return out
 
@@ -173,5 +224,5 @@ def recommendation_changed(prelim: list[Recommendation], final: list[Recommendat
     if pm and fm and pm != fm:
         return True
     acting = {"biopsy", "surgery", "drainage", "reposition"}
-    return bool((pa ^ fa) & acting) or bool(pm) != bool(fm) and bool(
-        (pa | fa) - {"no follow-up"})
+    return bool((pa ^ fa) & acting) or (bool(pm) != bool(fm) and bool(
+        (pa | fa) - {"no follow-up"}))

@@ -52,6 +52,12 @@ def _acute_denial_of_old(denial: Mention, finding: Mention) -> bool:
             and finding.polarity != "absent" and finding.change in ("chronic", "stable"))
 
 
+def _ladder(severity: int) -> int:
+    """Neighbours of one meaning agree: "minimal" = "mild" (trace/minimal and small/mild are
+    one rung); moderate and severe stay apart."""
+    return max(severity, 2)
+
+
 class RulesClassifier:
     """Attribute by attribute, in order of clinical weight; the first difference is the reason.
 
@@ -78,7 +84,8 @@ class RulesClassifier:
             return Verdict(False, "anatomy")
         if (p.position or "") != (f.position or ""):
             return Verdict(False, "anatomy")
-        if p.severity is not None and f.severity is not None and p.severity != f.severity:
+        if p.severity is not None and f.severity is not None and _ladder(p.severity) != \
+                _ladder(f.severity):
             return Verdict(False, "severity")
         if p.size_mm is not None and f.size_mm is not None and self._sizes_differ(
                 p.size_mm, f.size_mm):

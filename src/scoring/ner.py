@@ -14,11 +14,13 @@ The scorer decides the exam between the two steps, from the procedure or the rea
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from scoring import abbreviations
 from scoring.analysis import Found, Reading, SentenceReader
 from scoring.backends import BuildContext, ner_backends
 from scoring.errors import BackendUnavailable
@@ -82,6 +84,7 @@ class LexiconNer:
 
     def read_many(self, items: Sequence[tuple[str, Sequence[Section]]]) -> list[ReadReport]:
         plan: list[tuple[int, Section, Sentence]] = []
+        local = [abbreviations.definitions(text) for text, _ in items]
         for i, (text, sections) in enumerate(items):
             impressions = [(s.start, s.end) for s in split_sections(text)
                            if s.name == "impression"]
@@ -91,10 +94,17 @@ class LexiconNer:
                     if not lenient and any(a <= sentence.start < b for a, b in impressions):
                         sentence = Sentence(sentence.start, sentence.end, sentence.heading, True)
                     plan.append((i, section, sentence))
+        # Abbreviations written out before reading ("SAH" -> "subarachnoid hemorrhage"); what
+        # is found is mapped back to the words as written.
+        expanded = [abbreviations.expand(items[i][0][s.start:s.end], local[i])
+                    for i, _, s in plan]
         readings = self.reader.read_many(
-            [(items[i][0][s.start:s.end], s.lenient) for i, _, s in plan])
+            [(x.text if x else items[i][0][s.start:s.end], s.lenient)
+             for (i, _, s), x in zip(plan, expanded, strict=True)])
         out = [ReadReport(text) for text, _ in items]
-        for (i, section, sentence), reading in zip(plan, readings, strict=True):
+        for (i, section, sentence), reading, x in zip(plan, readings, expanded, strict=True):
+            if x is not None:
+                reading = _written(reading, x, items[i][0][sentence.start:sentence.end])
             out[i].sentences.append((section, sentence, reading))
         return out
 
@@ -219,6 +229,15 @@ class ScispacyNer(LexiconNer):
                                      available=["lexicon"]) from exc
         super().__init__()
         self.reader.nlp.get_pipe("radagree_entities").external = self.sci
+
+
+def _written(reading: Reading, x: abbreviations.Expanded, original: str) -> Reading:
+    """A reading of the expanded sentence with its offsets and words as the report wrote them."""
+    found = []
+    for f in reading.found:
+        start, end = x.back(f.start, f.end)
+        found.append(dataclasses.replace(f, start=start, end=end, text=original[start:end]))
+    return dataclasses.replace(reading, found=tuple(found))
 
 
 _MERGEABLE = ("laterality", "severity", "size_mm", "change", "position")

@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 
+from scoring import categories, clinical
 from scoring import exam as exams
 from scoring.backends import BuildContext, classifiers, explainers, ner_backends
 from scoring.config import LlmSettings, ScoringConfig
 from scoring.context_check import ContextClassifier, PairContext, Verdict
-from scoring import categories, clinical
 from scoring.critical import ANY, CriticalFindings, default_entries
 from scoring.embeddings import Embedder
 from scoring.errors import EmptyReport
@@ -215,8 +215,15 @@ class Scorer:
                   for rows in analysis.alignments.values() for a in rows
                   if (a.prelim is None) != (a.final is None)]
         out = set()
+        families = {side: {clinical.family(o) for o in others if o.polarity != "absent"}
+                    for side, others in (("p", prelim), ("f", final))}
         for m, others in lonely:
             assert m is not None
+            kin = clinical.family(m)
+            if kin is not None and m.polarity != "absent" and kin in families[
+                    "f" if others is final else "p"]:
+                out.add(id(m))  # "spondylosis" against "degenerative changes"
+                continue
             for o in others:
                 if o.section != m.section and o.polarity == m.polarity and same_finding(
                         m, o, self.vocabulary) is not None and (

@@ -29,10 +29,16 @@ Tier = Literal["critical", "significant", "incidental"]
 TIER_ORDER: dict[str, int] = {"critical": 0, "significant": 1, "incidental": 2}
 
 # A benign word on the finding itself makes it incidental ("simple cyst", "fat-containing").
-_BENIGN_WORDS = ("simple", "benign", "fat-containing", "fat containing", "physiologic",
-                 "physiological", "tiny", "punctate", "trace", "age-appropriate",
-                 "age appropriate", "involutional", "incidental", "nonobstructing",
-                 "non-obstructing", "calcified granuloma")
+_BENIGN_WORDS = frozenset({"simple", "benign", "fat-containing", "physiologic", "physiological",
+                           "tiny", "punctate", "trace", "age-appropriate", "involutional",
+                           "incidental", "nonobstructing", "non-obstructing", "reactive",
+                           "postsurgical", "postoperative", "degenerative", "chronic",
+                           "sequela", "sequelae", "healed", "old", "remote"})
+# Words that make a finding of an incidental kind significant ("complex cyst").
+_SUSPICIOUS_WORDS = frozenset({"suspicious", "complex", "malignant", "malignancy", "concerning",
+                               "worrisome", "enlarging", "pleomorphic", "spiculated",
+                               "irregular", "solid", "enhancing", "infiltrative", "necrotic",
+                               "obstructing", "septated", "thick-walled", "biopsy"})
 # Findings whose tier follows their amount: a trace effusion changes nothing, a large one does.
 _AMOUNT_HEADS = frozenset({"effusion", "ascites", "fluid", "narrowing", "stenosis",
                            "hydronephrosis", "dilatation", "enlargement", "thickening",
@@ -100,8 +106,9 @@ class Significance:
             return "significant"
         if m.kind == "device":
             return "incidental"  # present or not, a device changes nothing unless misplaced
-        words = m.text.lower()
-        if any(w in words for w in _BENIGN_WORDS) or "benign" in m.descriptors:
+        words = m.sentence_words | set(m.text.lower().split())
+        suspicious = bool(words & _SUSPICIOUS_WORDS)
+        if not suspicious and (words & _BENIGN_WORDS or "benign" in m.descriptors):
             return "incidental"
         if m.head in _AMOUNT_HEADS and m.severity is not None and m.severity <= 2:
             return "incidental"
@@ -109,7 +116,7 @@ class Significance:
             return "incidental"
         inc = self.incidental.listed(m, region)
         sig = self.significant.listed(m, region)
-        if inc > sig:
+        if inc > sig and not suspicious:
             return "incidental"
         if sig:
             return "significant"
@@ -126,6 +133,9 @@ class Significance:
             return False
         if category in ("missing", "surplus"):
             return True
+        if reason in ("anatomy", "change") and p is not None and p.kind != "device" and \
+                tier != "critical":
+            return False  # a finer or coarser place, "new" against unsaid: descriptive
         if reason in ("negation", "laterality", "certainty", "category"):
             return True
         assert p is not None and f is not None
@@ -140,11 +150,21 @@ class Significance:
         return False
 
 
+def differs(row: EntityRow) -> bool:
+    """A counted row that says something different, for the class: an incidental finding
+    placed differently ("left lower lobe" / "lung base") is the same statement in other
+    words, not a discrepancy (the table still shows it)."""
+    if not row.counted or row.category == "matched":
+        return False
+    return not (row.category == "mismatched" and row.significance == "incidental"
+                and row.reason in ("anatomy", "change"))
+
+
 def discrepancy(rows: Sequence[EntityRow], recommendation_changed: bool = False
                 ) -> Discrepancy:
     """major: a difference that changes management; minor: any other counted difference or
     a changed recommendation; none: nothing clinical differs."""
-    differing = [r for r in rows if r.counted and r.category != "matched"]
+    differing = [r for r in rows if differs(r)]
     if any(r.actionable for r in differing):
         return "major"
     return "minor" if differing or recommendation_changed else "none"
