@@ -28,9 +28,11 @@ Role = Literal["finding", "communication", "recommendation", "technique", "histo
 _HISTORY = re.compile(r"^\W*(\d+[.)]\s*)?(status post|s/p|history of|hx of|h/o)\b", re.IGNORECASE)
 # A sentence that calls something normal: a property named in it ("normal lumbar lordosis",
 # "mineralization is preserved") is no finding unless its words name a disease.
-_NORMAL_SAID = re.compile(r"\b(normal|preserved|maintained|intact|unremarkable|aligned|"
-                          r"appropriate|symmetric|within normal limits|well[- ]expanded|"
+_NORMAL_SAID = re.compile(r"\b(normal|normally|preserved|maintained|intact|unremarkable|"
+                          r"aligned|appropriate|symmetric|symmetrically|homogeneous|patent|hepatopetal|antegrade|"
+                          r"homogeneously|within normal limits|well[- ]expanded|"
                           r"well[- ]aerated|clear)\b", re.IGNORECASE)
+_NORMAL_BEFORE = r"\b(normal|preserved|maintained|physiologic|age[- ]appropriate)\s+(\w+\s+)?"
 
 # Families of findings that reports name in many ways: an unmatched member on one side is the
 # same statement as a member on the other ("spondylosis" / "degenerative changes" /
@@ -60,19 +62,28 @@ _ABNORMAL_GAS = frozenset({"free", "extraluminal", "intramural", "portal", "pneu
                            "abscess", "collection", "extravasation", "perforation", "locules",
                            "locule", "dissecting", "venous", "biliary", "pneumobilia"})
 # Anatomy whose name reads like a finding.
-_ANATOMY_PHRASES = re.compile(r"^(lateral mass(es)?|mass(es)? of c1|air cells?|"
-                              r"calcium score)$", re.IGNORECASE)
+_ANATOMY_PHRASES = re.compile(r"\b(lateral mass(es)?|air cells?|calcium score|"
+                              r"fibroglandular (density|tissue)|scattered (areas of )?"
+                              r"fibroglandular)\b", re.IGNORECASE)
+# A finding named inside a structured category's sentence ("very low probability for
+# pulmonary embolism") is carried by the category (scoring.categories), not by itself.
+_CATEGORY_SENTENCE = re.compile(r"\bprobability (for|of)\b|\b(bi|li|ti|pi|lung|cad)-?rads\b",
+                                re.IGNORECASE)
+# What a report cannot say: "growth cannot be assessed (no prior)".
+_UNASSESSED = re.compile(r"cannot be assessed|not applicable|not assessed|"
+                         r"could not be (assessed|evaluated)|not (well )?evaluated", re.IGNORECASE)
 
 # Telling someone: "discussed with Dr. Lee", "called to the ED", "RN Torres at 10:12".
 _COMMUNICATION = re.compile(
     r"\b(discussed|communicated|called|notified|paged|relayed|conveyed|telephoned|"
-    r"phoned|informed|reported to|read[- ]back|readback|texted|messaged|secure chat|"
-    r"spoke|spoken|conversation)\b|\b(dr|rn|np|pa-c|md|do)\.?\s+[a-z]|\bnurse\b|"
-    r"\btelephone\b|\bby phone\b|\bvia phone\b|\bat \d{1,2}:?\d{2}\s*(hours|hrs|h|am|pm)?\b",
-    re.IGNORECASE)
+    r"phoned|informed|reported|spoke|texted|messaged)\b[^.]{0,40}\b(with|to)\s+(dr\b|the\b|"
+    r"rn\b|nurse|team|physician|clinician|provider|service|ed\b|er\b|emergency|referring|"
+    r"ordering|surgeon|surgical|hospitalist|resident|patient|[A-Z][a-z]+)|"
+    r"\b(dr|rn|np)\.?\s+[A-Z][a-z]+|\bnurse\b|\btelephone\b|\bby phone\b|\bvia phone\b|"
+    r"\bread[- ]?back\b|\bsecure chat\b|\bat \d{1,2}:\d{2}\b", re.IGNORECASE)
 # Advice: "Recommend follow-up CT in 3 months", "Return to annual screening", "Consider MRI".
 _RECOMMENDATION = re.compile(
-    r"\b(recommend\w*|suggest(ed|s)?|advis\w*|consider(ation)? (of |for )?"
+    r"\b(recommend\w*|advis\w*|consider(ation)? (of |for )?"
     r"(mri|ct|ultrasound|biopsy|follow|further|repeat|dedicated|surgical|referral|"
     r"clinical|correlation|tissue)|return to|follow[- ]?up (is|in|imaging|with|ct|mri|"
     r"ultrasound|study|exam)|further evaluation|additional (imaging|views|evaluation)|"
@@ -83,8 +94,7 @@ _RECOMMENDATION = re.compile(
 # How the study was done: dose, fluoroscopy time, lot numbers, contrast given.
 _TECHNIQUE = re.compile(
     r"\b(fluoroscopy time|fluoro time|dose|mgy|dlp|ctdi|air kerma|lot (number|no)|"
-    r"was administered|were administered|were obtained|was obtained|was performed|"
-    r"were performed|images were|sequences were|technique|procedure was|consent|"
+    r"was administered|were administered|procedure was|consent|"
     r"time-?out|sterile|prepped|draped|lidocaine|anesthe\w+ (was|were)|"
     r"electronically signed|dictated|attestation|i have (personally )?reviewed|"
     r"agree with|addendum)\b",
@@ -101,6 +111,21 @@ _DISEASE = re.compile(
     r"leukemia|metastasis|metastases|occlusion|stenosis|dissection|hematoma|hemorrhage|"
     r"effusion|edema|opacity|opacities|consolidation|defect|defects|thrombosis|"
     r"obstruction|dilatation|dilation|thickening|narrowing|enlargement)$")
+
+
+# Words of a phrase that make it no diagnosis: what is done, by whom, with what.
+_NOT_A_DIAGNOSIS = frozenset({
+    "therapy", "treatment", "correction", "care", "team", "report", "threshold", "mammogram",
+    "mammography", "cholangiogram", "examination", "exam", "study", "screening",
+    "surveillance", "management", "evaluation", "imaging", "workup", "work-up", "follow-up",
+    "telephone", "nurse", "phone", "resident", "radiologist", "physician", "surgeon",
+    "service", "department", "page", "call", "referral", "consultation", "discretion",
+    "limits", "statement", "addendum", "attestation", "dose", "minutes", "time", "lot",
+    "pacs", "administration", "protocol", "technique", "comparison", "recommendation",
+    "interval", "assessment", "category", "criteria", "score", "radiograph", "radiographs",
+    "ultrasound", "views", "view", "images", "sequence", "reformats", "unit", "ward",
+    "doppler", "suspicion", "concern", "indication", "question", "request", "order",
+})
 
 
 @dataclass(frozen=True)
@@ -128,24 +153,88 @@ def role(sentence: str) -> Role:
 
 def is_clinical(m: Mention, sentence: str = "") -> bool:
     """An assertion about the patient, not a word the reader happened to find."""
-    if m.how == "statement" or m.concept.startswith("~about"):
-        return False  # a sentence's main phrase, or an organ named: no assertion of its own
+    return why_not(m, sentence) is None
+
+
+def _normal_near(m: Mention, sentence: str) -> bool:
+    """A normal word next to the mention ("mineralization is preserved", "the kidneys
+    enhance symmetrically"), not anywhere in a long sentence."""
+    start = m.start - m.sentence[0]
+    end = m.end - m.sentence[0]
+    return bool(_NORMAL_SAID.search(sentence[max(0, start - 30):end + 30]))
+
+
+def why_not(m: Mention, sentence: str = "") -> str | None:
+    """The reason a mention is no clinical assertion (a short name, for the benches), or
+    None when it is one."""
+    if (m.how == "statement" or m.concept.startswith("~about")) and (
+            m.polarity == "absent" or _normal_near(m, sentence)):
+        # a sentence's main phrase in a normal line ("Facet joints: aligned", "portal and
+        # hepatic veins patent"); in a descriptive sentence ("the coronal suture is fused")
+        # it stays, as a description (`descriptive`)
+        return "normal statement"
     if "rads" in m.concept.lower() or "rads" in m.text.lower() or m.text == "CAD":
-        return False  # the name of a category system: `scoring.categories` compares it
-    if _ANATOMY_PHRASES.match(m.text.strip()):
-        return False
+        return "category name"  # `scoring.categories` compares the category itself
+    if _ANATOMY_PHRASES.search(sentence) and (m.head in ("mass", "air", "calcification")
+                                             or "dens" in m.text.lower()):
+        return "anatomy"  # "the lateral masses of C1", "scattered fibroglandular density"
+    if m.polarity != "absent" and (_CATEGORY_SENTENCE.search(sentence)
+                                   or _UNASSESSED.search(sentence)):
+        return "category sentence"
     if m.head == "air" and m.polarity != "absent" and not (m.sentence_words & _ABNORMAL_GAS):
-        return False  # "the appendix contains gas", "nonobstructive bowel gas pattern"
-    if m.polarity == "present" and m.how != "normal" and _NORMAL_SAID.search(sentence) and \
+        return "normal sign"  # "the appendix contains gas", "nonobstructive bowel gas pattern"
+    if m.polarity == "present" and m.how != "normal" and _normal_near(m, sentence) and \
             not _DISEASE.search(m.text.lower().split()[-1] if m.text.split() else ""):
-        return False  # "normal lumbar lordosis", "mineralization is preserved"
-    if m.how == "adjective" and m.anatomy is None and m.polarity != "absent":
-        return False  # "Distended." / "Elevated" with nothing it is said of
-    if m.how == "phrase":
+        return "said normal"  # "mineralization is preserved"
+    if m.polarity == "present" and m.text and re.search(
+            _NORMAL_BEFORE + re.escape(m.text.lower()), sentence.lower()):
+        return "said normal"  # "normal cervical lordosis", "physiologic fluid"
+    if m.how in ("phrase", "statement"):
         words = m.concept.lstrip("~").split()
-        if not words or not _DISEASE.search(words[-1]):
-            return False  # "telephone", "annual screening mammography", "RN Torres", "THA"
-    return True
+        if not words or set(words) & _NOT_A_DIAGNOSIS:
+            return "reporting words"  # "annual screening mammography", "radioiodine therapy"
+    return None
+
+
+def descriptive(m: Mention) -> bool:
+    """Kept, but no finding of its own: a sentence's main phrase, a noun phrase that names no
+    disease, a bare finding word with no concept of the vocabulary ("prominent", "focus")."""
+    if m.kind == "device" or m.how in ("vocabulary", "normal"):
+        return False
+    if m.how == "statement" or m.concept.startswith("~about"):
+        return True
+    words = m.concept.lstrip("~").split()
+    if m.how == "phrase":
+        return not (words and _DISEASE.search(words[-1]))
+    if m.concept != m.head:
+        return False  # head + place made a concept ("renal cyst")
+    return m.anatomy is None and (m.how == "adjective" or (m.head or "") in _BARE_HEADS)
+
+
+# Finding heads too general to be a finding by themselves ("focus", "prominence").
+_BARE_HEADS = frozenset({"lesion", "abnormality", "enlargement", "thickening", "thinning",
+                         "enhancement", "signal_abnormality", "density_abnormality",
+                         "echo_abnormality", "lucency", "sclerosis", "narrowing",
+                         "dilatation", "deformity", "compression", "shift", "erosion",
+                         "stranding", "inflammation", "calcification", "fluid"})
+
+
+_CONTENT = re.compile(r"[a-z]{3,}")
+_STOP = frozenset({"the", "and", "with", "without", "statement", "about", "of", "in", "for",
+                   "there", "this", "that", "from", "are", "was", "were", "has", "have"})
+
+
+def content_words(text: str) -> frozenset[str]:
+    """Word stems (first five letters) a restyling keeps: "effacing" / "effaces"."""
+    return frozenset(w[:5] for w in _CONTENT.findall(text.lower()) if w not in _STOP)
+
+
+def said_alike(a: Mention, b: Mention) -> bool:
+    """Same polarity and no contradicting side ("bilateral" covers "left" and "right")."""
+    if a.polarity != b.polarity:
+        return False
+    sides = {a.laterality, b.laterality} - {None, "bilateral"}
+    return len(sides) <= 1
 
 
 def clinical_mentions(mentions: list[Mention], text: str) -> list[Mention]:
@@ -157,6 +246,7 @@ def clinical_mentions(mentions: list[Mention], text: str) -> list[Mention]:
             roles[m.sentence] = role(text[m.sentence[0]:m.sentence[1]])
         if roles[m.sentence] == "finding" and is_clinical(
                 m, text[m.sentence[0]:m.sentence[1]]):
+            m.descriptive = descriptive(m)
             out.append(m)
     return out
 

@@ -14,6 +14,7 @@ from typing import Protocol
 from scoring.backends import BuildContext, explainers
 from scoring.config import ScoringConfig
 from scoring.result import Counts, Discrepancy, EntityRow
+from scoring.significance import differs
 
 _REASON_WORDS = {
     "negation": "present in one report, absent in the other",
@@ -23,6 +24,7 @@ _REASON_WORDS = {
     "severity": "of a different severity",
     "size": "of a different size",
     "change": "with a different change over time",
+    "category": "given another category",
 }
 _DISCREPANCY_WORDS = {"none": "no discrepancy", "minor": "minor discrepancy",
                       "major": "major discrepancy"}
@@ -38,6 +40,7 @@ class ExplanationInput:
     rows: Sequence[EntityRow]
     prelim_text: str = ""
     final_text: str = ""
+    recommendation_changed: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,44 @@ def _names(rows: Sequence[EntityRow], side: str) -> str:
     return "; ".join(dict.fromkeys(parts))
 
 
+_TIER_WORDS = {
+    "critical": "an urgent finding that must not be missed or misstated",
+    "significant": "a finding that changes management",
+    "incidental": "an incidental finding that does not change management now",
+}
+_CHECKED = ("presence and negation, side, certainty, severity, size, change over time and "
+            "structured categories")
+
+
+def _ranked(rows: Sequence[EntityRow]) -> list[EntityRow]:
+    """The disagreements that make the class, most significant first, each finding once."""
+    order = {"critical": 0, "significant": 1, "incidental": 2, None: 3}
+    differing = sorted((r for r in rows if differs(r)),
+                       key=lambda r: (not r.actionable, order[r.significance],
+                                      r.kind != "category"))
+    seen: set[tuple[str, str, str | None]] = set()
+    out = []
+    for r in differing:
+        key = (r.label_of("final" if r.category != "surplus" else "prelim").lower(),
+               r.category, r.reason)
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
+
+
+def _sentence(r: EntityRow) -> str:
+    tier = f" ({_TIER_WORDS[r.significance]})" if r.significance and r.actionable else ""
+    if r.category == "missing":
+        return f"Missed: {describe(r.final_attributes, r.label)}{tier}."
+    if r.category == "surplus":
+        return f"Not in the final: {describe(r.prelim_attributes, r.label_of('prelim'))}{tier}."
+    return (f"{r.label[:1].upper() + r.label[1:]} is "
+            f"{_REASON_WORDS.get(r.reason or '', 'different')}: "
+            f"preliminary '{describe(r.prelim_attributes, r.label_of('prelim'))}', "
+            f"final '{describe(r.final_attributes, r.label)}'{tier}.")
+
+
 class TemplateExplainer:
     name = "template"
 
@@ -93,37 +134,33 @@ class TemplateExplainer:
         return [Explanation(self.explain(data)) for data in items]
 
     def explain(self, data: ExplanationInput) -> str:
+        """Ten seconds' reading: the class and score, the most significant disagreement first,
+        each finding once, in the reports' own words; "no discrepancy" says what was
+        compared."""
         counted = [r for r in data.rows if r.counted]
-        final_total = sum(1 for r in counted if r.category != "surplus")
         head = (f"ESAS {data.esas:.2f}, grade {data.grade} of {data.max_grade}: "
                 f"{_DISCREPANCY_WORDS[data.discrepancy]}.")
-        if not counted:
-            return head + " Neither report asserts a finding, so there is nothing to disagree on."
-        parts = [head]
-        if final_total:
-            parts.append(f"The preliminary agreed with the final on {data.counts.matched} of "
-                         f"{final_total} finding{'s' if final_total != 1 else ''} of the final.")
-        missing = [r for r in counted if r.category == "missing"]
-        surplus = [r for r in counted if r.category == "surplus"]
-        changed = [r for r in counted if r.category == "mismatched"]
-        if missing:
-            parts.append(f"Missed (in the final only): {_names(missing, 'final')}.")
-        if surplus:
-            parts.append(f"Added (not in the final): {_names(surplus, 'prelim')}.")
-        changes: list[str] = []
-        for r in changed:
-            changes.append(
-                f"{r.label.capitalize()} is {_REASON_WORDS.get(r.reason or '', 'different')}: "
-                f"preliminary '{describe(r.prelim_attributes, r.label_of('prelim'))}', "
-                f"final '{describe(r.final_attributes, r.label)}'"
-                + (" [critical]." if r.critical else ".")
-            )
-        parts += list(dict.fromkeys(changes))
-        critical = [r for r in counted if r.critical and r.category != "matched"]
-        if data.discrepancy == "major" and critical:
-            parts.append("This matters clinically: "
-                         + ", ".join(dict.fromkeys(r.label for r in critical))
-                         + " is on the list of findings that must not be missed or misstated.")
+        agreed = list(dict.fromkeys(
+            describe({"polarity": r.final_attributes.get("polarity", "present")}, r.label)
+            for r in sorted(counted, key=lambda r: r.final_attributes.get("polarity") ==
+                            "absent") if r.category == "matched" and not r.descriptive))
+        ranked = _ranked(data.rows)
+        if not ranked:
+            if not agreed:
+                return (head + " Neither report asserts a finding the other contradicts; "
+                        f"compared: {_CHECKED}.")
+            named = ", ".join(agreed[:5]) + (f" and {len(agreed) - 5} more"
+                                            if len(agreed) > 5 else "")
+            return (head + f" Both reports state the same findings ({named}); compared: "
+                    f"{_CHECKED}. Any other differences are in wording only.")
+        parts = [head, *(_sentence(r) for r in ranked[:6])]
+        if len(ranked) > 6:
+            parts.append(f"{len(ranked) - 6} further difference"
+                         f"{'s' if len(ranked) > 7 else ''} in the table.")
+        if data.recommendation_changed:
+            parts.append("The recommendation differs.")
+        if agreed:
+            parts.append(f"Agreed on {len(agreed)} finding{'s' if len(agreed) != 1 else ''}.")
         return " ".join(parts)
 
 

@@ -48,9 +48,10 @@ def same_finding(a: Mention, b: Mention, vocabulary: Vocabulary,
     if a.polarity == b.polarity == "absent" and a.laterality and b.laterality and \
             a.laterality != b.laterality:
         return None  # "no left effusion" and "no right effusion" are two statements
+    denial = "absent" in (a.polarity, b.polarity) and a.polarity != b.polarity
     if a.concept == b.concept or (a.generic and b.generic):
         if vocabulary.compatible(a.anatomy, b.anatomy) or (
-                a.concept == b.concept and a.coarse and a.coarse == b.coarse):
+                a.concept == b.concept and a.coarse and a.coarse == b.coarse and not denial):
             return "exact"
         return None
     if a.generic or b.generic:
@@ -61,6 +62,9 @@ def same_finding(a: Mention, b: Mention, vocabulary: Vocabulary,
             return "normal" if whole.anatomy in _REGION_ROOTS else None
         return "normal" if vocabulary.within(part.anatomy, whole.anatomy) else None
     if vocabulary.related_heads(a.head, b.head) and vocabulary.compatible(a.anatomy, b.anatomy):
+        absent = a if a.polarity == "absent" else b
+        if denial and absent.concept != absent.head and not absent.concept.startswith("~"):
+            return None  # "no full-thickness tear" does not deny a partial-thickness tear
         return "head"
     return None
 

@@ -50,6 +50,10 @@ class Mention:
     sentence_words: frozenset[str] = frozenset()
     # Other finding heads that describe it ("calcified" nodule: calcification).
     descriptors: tuple[str, ...] = ()
+    # Said, but no finding of its own: a sentence's main phrase, an unknown noun phrase, a
+    # bare finding word ("prominent", "focus"). It counts in the ESAS (leaving its sentence
+    # out shows) but never makes a discrepancy: the class is about findings.
+    descriptive: bool = False
 
     @property
     def generic(self) -> bool:

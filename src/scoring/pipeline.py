@@ -253,6 +253,11 @@ def _context_rules() -> list[ConTextRule]:
              for literal, category, direction in _EXTRA_RULES]
     extra += [ConTextRule(literal, "NEGATED_EXISTENCE", direction="BACKWARD")
               for literal in _BACKWARD_NEGATIONS]
+    # "no mammographic / sonographic / CT evidence of", "no convincing evidence of"
+    extra.append(ConTextRule("no <modality> evidence of", "NEGATED_EXISTENCE",
+                             direction="FORWARD", pattern=[
+                                 {"LOWER": "no"}, {"IS_ALPHA": True, "OP": "?"},
+                                 {"LOWER": "evidence"}, {"LOWER": "of"}]))
     return defaults + extra
 
 

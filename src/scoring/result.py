@@ -80,6 +80,9 @@ class EntityRow(BaseModel):
     # this row's difference changes management (what makes the discrepancy major).
     significance: Significance | None = None
     actionable: bool = False
+    # Words the NER kept without a finding of their own (scoring.clinical): counted in the
+    # ESAS, never a discrepancy.
+    descriptive: bool = False
 
     def label_of(self, side: str) -> str:
         """The name of the entity as the report on `side` ("prelim" or "final") put it."""

@@ -30,7 +30,7 @@ from scoring.matching import Alignment, align, same_finding
 from scoring.mention import Mention
 from scoring.result import Counts, EntityRow, Method, ScoreResult, SectionScore
 from scoring.sections import Section, scored_text_span, split_sections
-from scoring.significance import TIER_ORDER, Significance, discrepancy
+from scoring.significance import TIER_ORDER, Significance, consistent_grade, discrepancy
 from scoring.vocabulary import Vocabulary, load_vocabulary
 
 
@@ -206,30 +206,39 @@ class Scorer:
         return out
 
     def _said_elsewhere(self, analysis: _Analysis) -> set[int]:
-        """Mentions left unaligned in their section whose finding the other report states,
-        in the same way, in another section: a reordered report says the same thing, and each
-        finding counts once, not once per section."""
-        prelim = [a.prelim for rows in analysis.alignments.values() for a in rows if a.prelim]
-        final = [a.final for rows in analysis.alignments.values() for a in rows if a.final]
-        lonely = [(a.prelim or a.final, final if a.prelim else prelim)
-                  for rows in analysis.alignments.values() for a in rows
-                  if (a.prelim is None) != (a.final is None)]
-        out = set()
-        families = {side: {clinical.family(o) for o in others if o.polarity != "absent"}
-                    for side, others in (("p", prelim), ("f", final))}
-        for m, others in lonely:
-            assert m is not None
+        """Leftovers that the other report states too: a finding moved from the findings to
+        the impression (unaligned in both), a finding of a family named in other words
+        ("spondylosis" / "degenerative changes", unaligned on both sides), or a normal
+        statement set against a finding its own report also states. Each counts once: the
+        reports say the same thing."""
+        lonely_p = [a.prelim for rows in analysis.alignments.values() for a in rows
+                    if a.prelim is not None and a.final is None]
+        lonely_f = [a.final for rows in analysis.alignments.values() for a in rows
+                    if a.final is not None and a.prelim is None]
+        out: set[int] = set()
+        for m, others in [(m, lonely_f) for m in lonely_p] + [(m, lonely_p) for m in lonely_f]:
             kin = clinical.family(m)
-            if kin is not None and m.polarity != "absent" and kin in families[
-                    "f" if others is final else "p"]:
-                out.add(id(m))  # "spondylosis" against "degenerative changes"
-                continue
             for o in others:
-                if o.section != m.section and o.polarity == m.polarity and same_finding(
-                        m, o, self.vocabulary) is not None and (
-                        not m.laterality or not o.laterality or m.laterality == o.laterality):
+                if not clinical.said_alike(m, o):
+                    continue
+                moved = o.section != m.section and same_finding(
+                    m, o, self.vocabulary) in ("exact", "head")
+                if moved or (kin is not None and m.polarity != "absent"
+                             and clinical.family(o) == kin):
                     out.add(id(m))
                     break
+        prelim = [a.prelim for rows in analysis.alignments.values() for a in rows if a.prelim]
+        final = [a.final for rows in analysis.alignments.values() for a in rows if a.final]
+        for rows in analysis.alignments.values():
+            for a in rows:
+                if a.prelim is None or a.final is None or a.match != "normal":
+                    continue
+                whole, part = (a.prelim, a.final) if a.prelim.generic else (a.final, a.prelim)
+                own = prelim if whole is a.prelim else final
+                if any(o is not whole and not o.generic and clinical.said_alike(o, part)
+                       and same_finding(o, part, self.vocabulary) in ("exact", "head")
+                       for o in own):
+                    out.add(id(a.prelim))
         return out
 
     def _tally(self, analysis: _Analysis, verdicts: list[Verdict]) -> _Tally:
@@ -240,9 +249,12 @@ class Scorer:
         sections: list[SectionScore] = []
         weights = self.config.section_weights.model_dump()
         elsewhere = self._said_elsewhere(analysis)
+        words = {"prelim": clinical.content_words(analysis.prelim),
+                 "final": clinical.content_words(analysis.final),
+                 "texts": (analysis.prelim, analysis.final)}
         for name, alignments in analysis.alignments.items():
-            section_rows = [self._row(a, verdict_of, analysis.exam.region, elsewhere)
-                            for a in alignments]
+            section_rows = [self._row(a, verdict_of, analysis.exam.region, elsewhere,
+                                      words) for a in alignments]
             if name == (analysis.category_rows[0].section if analysis.category_rows else ""):
                 section_rows += analysis.category_rows
             section_rows.sort(key=lambda r: (r.final_span or r.prelim_span or (0, 0)))
@@ -258,12 +270,13 @@ class Scorer:
             score = 1.0
         score = round(min(max(score, 0.0), 1.0), 4)
         thresholds = self.config.thresholds_for(analysis.exam.modality)
-        g = grade(score, thresholds)
         disc = discrepancy(rows, analysis.recommendation_changed)
+        g = consistent_grade(grade(score, thresholds), disc, self.config.max_grade)
         analysis.timings["scoring"] = _ms(t)
         explain_input = ExplanationInput(
             esas=score, grade=g, max_grade=self.config.max_grade, discrepancy=disc,
-            counts=total, rows=rows, prelim_text=analysis.prelim, final_text=analysis.final)
+            counts=total, rows=rows, prelim_text=analysis.prelim, final_text=analysis.final,
+            recommendation_changed=analysis.recommendation_changed)
         return _Tally(rows, sections, total, score, g, thresholds, disc, explain_input)
 
     def _result(self, analysis: _Analysis, tally: _Tally,
@@ -286,7 +299,7 @@ class Scorer:
         )
 
     def _row(self, a: Alignment, verdict_of: dict[int, Verdict], region: str,
-             elsewhere: set[int]) -> EntityRow:
+             elsewhere: set[int], words: dict) -> EntityRow:
         p, f = a.prelim, a.final
         ref = f or p
         assert ref is not None
@@ -310,14 +323,19 @@ class Scorer:
             "prelim_label": p.label if p is not None and f is not None and p.label != ref.label
             else None,
             "significance": tier,
+            "descriptive": all(m.descriptive for m in (p, f) if m is not None
+                               and not m.generic) and not _omitted(p, f, words),
         }
         sig = self.significance
         if p is not None and f is not None:
             v = verdict_of[id(p)]
             category = "matched" if v.same else "mismatched"
+            counted = id(p) not in elsewhere
             return EntityRow(category=category, reason=v.reason, match=a.match,
                              similarity=a.similarity, decided_by=v.decided_by,
-                             actionable=sig.actionable(category, v.reason, tier, p, f),
+                             counted=counted,
+                             actionable=counted and sig.actionable(category, v.reason, tier,
+                                                                   p, f),
                              **common)
         if f is not None:
             counted = f.counted and id(f) not in elsewhere
@@ -329,6 +347,20 @@ class Scorer:
         return EntityRow(category="surplus", counted=counted,
                          actionable=counted and sig.actionable("surplus", None, tier, p, f),
                          **common)
+
+
+def _omitted(p: Mention | None, f: Mention | None, words: dict) -> bool:
+    """A mention alone on its side whose sentence the other report does not have at all
+    (fewer than half of its words): content left out, even if the NER names no finding in
+    it. A restyled sentence keeps most of its words."""
+    if (p is None) == (f is None):
+        return False
+    m = p or f
+    assert m is not None
+    text = words["texts"][0 if p is not None else 1][m.sentence[0]:m.sentence[1]]
+    own = clinical.content_words(text)
+    other = words["final" if p is not None else "prelim"]
+    return bool(own) and len(own & other) < 0.25 * len(own)
 
 
 def _category_section(names: list[str]) -> str:

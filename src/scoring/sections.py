@@ -37,7 +37,9 @@ EXTRA_OTHER_TITLES = ("protocol", "dose", "radiation dose", "dlp", "total dlp", 
                       "dictated by", "electronically signed by", "signed by", "read by",
                       "attending", "resident", "requested by", "referring physician", "sequences",
                       "series", "acquisition", "premedication", "medications", "sedation",
-                      "consent", "complications", "estimated blood loss", "specimens")
+                      "consent", "complications", "estimated blood loss", "specimens",
+                      "hx", "clinical hx", "indication", "clinical indication",
+                      "reason for exam", "reason for examination", "technique and findings")
 # Titles of the NegBio list that hold findings after all.
 NOT_OTHER_TITLES = ("addendum", "addenda", "addendum findings")
 

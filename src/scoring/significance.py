@@ -34,6 +34,10 @@ _BENIGN_WORDS = frozenset({"simple", "benign", "fat-containing", "physiologic", 
                            "incidental", "nonobstructing", "non-obstructing", "reactive",
                            "postsurgical", "postoperative", "degenerative", "chronic",
                            "sequela", "sequelae", "healed", "old", "remote"})
+# Words that say a finding is old: not urgent, whatever it is ("chronic small vessel
+# ischemic change", "healed rib fractures").
+_OLD_WORDS = frozenset({"chronic", "old", "healed", "healing", "remote", "sequela", "sequelae",
+                        "prior", "stable", "unchanged", "longstanding"})
 # Words that make a finding of an incidental kind significant ("complex cyst").
 _SUSPICIOUS_WORDS = frozenset({"suspicious", "complex", "malignant", "malignancy", "concerning",
                                "worrisome", "enlarging", "pleomorphic", "spiculated",
@@ -100,20 +104,22 @@ class Significance:
         return cls(critical, incidental, significant, site, vocabulary, default)
 
     def tier(self, m: Mention, region: str = "unknown") -> Tier:
-        if self.critical.is_critical(m, region):
+        old = bool(m.sentence_words & _OLD_WORDS)
+        if self.critical.is_critical(m, region) and not old:
             return "critical"
         if self.site_significant is not None and self.site_significant.listed(m, region):
             return "significant"
         if m.kind == "device":
             return "incidental"  # present or not, a device changes nothing unless misplaced
-        words = m.sentence_words | set(m.text.lower().split())
-        suspicious = bool(words & _SUSPICIOUS_WORDS)
-        if not suspicious and (words & _BENIGN_WORDS or "benign" in m.descriptors):
+        own = set(m.text.lower().split()) | set(m.descriptors)
+        suspicious = bool(own & _SUSPICIOUS_WORDS)
+        if not suspicious and (m.sentence_words & _BENIGN_WORDS or old
+                               or "benign" in m.descriptors):
             return "incidental"
         if m.head in _AMOUNT_HEADS and m.severity is not None and m.severity <= 2:
             return "incidental"
-        if m.head == "nodule" and m.size_mm is not None and m.size_mm < SIZE_BANDS["nodule"][0]:
-            return "incidental"
+        if m.head == "nodule" and m.size_mm is not None and m.size_mm <= SIZE_BANDS["nodule"][1]:
+            return "incidental"  # up to 8 mm: follow-up at most (Fleischner), not work-up
         inc = self.incidental.listed(m, region)
         sig = self.significant.listed(m, region)
         if inc > sig and not suspicious:
@@ -121,6 +127,10 @@ class Significance:
         if sig:
             return "significant"
         if m.change in ("chronic", "stable") or m.historical:
+            return "incidental"
+        if m.how in ("head", "adjective") and not suspicious:
+            # A bare finding word ("focus", "enhancement", "hyperintense") that names no
+            # concept of the vocabulary and no listed finding: a description, not a diagnosis.
             return "incidental"
         return self.default
 
@@ -156,6 +166,8 @@ def differs(row: EntityRow) -> bool:
     words, not a discrepancy (the table still shows it)."""
     if not row.counted or row.category == "matched":
         return False
+    if row.descriptive and row.category in ("missing", "surplus"):
+        return False  # words, not a finding, that the other report puts otherwise
     return not (row.category == "mismatched" and row.significance == "incidental"
                 and row.reason in ("anatomy", "change"))
 
@@ -168,3 +180,14 @@ def discrepancy(rows: Sequence[EntityRow], recommendation_changed: bool = False
     if any(r.actionable for r in differing):
         return "major"
     return "minor" if differing or recommendation_changed else "none"
+
+
+def consistent_grade(grade: int, discrepancy: Discrepancy, max_grade: int) -> int:
+    """The ESAS grade moved into its class's band, so grade and class never contradict:
+    none -> the top two grades, minor -> neither the top nor the bottom, major -> the
+    bottom two (on the default 1..5 scale: none 4-5, minor 2-4, major 1-2)."""
+    bands = {"none": (max(max_grade - 1, 1), max_grade),
+             "minor": (min(2, max_grade), max(max_grade - 1, 1)),
+             "major": (1, min(2, max_grade))}
+    low, high = bands[discrepancy]
+    return min(max(grade, low), high)

@@ -1,0 +1,238 @@
+"""The same meaning in other words is no discrepancy; a difference that changes management is
+major (issue 17). Real report sentences, each route of the method named by its test."""
+
+from __future__ import annotations
+
+import pytest
+
+from scoring import abbreviations, categories, clinical
+from scoring.sections import Section
+
+
+def _report(findings: str, impression: str) -> str:
+    return f"FINDINGS:\n{findings}\n\nIMPRESSION:\n{impression}\n"
+
+
+def mentions(scorer, text: str, region: str = "unknown") -> list:
+    read = scorer.ner.read_many([(text, [Section("findings", 0, len(text))])])[0]
+    return clinical.clinical_mentions(scorer.ner.mentions(read, region), text)
+
+
+def polarity(scorer, text: str, head: str, region: str = "unknown") -> str:
+    found = [m for m in mentions(scorer, text, region) if m.head == head]
+    assert found, f"no {head} read in {text!r}"
+    return found[0].polarity
+
+
+# ------------------------------------------------------------------ negation forms
+@pytest.mark.parametrize("sentence", [
+    "No fracture.",
+    "There is no fracture.",
+    "Fracture is not seen.",
+    "Fractures are excluded.",
+    "Acute fracture has been ruled out.",
+    "Negative for fracture.",
+    "No radiographic evidence of fracture.",
+    "No CT evidence of fracture.",
+    "Without fracture or dislocation.",
+    "There is neither fracture nor dislocation.",
+])
+def test_every_negation_form_denies(scorer, sentence: str) -> None:
+    assert polarity(scorer, sentence, "fracture", "lower_limb") == "absent"
+
+
+def test_a_list_under_one_negation_denies_each(scorer) -> None:
+    found = mentions(scorer, "No mass, calcification or distortion.", "breast")
+    assert {m.head for m in found} >= {"mass", "calcification"}
+    assert all(m.polarity == "absent" for m in found)
+
+
+def test_a_trailing_negative_denies(scorer) -> None:
+    assert polarity(scorer, "Sonographic Murphy sign is negative.", "HP:0034753") == "absent"
+
+
+def test_negation_phrasing_alone_is_no_discrepancy(scorer) -> None:
+    prelim = _report("No intracranial hemorrhage. No skull fracture. No midline shift.",
+                     "No acute intracranial abnormality.")
+    final = _report("Intracranial hemorrhage is not seen. Skull fractures are excluded. "
+                    "There is neither midline shift nor mass effect.",
+                    "Negative for acute intracranial abnormality.")
+    result = scorer.score(prelim, final, "CT HEAD WO CONTRAST")
+    assert result.discrepancy == "none", result.explanation
+
+
+# ------------------------------------------------------------------ abbreviations
+def test_packaged_abbreviation_reads_as_its_words(scorer) -> None:
+    short = mentions(scorer, "Stable small traumatic SAH.", "head")
+    long = mentions(scorer, "Stable small traumatic subarachnoid hemorrhage.", "head")
+    assert [m.concept for m in short] == [m.concept for m in long]
+    assert short[0].text == "SAH"  # offsets are the report's own words
+
+
+def test_report_local_definition_is_learnt() -> None:
+    defined = abbreviations.definitions("There is a posterior vitreous detachment (PVD) on "
+                                        "the left. The PVD is complete.")
+    assert defined == {"PVD": "posterior vitreous detachment"}
+    x = abbreviations.expand("The PVD is complete.", defined)
+    assert x is not None and "posterior vitreous detachment" in x.text
+    start = x.text.index("posterior")
+    assert x.back(start, start + len("posterior vitreous detachment")) == (4, 7)
+
+
+def test_abbreviations_are_case_sensitive() -> None:
+    assert abbreviations.expand("The pe of the study.") is None
+    assert abbreviations.expand("No PE.") is not None
+
+
+def test_abbreviated_and_spelled_out_reports_agree(scorer) -> None:
+    prelim = _report("Stable L THA without fx. Small SAH and trace IVH unchanged.",
+                     "1. Stable SAH and IVH.")
+    final = _report("Stable left hip arthroplasty without fracture. Small subarachnoid "
+                    "hemorrhage and trace intraventricular hemorrhage, unchanged.",
+                    "1. Stable subarachnoid and intraventricular hemorrhage.")
+    result = scorer.score(prelim, final, "CT HEAD WO")
+    assert not [r for r in result.entities if r.counted and r.category in ("missing",
+                                                                           "surplus")]
+
+
+# ------------------------------------------------------------------ what counts
+@pytest.mark.parametrize("sentence", [
+    "Findings were discussed with Dr. Lee by telephone at 10:12.",
+    "Results were called to RN Torres.",
+    "Recommend annual screening mammography.",
+    "Follow-up CT in 3 months is recommended.",
+    "Status post cataract surgery.",
+    "Fluoroscopy time 2.1 minutes, dose 15 mGy.",
+])
+def test_reporting_sentences_state_no_finding(scorer, sentence: str) -> None:
+    assert mentions(scorer, sentence) == []
+
+
+@pytest.mark.parametrize("sentence", [
+    "The appendix is normal and contains gas.",
+    "Normal cervical lordosis.",
+    "The lateral masses of C1 are symmetric.",
+    "The kidneys enhance symmetrically.",
+])
+def test_normal_signs_are_not_disease(scorer, sentence: str) -> None:
+    assert [m for m in mentions(scorer, sentence) if m.polarity != "absent"] == []
+
+
+def test_bare_anatomy_and_people_are_not_findings(scorer) -> None:
+    found = mentions(scorer, "The facet joints. Telephone call to the nurse.", "spine")
+    assert found == []
+
+
+# ------------------------------------------------------------------ recommendations
+def test_recommendations_compare_by_action_and_interval() -> None:
+    a = [clinical.read_recommendation("Return to annual screening mammography.", (0, 1))]
+    b = [clinical.read_recommendation("Recommend routine annual screening mammogram.", (0, 1))]
+    c = [clinical.read_recommendation("Recommend stereotactic core biopsy.", (0, 1))]
+    d = [clinical.read_recommendation("Follow-up ultrasound in 6 months.", (0, 1))]
+    assert a[0].months == {12.0}
+    assert not clinical.recommendation_changed(a, b)
+    assert clinical.recommendation_changed(a, c)
+    assert clinical.recommendation_changed(a, d)
+
+
+# ------------------------------------------------------------------ categories
+@pytest.mark.parametrize("text, system, value", [
+    ("BI-RADS Category 2: Benign.", "BI-RADS", "2"),
+    ("ACR BI-RADS 4B - suspicious.", "BI-RADS", "4b"),
+    ("LI-RADS category LR-3.", "LI-RADS", "3"),
+    ("Observation: LR-5.", "LI-RADS", "5"),
+    ("Lung-RADS 4A.", "Lung-RADS", "4a"),
+    ("ACR TI-RADS TR4.", "TI-RADS", "4"),
+    ("Bosniak IIF cyst.", "Bosniak", "2f"),
+    ("PI-RADS v2.1 score 5.", "PI-RADS", "5"),
+    ("CAD-RADS 0.", "CAD-RADS", "0"),
+    ("Very low probability for pulmonary embolism.", "V/Q probability", "very low"),
+    ("Weber B fracture.", "Weber", "b"),
+    ("Garden III fracture.", "Garden", "3"),
+])
+def test_categories_are_read(text: str, system: str, value: str) -> None:
+    assert categories.read(text)[system].value == value
+
+
+def test_a_category_change_across_a_management_line_is_major(scorer) -> None:
+    prelim = _report("Grouped calcifications in the right upper outer quadrant.",
+                     "BI-RADS 2: Benign.")
+    final = _report("Grouped calcifications in the right upper outer quadrant.",
+                    "BI-RADS 4: Suspicious.")
+    result = scorer.score(prelim, final, "MAMMO DX BILAT")
+    rows = [r for r in result.entities if r.kind == "category"]
+    assert rows and rows[0].reason == "category" and rows[0].actionable
+    assert result.discrepancy == "major"
+
+
+def test_a_category_change_inside_a_management_line_is_minor(scorer) -> None:
+    prelim = _report("No suspicious mass.", "BI-RADS 1: Negative.")
+    final = _report("No suspicious mass.", "BI-RADS 2: Benign.")
+    assert scorer.score(prelim, final, "MAMMO SCREENING BILAT").discrepancy == "minor"
+
+
+# ------------------------------------------------------------------ sizes and severity
+def test_a_size_across_a_repair_threshold_is_major(scorer) -> None:
+    prelim = _report("Infrarenal abdominal aortic aneurysm measuring 4.9 cm.",
+                     "4.9 cm abdominal aortic aneurysm.")
+    final = _report("Infrarenal abdominal aortic aneurysm measuring 5.7 cm.",
+                    "5.7 cm abdominal aortic aneurysm.")
+    result = scorer.score(prelim, final, "US AORTA")
+    assert any(r.reason == "size" for r in result.entities)
+    assert result.discrepancy == "major"
+
+
+def test_a_small_size_change_is_minor(scorer) -> None:
+    prelim = _report("Left adrenal nodule measuring 16 mm.", "Left adrenal adenoma, 16 mm.")
+    final = _report("Left adrenal nodule measuring 21 mm.", "Left adrenal adenoma, 21 mm.")
+    result = scorer.score(prelim, final, "CT ABD/PELVIS W/")
+    assert result.discrepancy in ("minor", "none")
+    assert result.discrepancy != "major"
+
+
+def test_minimal_and_mild_agree_mild_and_severe_do_not(scorer) -> None:
+    base = "FINDINGS:\n{} degenerative disc space narrowing at L4-L5.\n"
+    assert scorer.score(base.format("Minimal"), base.format("Mild"),
+                        "XR L SPINE").discrepancy == "none"
+    assert scorer.score(base.format("Mild"), base.format("Severe"),
+                        "XR L SPINE").discrepancy != "none"
+
+
+# ------------------------------------------------------------------ significance
+def test_tiers(scorer) -> None:
+    def tier(sentence: str, region: str) -> str:
+        found = [m for m in mentions(scorer, sentence, region) if m.polarity != "absent"]
+        assert found, sentence
+        return scorer.significance.tier(found[0], region)
+
+    assert tier("Acute subdural hematoma.", "head") == "critical"
+    assert tier("Spiculated mass in the right breast.", "breast") == "significant"
+    assert tier("Simple cyst in the right kidney.", "abdomen") == "incidental"
+    assert tier("Hepatic hemangioma.", "abdomen") == "incidental"
+    assert tier("A 5 mm solid nodule in the right upper lobe.", "chest") == "incidental"
+    assert tier("A 12 mm solid nodule in the right upper lobe.", "chest") == "significant"
+
+
+def test_a_missed_incidental_is_minor_a_missed_significant_major(scorer) -> None:
+    prelim = _report("The liver is normal. The kidneys are normal.", "No acute abnormality.")
+    cyst = _report("The liver is normal. Simple cyst in the right kidney, 2 cm.",
+                   "No acute abnormality. Simple right renal cyst.")
+    mass = _report("The liver is normal. Enhancing solid mass in the right kidney, 4 cm.",
+                   "Enhancing right renal mass, suspicious for renal cell carcinoma.")
+    assert scorer.score(prelim, cyst, "CT ABD/PELVIS W/").discrepancy == "minor"
+    assert scorer.score(prelim, mass, "CT ABD/PELVIS W/").discrepancy == "major"
+
+
+def test_a_site_moves_a_finding_between_tiers() -> None:
+    from scoring import Scorer, ScoringConfig
+
+    site = Scorer(ScoringConfig(significant_findings_extra=("hemangioma",)))
+    prelim = _report("The liver is normal.", "No acute abnormality.")
+    final = _report("Hemangioma in the right hepatic lobe.", "Hepatic hemangioma.")
+    assert site.score(prelim, final, "CT ABD").discrepancy == "major"
+
+
+def test_grade_and_class_never_contradict(scorer) -> None:
+    same = _report("Small left pleural effusion.", "Small left pleural effusion.")
+    result = scorer.score(same, same, "XR CHEST 2V")
+    assert result.discrepancy == "none" and result.grade == 5
