@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cpu import reference_loop
 from scoring import Scorer, ScoringConfig
+from scoring.significance import differs
 
 DATA = Path(os.environ.get("RADAGREE_SHARED_DATA",
                            Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -59,6 +60,7 @@ def show(row: dict) -> None:
         if e.category == "matched" and not args_verbose:
             continue
         flag = "" if e.counted else " (not counted)"
+        flag += " *" if differs(e) else ""
         crit = " [critical]" if e.critical else ""
         sig = f" <{e.significance}>" if getattr(e, "significance", None) else ""
         print(f"    {e.category:10} {e.reason or '':10} {e.prelim_text!r:40} | "

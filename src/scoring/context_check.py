@@ -16,6 +16,7 @@ from scoring.backends import BuildContext, classifiers
 from scoring.config import ScoringConfig
 from scoring.mention import Mention
 from scoring.result import Reason
+from scoring.significance import size_band
 from scoring.vocabulary import Vocabulary, load_vocabulary
 
 
@@ -47,9 +48,14 @@ class ContextClassifier(Protocol):
 
 
 def _acute_denial_of_old(denial: Mention, finding: Mention) -> bool:
-    """"No acute osseous abnormality" does not deny "stable degenerative change"."""
-    return (denial.generic and denial.polarity == "absent" and denial.change == "acute"
-            and finding.polarity != "absent" and finding.change in ("chronic", "stable"))
+    """"No acute osseous abnormality" does not deny "stable degenerative change"; "no new
+    hemorrhage" does not deny the known, stable one."""
+    if denial.polarity != "absent" or finding.polarity == "absent":
+        return False
+    old = finding.change in ("chronic", "stable", "decreased") or finding.historical
+    if denial.change == "acute":
+        return denial.generic and old
+    return denial.change == "new" and old
 
 
 def _ladder(severity: int) -> int:
@@ -87,8 +93,9 @@ class RulesClassifier:
         if p.severity is not None and f.severity is not None and _ladder(p.severity) != \
                 _ladder(f.severity):
             return Verdict(False, "severity")
-        if p.size_mm is not None and f.size_mm is not None and self._sizes_differ(
-                p.size_mm, f.size_mm):
+        if p.size_mm is not None and f.size_mm is not None and (self._sizes_differ(
+                p.size_mm, f.size_mm) or size_band(p.head or f.head, p.size_mm) != size_band(
+                p.head or f.head, f.size_mm)):
             return Verdict(False, "size")
         if p.change and f.change and p.change != f.change:
             return Verdict(False, "change")

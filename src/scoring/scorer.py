@@ -215,20 +215,20 @@ class Scorer:
                     if a.prelim is not None and a.final is None]
         lonely_f = [a.final for rows in analysis.alignments.values() for a in rows
                     if a.final is not None and a.prelim is None]
-        out: set[int] = set()
-        for m, others in [(m, lonely_f) for m in lonely_p] + [(m, lonely_p) for m in lonely_f]:
-            kin = clinical.family(m)
-            for o in others:
-                if not clinical.said_alike(m, o):
-                    continue
-                moved = o.section != m.section and same_finding(
-                    m, o, self.vocabulary) in ("exact", "head")
-                if moved or (kin is not None and m.polarity != "absent"
-                             and clinical.family(o) == kin):
-                    out.add(id(m))
-                    break
         prelim = [a.prelim for rows in analysis.alignments.values() for a in rows if a.prelim]
         final = [a.final for rows in analysis.alignments.values() for a in rows if a.final]
+        kin_of = {side: {clinical.family(o) for o in ms if o.polarity != "absent"} - {None}
+                  for side, ms in (("prelim", prelim), ("final", final))}
+        out: set[int] = set()
+        for m, others, side in [(m, lonely_f, "final") for m in lonely_p] + [
+                (m, lonely_p, "prelim") for m in lonely_f]:
+            kin = clinical.family(m)
+            if kin is not None and m.polarity != "absent" and kin in kin_of[side]:
+                out.add(id(m))  # "spondylosis" against "degenerative changes"
+                continue
+            if any(clinical.said_alike(m, o) and o.section != m.section and same_finding(
+                    m, o, self.vocabulary) in ("exact", "head") for o in others):
+                out.add(id(m))  # moved from the findings to the impression
         for rows in analysis.alignments.values():
             for a in rows:
                 if a.prelim is None or a.final is None or a.match != "normal":
@@ -351,8 +351,9 @@ class Scorer:
 
 def _omitted(p: Mention | None, f: Mention | None, words: dict) -> bool:
     """A mention alone on its side whose sentence the other report does not have at all
-    (fewer than half of its words): content left out, even if the NER names no finding in
-    it. A restyled sentence keeps most of its words."""
+    (under a quarter of its words, of four or more): content left out, even if the NER
+    names no finding in it. A restyled sentence keeps its words; a fragment ("The facet
+    joints.") says nothing."""
     if (p is None) == (f is None):
         return False
     m = p or f
@@ -360,7 +361,7 @@ def _omitted(p: Mention | None, f: Mention | None, words: dict) -> bool:
     text = words["texts"][0 if p is not None else 1][m.sentence[0]:m.sentence[1]]
     own = clinical.content_words(text)
     other = words["final" if p is not None else "prelim"]
-    return bool(own) and len(own & other) < 0.25 * len(own)
+    return len(own) >= 4 and len(own & other) < 0.25 * len(own)
 
 
 def _category_section(names: list[str]) -> str:

@@ -64,7 +64,8 @@ SIZE_BANDS: dict[str, tuple[float, ...]] = {
 }
 
 
-def _band(head: str | None, size: float) -> int:
+def size_band(head: str | None, size: float) -> int:
+    """Which management band of its kind a size falls in (0 below the first threshold)."""
     bands = SIZE_BANDS.get(head or "", ())
     return sum(size >= b for b in bands)
 
@@ -111,6 +112,8 @@ class Significance:
             return "significant"
         if m.kind == "device":
             return "incidental"  # present or not, a device changes nothing unless misplaced
+        if m.descriptive:
+            return "incidental"  # words, not a finding: at most a minor difference
         own = set(m.text.lower().split()) | set(m.descriptors)
         suspicious = bool(own & _SUSPICIOUS_WORDS)
         if not suspicious and (m.sentence_words & _BENIGN_WORDS or old
@@ -156,7 +159,7 @@ class Significance:
                 tier == "critical" and max(p.severity, f.severity) >= 4)
         if reason == "size" and p.size_mm is not None and f.size_mm is not None:
             head = p.head or f.head
-            return _band(head, p.size_mm) != _band(head, f.size_mm)
+            return size_band(head, p.size_mm) != size_band(head, f.size_mm)
         return False
 
 
@@ -168,8 +171,12 @@ def differs(row: EntityRow) -> bool:
         return False
     if row.descriptive and row.category in ("missing", "surplus"):
         return False  # words, not a finding, that the other report puts otherwise
+    if row.category == "mismatched" and row.reason == "anatomy":
+        # one finding placed differently ("left lower lobe" / "lung base"): the same
+        # statement unless it is a device (a tube in the bronchus) or urgent
+        return row.kind == "device" or row.significance == "critical"
     return not (row.category == "mismatched" and row.significance == "incidental"
-                and row.reason in ("anatomy", "change"))
+                and row.reason in ("change", "certainty"))
 
 
 def discrepancy(rows: Sequence[EntityRow], recommendation_changed: bool = False
