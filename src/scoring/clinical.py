@@ -89,7 +89,9 @@ _RECOMMENDATION = re.compile(
     r"ultrasound|study|exam)|further evaluation|additional (imaging|views|evaluation)|"
     r"could be obtained|may be obtained|can be obtained|should be obtained|is warranted|"
     r"clinical correlation|correlate clinically|referral|no (further |routine )?follow[- ]?up|"
-    r"routine (annual )?screening|annual screening|screening mammogra\w+ in)\b",
+    r"routine (annual )?screening|annual screening|screening mammogra\w+ in|"
+    r"if clinically (warranted|indicated|concerned)|(could|may|should|can) be (considered|"
+    r"performed|obtained)|more sensitive for|would be (helpful|useful))\b",
     re.IGNORECASE)
 # How the study was done: dose, fluoroscopy time, lot numbers, contrast given.
 _TECHNIQUE = re.compile(
@@ -237,6 +239,12 @@ def said_alike(a: Mention, b: Mention) -> bool:
     return len(sides) <= 1
 
 
+def _before_advice(m: Mention, sentence: str) -> bool:
+    """A finding stated before the advice in one sentence is still a finding."""
+    advice = _RECOMMENDATION.search(sentence)
+    return advice is not None and m.end - m.sentence[0] <= advice.start()
+
+
 def clinical_mentions(mentions: list[Mention], text: str) -> list[Mention]:
     """The mentions that count, from the sentences that state findings."""
     roles: dict[tuple[int, int], Role] = {}
@@ -244,8 +252,12 @@ def clinical_mentions(mentions: list[Mention], text: str) -> list[Mention]:
     for m in mentions:
         if m.sentence not in roles:
             roles[m.sentence] = role(text[m.sentence[0]:m.sentence[1]])
-        if roles[m.sentence] == "finding" and is_clinical(
-                m, text[m.sentence[0]:m.sentence[1]]):
+        sentence = text[m.sentence[0]:m.sentence[1]]
+        if roles[m.sentence] == "recommendation" and _before_advice(m, sentence):
+            pass  # "Acute cholecystitis; surgical consultation is recommended."
+        elif roles[m.sentence] != "finding":
+            continue
+        if is_clinical(m, sentence):
             m.descriptive = descriptive(m)
             out.append(m)
     return out

@@ -130,7 +130,8 @@ def split_sentences(text: str, start: int, end: int, lenient: bool = False,
         for sa, sb in _split_unit(text, a, b):
             sa, sb = _trim(text, sa, sb)
             m = _SUBHEADING.match(text[sa:sb])
-            if m and _looks_like_heading(m.group(1)):
+            if m and _looks_like_heading(m.group(1)) and not _diagnosis_first(
+                    m.group(1), text[sa + m.end():sb]):
                 heading = m.group(1).strip()
                 sa += m.end()
                 sa, sb = _trim(text, sa, sb)
@@ -138,6 +139,19 @@ def split_sentences(text: str, start: int, end: int, lenient: bool = False,
                 continue
             out.append(Sentence(sa, sb, heading, lenient))
     return out
+
+
+# "Acute calculous cholecystitis: impacted stone, ...": a diagnosis followed by its signs, not
+# an organ sub-heading; "Pneumothorax: none." is a heading with its answer.
+_DIAGNOSIS_WORD = re.compile(r"(itis|osis|oma|emia|pathy|rrhage|thrombosis|embolism|fracture|"
+                             r"obstruction|abscess|dissection|aneurysm|infarct\w*|hematoma|"
+                             r"torsion|perforation|rupture|tear)$", re.IGNORECASE)
+_ANSWER = re.compile(r"^\W*(no|none|not|negative|absent|normal|unremarkable|yes|present)\b",
+                     re.IGNORECASE)
+
+
+def _diagnosis_first(heading: str, rest: str) -> bool:
+    return bool(_DIAGNOSIS_WORD.search(heading.strip())) and not _ANSWER.match(rest)
 
 
 def _looks_like_heading(words: str) -> bool:

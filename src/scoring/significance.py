@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
+from scoring.clinical import family
 from scoring.critical import ANY, CriticalFindings
 from scoring.mention import Mention
 from scoring.result import Discrepancy, EntityRow
@@ -34,6 +35,15 @@ _BENIGN_WORDS = frozenset({"simple", "benign", "fat-containing", "physiologic", 
                            "incidental", "nonobstructing", "non-obstructing", "reactive",
                            "postsurgical", "postoperative", "degenerative", "chronic",
                            "sequela", "sequelae", "healed", "old", "remote"})
+# Heads that are significant whatever their words: a mass, a fracture, an occlusion.
+_SIGNIFICANT_HEADS = frozenset({
+    "mass", "fracture", "tear", "rupture", "dislocation", "occlusion", "obstruction",
+    "thrombosis", "embolism", "aneurysm", "dissection", "abscess", "perforation", "torsion",
+    "hemorrhage", "hematoma", "infarction", "metastasis", "collection", "laceration",
+    "herniation", "shift", "compression", "fistula", "foreign_body", "lymphadenopathy",
+    "necrosis", "ischemia"})
+_INCIDENTAL_FAMILIES = frozenset({"degenerative", "atherosclerosis", "small vessel",
+                                  "volume loss"})
 # Words that say a finding is old: not urgent, whatever it is ("chronic small vessel
 # ischemic change", "healed rib fractures").
 _OLD_WORDS = frozenset({"chronic", "old", "healed", "healing", "remote", "sequela", "sequelae",
@@ -123,8 +133,12 @@ class Significance:
             return "incidental"
         if m.head == "nodule" and m.size_mm is not None and m.size_mm <= SIZE_BANDS["nodule"][1]:
             return "incidental"  # up to 8 mm: follow-up at most (Fleischner), not work-up
+        if family(m) in _INCIDENTAL_FAMILIES:
+            return "incidental"  # degenerative change, atherosclerosis, small vessel disease
         inc = self.incidental.listed(m, region)
         sig = self.significant.listed(m, region)
+        if sig == 1 and (m.head or "") not in _SIGNIFICANT_HEADS:
+            sig = 0  # an entry read as a bare head ("tumor" -> lesion) names no kind of it
         if inc > sig and not suspicious:
             return "incidental"
         if sig:
