@@ -133,6 +133,71 @@ def reword(sentences: list[str], rng: random.Random) -> bool:
     return changed
 
 
+# How attendings restyle a sentence without changing what it says: each negation form, hedges
+# of one strength, neighbouring severity words, abbreviations written out or in. Generic text
+# rules, none written for a report.
+_NEGATION_FORMS = [
+    lambda x: f"No {x}.", lambda x: f"There is no {x}.", lambda x: f"No evidence of {x}.",
+    lambda x: f"Negative for {x}.", lambda x: f"{x[0].upper() + x[1:]} is not seen.",
+    lambda x: f"{x[0].upper() + x[1:]} is excluded.",
+    lambda x: f"No radiographic evidence of {x}.",
+]
+_HEDGES = [("likely", "probably"), ("probably", "likely"), ("consistent with", "compatible with"),
+           ("compatible with", "consistent with"), ("suggestive of", "likely representing"),
+           ("may represent", "possibly representing")]
+_NEIGHBOURS = [("minimal", "mild"), ("mild", "minimal"), ("tiny", "small"), ("small", "tiny")]
+_NO_X = re.compile(r"^(?:There (?:is|are) no|No) ([a-z][a-z ,-]{2,60}?)\.?$", re.IGNORECASE)
+
+
+def _expansions() -> list[tuple[str, str]]:
+    """(words, abbreviation) of the scorer's packaged list: the restyling writes either."""
+    from scoring.abbreviations import packaged
+
+    return [(w, a) for a, w in packaged().items() if len(a) >= 3 and a.isupper()]
+
+
+def restyle_sentence(s: str, rng: random.Random) -> str:
+    """One sentence rewritten in another attending's words, meaning kept."""
+    m = _NO_X.match(s.strip())
+    if m and " or " not in m.group(1) and " and " not in m.group(1):
+        return rng.choice(_NEGATION_FORMS)(m.group(1).strip())
+    for a, b in rng.sample(_HEDGES, len(_HEDGES)):
+        if re.search(rf"\b{a}\b", s):
+            return re.sub(rf"\b{a}\b", b, s, count=1)
+    for a, b in _NEIGHBOURS:
+        if re.search(rf"\b{a}\b", s, re.I):
+            return re.sub(rf"\b{a}\b", b, s, count=1, flags=re.I)
+    for words, short in _expansions():
+        if re.search(rf"\b{re.escape(words)}\b", s, re.I):
+            return re.sub(rf"\b{re.escape(words)}\b", short, s, count=1, flags=re.I)
+    return s
+
+
+def restyle(sentences: list[str], rng: random.Random) -> bool:
+    """A real restyling, in place: about half the sentences rewritten (negation forms, hedges
+    of one strength, minimal/mild, abbreviations), the order changed, and prose turned into
+    telegraphic items or the other way round. False when nothing changed."""
+    before = list(sentences)
+    for k, s in enumerate(sentences):
+        if rng.random() < 0.6:
+            sentences[k] = restyle_sentence(s, rng)
+    if len(sentences) > 1:
+        rng.shuffle(sentences)
+    if rng.random() < 0.5:  # telegraphic: drop "There is/are"
+        sentences[:] = [re.sub(r"^There (?:is|are) (?:a |an )?", "", s).capitalize()
+                        if not s.startswith("There is no") else s for s in sentences]
+    return sentences != before
+
+
+def restyling(text: str, rng: random.Random) -> str | None:
+    """Sentences rewritten, reordered and restyled in each section (see `restyle`)."""
+    sections = split(text)
+    changed = False
+    for _, sentences in sections:
+        changed = restyle(sentences, rng) or changed
+    return join(sections) if changed else None
+
+
 def benign_rewording(text: str, rng: random.Random) -> str | None:
     """Sentence order within each section and 'There is no X' <-> 'No X'."""
     sections = split(text)
@@ -238,5 +303,6 @@ ERRORS: dict[str, Callable[[str, random.Random], str | None]] = {
 BENIGN: dict[str, Callable[[str, random.Random], str | None]] = {
     "identity": identity,
     "benign_rewording": benign_rewording,
+    "restyling": restyling,
     "paraphrase": paraphrase,
 }

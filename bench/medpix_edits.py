@@ -17,7 +17,7 @@ from collections.abc import Callable
 from functools import cache
 
 from _iu import DATA
-from injection import SEVERITY_SWAP, reword
+from injection import SEVERITY_SWAP, restyle, reword
 
 CASES = DATA / "eval" / "medpix-dev" / "cases.jsonl"
 REGION = {"Head": "head", "Thorax": "thorax", "Abdomen": "abdomen",
@@ -71,6 +71,14 @@ def benign_rewording(case: dict, rng: random.Random) -> str | None:
     """Sentence order, 'There is no X' <-> 'No X', prose instead of a list."""
     ss = sentences(case["findings"])
     if not reword(ss, rng):
+        return None
+    return report(ss, case["diagnosis"].strip())
+
+
+def restyling(case: dict, rng: random.Random) -> str | None:
+    """A real restyling (injection.restyle): sentences rewritten, reordered, telegraphic."""
+    ss = sentences(case["findings"])
+    if not restyle(ss, rng):
         return None
     return report(ss, case["diagnosis"].strip())
 
@@ -206,6 +214,7 @@ def added_critical(case: dict, rng: random.Random) -> str | None:
 BENIGN: dict[str, Callable[[dict, random.Random], str | None]] = {
     "identity": identity,
     "benign_rewording": benign_rewording,
+    "restyling": restyling,
 }
 ERRORS: dict[str, Callable[[dict, random.Random], str | None]] = {
     "omission": omission,

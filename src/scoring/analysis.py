@@ -19,6 +19,7 @@ from spacy.tokens import Doc, Span
 from scoring.entities import ENTITY, Entity
 from scoring.mention import Polarity
 from scoring.pipeline import NEGATION_CUES, build_pipeline
+from scoring.terms import TERMS, TermKind, kind, value
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,7 @@ def _found(ent: Span, e: Entity, places: tuple[str, ...]) -> Found:
 
 def read_doc(doc: Doc) -> Reading:
     places = tuple(dict.fromkeys(
-        s.label_.split(":", 1)[1] for s in doc.spans.get("radagree_terms", [])
-        if s.label_.startswith("A:")))
+        value(s) for s in doc.spans.get(TERMS, []) if kind(s) is TermKind.ANATOMY))
     found = tuple(_found(ent, ent._.get(ENTITY), places) for ent in doc.ents
                   if ent._.get(ENTITY) is not None)
     return Reading(found, bool(doc.user_data.get("bare_normal")))

@@ -25,7 +25,7 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
-from scoring.pipeline import TERMS, longest
+from scoring.terms import TERMS, TermKind, kind, longest, value
 from scoring.vocabulary import ADJECTIVE_END, Vocabulary, load_vocabulary, read_data_toml
 
 ENTITY = "radagree"
@@ -78,14 +78,6 @@ class Entity:
         return self.head == "abnormality" and self.concept == "abnormality"
 
 
-def _kind(label: str) -> str:
-    return label.split(":", 1)[0]
-
-
-def _value(label: str) -> str:
-    return label.split(":", 1)[1]
-
-
 class EntityReader:
     """The `radagree_entities` component; `lenient` docs (impressions) name any noun phrase."""
 
@@ -101,10 +93,10 @@ class EntityReader:
         if self.external is not None:
             return self._external(doc, terms)
         lenient = bool(doc.user_data.get("lenient"))
-        primary = longest([s for s in terms if _kind(s.label_) in ("F", "F!")]
-                          + [s for s in terms if _kind(s.label_) == "A"]
-                          + [s for s in terms if _kind(s.label_) == "H"])
-        places = [s for s in primary if _kind(s.label_) == "A"]
+        primary = longest([s for s in terms if kind(s) in (TermKind.FINDING, TermKind.ABSENT)]
+                          + [s for s in terms if kind(s) == TermKind.ANATOMY]
+                          + [s for s in terms if kind(s) == TermKind.HEAD])
+        places = [s for s in primary if kind(s) == TermKind.ANATOMY]
         taken = [False] * len(doc)
         entities: list[Entity] = []
 
@@ -115,22 +107,23 @@ class EntityReader:
                 taken[i] = True
             entities.append(e)
 
-        heads_inside = [(s.start, s.end, _value(s.label_)) for s in terms
-                        if _kind(s.label_) in ("H", "J")]
-        finding_tokens = {i for s in primary if _kind(s.label_) in ("F", "F!", "H")
+        heads_inside = [(s.start, s.end, value(s)) for s in terms
+                        if kind(s) in (TermKind.HEAD, TermKind.ADJECTIVE)]
+        finding_tokens = {i for s in primary
+                          if kind(s) in (TermKind.FINDING, TermKind.ABSENT, TermKind.HEAD)
                           for i in range(s.start, s.end)}
         pending: list[tuple[int, str]] = []  # descriptors of a finding read further on
         for s in primary:
-            kind = _kind(s.label_)
-            if kind in ("F", "F!"):
-                f = self.vocabulary.findings[_value(s.label_)]
+            term = kind(s)
+            if term in (TermKind.FINDING, TermKind.ABSENT):
+                f = self.vocabulary.findings[value(s)]
                 e = Entity(s.start, s.end, f.id, f.head or f.id, f.kind, f.anatomy,
-                           fixed=f.anatomy is not None, absent=kind == "F!",
+                           fixed=f.anatomy is not None, absent=term is TermKind.ABSENT,
                            words=s.text.lower())
                 e.descriptors = [h for a, b, h in heads_inside
                                  if s.start <= a and b <= s.end and h != e.head]
                 add(e)
-            elif kind == "H":
+            elif term is TermKind.HEAD:
                 root = s.root
                 if root.dep_ in ("compound", "nmod") and root.head.i >= s.end and \
                         root.head.i not in finding_tokens and root.head.pos_ == "NOUN":
@@ -140,11 +133,11 @@ class EntityReader:
                     # "low attenuation lesion": the head words describe another finding
                     described = [e for e in entities if e.start <= root.head.i < e.end]
                     if described:
-                        described[0].descriptors.append(_value(s.label_))
+                        described[0].descriptors.append(value(s))
                     else:
-                        pending.append((root.head.i, _value(s.label_)))
+                        pending.append((root.head.i, value(s)))
                     continue
-                add(Entity(s.start, s.end, _value(s.label_), _value(s.label_), how="head",
+                add(Entity(s.start, s.end, value(s), value(s), how="head",
                            words=s.text.lower()))
         for token_i, head in pending:
             for e in entities:
@@ -174,7 +167,7 @@ class EntityReader:
 
     def _external(self, doc: Doc, terms: list[Span]) -> Doc:
         assert self.external is not None
-        places = longest([s for s in terms if _kind(s.label_) == "A"])
+        places = longest([s for s in terms if kind(s) == TermKind.ANATOMY])
         entities = []
         for ent in self.external(doc.text).ents:
             span = doc.char_span(ent.start_char, ent.end_char, alignment_mode="expand")
@@ -198,7 +191,7 @@ class EntityReader:
         """"dilated appendix", "the appendix is dilated", "thickened wall": head + organ."""
         in_entity = {i for e in entities for i in range(e.start, e.end)}
         place_of = {i: s for s in places for i in range(s.start, s.end)}
-        words = [(doc[s.start], _value(s.label_)) for s in terms if _kind(s.label_) == "J"]
+        words = [(doc[s.start], value(s)) for s in terms if kind(s) == TermKind.ADJECTIVE]
         words += [(t, self.verbs[t.lemma_.lower()]) for t in doc if t.pos_ == "VERB"
                   and t.lemma_.lower() in self.verbs and t.dep_ not in ("amod",)
                   and not any(t.i == w.i for w, _ in words)]
@@ -215,7 +208,7 @@ class EntityReader:
                 if target.i in place_of:
                     place = place_of[target.i]
                     add(Entity(min(tok.i, place.start), max(tok.i + 1, place.end), head, head,
-                               anatomy=_value(place.label_), how="adjective", fixed=True,
+                               anatomy=value(place), how="adjective", fixed=True,
                                words=self.vocabulary.heads[head].label))
                     continue
                 if target.pos_ in ("NOUN", "PROPN") and target.i > tok.i:
@@ -232,7 +225,7 @@ class EntityReader:
                 for place in subjects:
                     start, end = (tok.i, tok.i + 1) if first else (place.start, place.end)
                     first = False
-                    e = Entity(start, end, head, head, anatomy=_value(place.label_),
+                    e = Entity(start, end, head, head, anatomy=value(place),
                                how="adjective", fixed=True, absent=negated,
                                words=self.vocabulary.heads[head].label)
                     add(e)
@@ -246,7 +239,7 @@ class EntityReader:
         in_entity = {i for e in entities for i in range(e.start, e.end)}
         place_of = {i: s for s in places for i in range(s.start, s.end)}
         for s in terms:
-            if _kind(s.label_) != "N" or s.start in in_entity:
+            if kind(s) != TermKind.NORMAL or s.start in in_entity:
                 continue
             tok = doc[s.start]
             nxt = doc[s.end] if s.end < len(doc) else None
@@ -268,7 +261,7 @@ class EntityReader:
                 continue
             for place in owners:
                 add(Entity(place.start, place.end, "abnormality", "abnormality",
-                           anatomy=_value(place.label_), fixed=True, how="normal", absent=True,
+                           anatomy=value(place), fixed=True, how="normal", absent=True,
                            words="abnormality"))
 
     # ---------------------------------------------------------------- unknown noun phrases
@@ -309,7 +302,7 @@ class EntityReader:
         something ("The right coronal suture is fused."): its main noun phrase stands for it,
         so leaving it out, negating it or changing its side still shows."""
         place_tokens = {i: s for s in places for i in range(s.start, s.end)}
-        qualifier_tokens = {i for s in terms if _kind(s.label_) == "Q"
+        qualifier_tokens = {i for s in terms if kind(s) == TermKind.QUALIFIER
                             for i in range(s.start, s.end)}
         for chunk in doc.noun_chunks:
             root = chunk.root
@@ -326,7 +319,7 @@ class EntityReader:
                 continue
             start, end = min(t.i for t in words), max(t.i for t in words) + 1
             if root.i in place_tokens:
-                rid = _value(place_tokens[root.i].label_)
+                rid = value(place_tokens[root.i])
                 label = self.vocabulary.label(rid) or rid
                 add(Entity(start, end, f"~about {rid}", None, how="statement", anatomy=rid,
                            fixed=True, words=f"statement about the {label}"))
@@ -341,7 +334,7 @@ class EntityReader:
     def _place(self, doc: Doc, e: Entity, places: list[Span], entities: list[Entity]) -> None:
         """The organ a finding is in: its own words, its phrase, its subject, or the nearest."""
         own = [s for s in places if e.start <= s.start and s.end <= e.end]
-        found = _most_specific([_value(s.label_) for s in own], self.vocabulary)
+        found = _most_specific([value(s) for s in own], self.vocabulary)
         if found is None:
             found = self._governed(doc, e, places)
         if found is None and e.how != "vocabulary":
@@ -361,9 +354,9 @@ class EntityReader:
             if child.dep_ == "prep" and child.lower_ in _PLACE_PREPS:
                 for t in child.subtree:
                     if t.i in place_of:
-                        return _value(place_of[t.i].label_)
+                        return value(place_of[t.i])
             if child.dep_ in ("compound", "amod", "nmod") and child.i in place_of:
-                return _value(place_of[child.i].label_)
+                return value(place_of[child.i])
         # the organ it belongs to: "bladder with thickened wall", "liver contains a cyst"
         current: Token = root
         for _ in range(4):
@@ -371,13 +364,13 @@ class EntityReader:
             if parent.i == current.i:
                 break
             if parent.i in place_of:
-                return _value(place_of[parent.i].label_)
+                return value(place_of[parent.i])
             if parent.pos_ in ("VERB", "AUX"):
                 for child in parent.children:
                     if child.dep_ in ("nsubj", "nsubjpass") and child.i != root.i:
                         for t in child.subtree:
                             if t.i in place_of:
-                                return _value(place_of[t.i].label_)
+                                return value(place_of[t.i])
             current = parent
         return None
 
@@ -390,22 +383,22 @@ class EntityReader:
         if not free:
             return None
         best = min(free, key=lambda s: (_gap(s.start, s.end, e.start, e.end), s.start > e.start))
-        return _value(best.label_)
+        return value(best)
 
     # ---------------------------------------------------------------- qualifiers
     def _qualifiers(self, doc: Doc, terms: list[Span], entities: list[Entity]) -> None:
         if not entities:
             return
-        for s in longest([t for t in terms if _kind(t.label_) == "Q"]):
+        for s in longest([t for t in terms if kind(t) == TermKind.QUALIFIER]):
             target = min(entities, key=lambda e: _distance(s.start, s.end, e.start, e.end))
-            for part in _value(s.label_).split(";"):
-                key, value = part.split("=", 1)
+            for part in value(s).split(";"):
+                key, said = part.split("=", 1)
                 if key == "anatomy":
                     if target.anatomy is None:
-                        target.anatomy = value
+                        target.anatomy = said
                     continue
                 target.quals.setdefault(key, []).append(
-                    (_distance(s.start, s.end, target.start, target.end), value, s.text))
+                    (_distance(s.start, s.end, target.start, target.end), said, s.text))
         for span, size_mm, words in _sizes(doc):
             target = min(entities, key=lambda e: _distance(span[0], span[1], e.start, e.end))
             target.quals.setdefault("size", []).append(

