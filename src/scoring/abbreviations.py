@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from scoring.vocabulary import read_data_toml
 
-_DEFINITION = re.compile(r"([A-Za-z][A-Za-z-]*(?:\s+[A-Za-z][A-Za-z-]*){0,6})\s*\(\s*"
-                         r"([A-Z][A-Za-z0-9]{1,6})s?\s*\)")
+_PARENTHESIS = re.compile(r"\(\s*([A-Z][A-Za-z0-9]{1,6})s?\s*\)")
+_WORDS_BEFORE = re.compile(r"([A-Za-z][A-Za-z-]*(?:\s+[A-Za-z][A-Za-z-]*){0,6})\s*$")
 
 
 @functools.cache
@@ -31,20 +31,39 @@ def packaged() -> dict[str, str]:
     return out
 
 
+def _long_form(abbreviation: str, words: str) -> str | None:
+    """Schwartz & Hearst (2003): the abbreviation's characters found right to left in the
+    words before it, its first character starting a word; the shortest such run of words."""
+    a, w = len(abbreviation) - 1, len(words) - 1
+    while a >= 0:
+        c = abbreviation[a].lower()
+        if not c.isalnum():
+            a -= 1
+            continue
+        while w >= 0 and (words[w].lower() != c or (
+                a == 0 and w > 0 and words[w - 1].isalnum())):
+            w -= 1
+        if w < 0:
+            return None
+        w -= 1
+        a -= 1
+    long = words[words.rfind(" ", 0, w + 1) + 1:].strip()
+    n = len(long.split())
+    return long.lower() if n <= min(len(abbreviation) + 5, 2 * len(abbreviation)) else None
+
+
 def definitions(text: str) -> dict[str, str]:
-    """A report's own "words (ABBR)" definitions: the shortest run of words before the
-    parenthesis whose initials spell the abbreviation's capitals."""
+    """A report's own "words (ABBR)" definitions."""
     out: dict[str, str] = {}
-    for m in _DEFINITION.finditer(text):
-        words, abbreviation = m.group(1).split(), m.group(2)
-        letters = [c.lower() for c in abbreviation if c.isupper()]
-        for n in range(1, len(words) + 1):
-            run = words[-n:]
-            initials = [w[0].lower() for w in run]
-            if initials == letters or (len(run) == len(letters) - 1 and "".join(
-                    initials) == "".join(letters[:len(run)])):
-                out[abbreviation] = " ".join(run).lower()
-                break
+    if "(" not in text:
+        return out
+    for p in _PARENTHESIS.finditer(text):
+        m = _WORDS_BEFORE.search(text, max(0, p.start() - 120), p.start())
+        if m is None:
+            continue
+        long = _long_form(p.group(1), m.group(1))
+        if long and len(long) > len(p.group(1)):
+            out[p.group(1)] = long
     return out
 
 

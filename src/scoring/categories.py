@@ -22,6 +22,8 @@ class System:
     pattern: re.Pattern[str]
     # value -> (rank, management group): ranks order values, groups are management lines.
     values: dict[str, tuple[int, int]]
+    # words one of which any statement of the system contains (a cheap test first)
+    keys: tuple[str, ...] = ()
 
 
 def _values(groups: list[list[str]]) -> dict[str, tuple[int, int]]:
@@ -38,30 +40,32 @@ _ROMAN = {"i": "1", "ii": "2", "iif": "2f", "iii": "3", "iv": "4"}
 _SEP = r"[\s:=#-]*(?:category|cat\.?|assessment|score|class|type|level|stage|grade)?[\s:=#(-]*"
 SYSTEMS: tuple[System, ...] = (
     System("BI-RADS", re.compile(r"\bbi-?rads" + _SEP + r"([0-6])\s*-?\s*([abc])?\b", re.I),
-           _values([["0"], ["1", "2"], ["3"], ["4", "4a", "4b", "4c", "5"], ["6"]])),
+           _values([["0"], ["1", "2"], ["3"], ["4", "4a", "4b", "4c", "5"], ["6"]]),
+           keys=("rads",)),
     System("LI-RADS", re.compile(r"\b(?:li-?rads" + _SEP + r"(?:lr-?)?|lr-)(1|2|3|4|5|m|tiv)\b",
                                  re.I),
-           _values([["1", "2"], ["3"], ["4"], ["5"], ["m"], ["tiv"]])),
+           _values([["1", "2"], ["3"], ["4"], ["5"], ["m"], ["tiv"]]), keys=("rads", "lr-")),
     System("Lung-RADS", re.compile(r"\blung-?rads" + _SEP + r"(0|1|2|3|4a|4b|4x|s)\b", re.I),
-           _values([["0"], ["1", "2"], ["3"], ["4a"], ["4b"], ["4x"], ["s"]])),
+           _values([["0"], ["1", "2"], ["3"], ["4a"], ["4b"], ["4x"], ["s"]]), keys=("rads",)),
     System("TI-RADS", re.compile(r"\b(?:ti-?rads" + _SEP + r"(?:tr-?)?|tr-?)([1-5])\b", re.I),
-           _values([["1", "2"], ["3"], ["4"], ["5"]])),
+           _values([["1", "2"], ["3"], ["4"], ["5"]]), keys=("rads", "tr")),
     System("Bosniak", re.compile(r"\bbosniak" + _SEP + r"(iif|iii|ii|iv|i|2f|[1-4])\b", re.I),
-           _values([["1", "2"], ["2f"], ["3", "4"]])),
+           _values([["1", "2"], ["2f"], ["3", "4"]]), keys=("bosniak",)),
     System("PI-RADS", re.compile(r"\bpi-?rads(?:\s*v?2(?:\.1)?)?" + _SEP + r"([1-5])\b", re.I),
-           _values([["1", "2"], ["3"], ["4", "5"]])),
+           _values([["1", "2"], ["3"], ["4", "5"]]), keys=("rads",)),
     System("CAD-RADS", re.compile(r"\bcad-?rads" + _SEP + r"([0-5]|n)\b", re.I),
-           _values([["0", "1", "2"], ["3"], ["4", "5"], ["n"]])),
+           _values([["0", "1", "2"], ["3"], ["4", "5"], ["n"]]), keys=("rads",)),
     System("V/Q probability", re.compile(
         r"\b(normal|very low|low|intermediate|indeterminate|high)[\s-]+probability\b", re.I),
-        _values([["normal", "very low", "low"], ["intermediate", "indeterminate"], ["high"]])),
+        _values([["normal", "very low", "low"], ["intermediate", "indeterminate"], ["high"]]),
+        keys=("probability",)),
     System("Weber", re.compile(r"\bweber" + _SEP + r"([abc])\b", re.I),
-           _values([["a"], ["b"], ["c"]])),
+           _values([["a"], ["b"], ["c"]]), keys=("weber",)),
     System("Garden", re.compile(r"\bgarden" + _SEP + r"(iv|iii|ii|i|[1-4])\b", re.I),
-           _values([["1", "2"], ["3", "4"]])),
+           _values([["1", "2"], ["3", "4"]]), keys=("garden",)),
     System("breast density", re.compile(
         r"\b(?:breast )?(?:density|composition)" + _SEP + r"(?:acr\s*)?([abcd])\b(?![-/])",
-        re.I), _values([["a"], ["b"], ["c"], ["d"]])),
+        re.I), _values([["a"], ["b"], ["c"], ["d"]]), keys=("density", "composition")),
 )
 
 
@@ -77,7 +81,10 @@ def read(text: str) -> dict[str, Stated]:
     """The category each system is given in a report: its highest-ranked value (a report
     that states one per breast is assessed by the worse)."""
     out: dict[str, Stated] = {}
+    low = text.lower()
     for system in SYSTEMS:
+        if not any(k in low for k in system.keys):
+            continue
         for m in system.pattern.finditer(text):
             raw = "".join(g for g in m.groups() if g).lower()
             value = _ROMAN.get(raw, raw)

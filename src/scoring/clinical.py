@@ -16,6 +16,7 @@ screening mammography") is none.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -140,6 +141,7 @@ class Recommendation:
     span: tuple[int, int]
 
 
+@functools.lru_cache(maxsize=50_000)
 def role(sentence: str) -> Role:
     """What a sentence is about: a finding, or the reporting around it."""
     if _HISTORY.search(sentence):

@@ -10,6 +10,7 @@ say it.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -171,6 +172,7 @@ def _one(regions: list[str]) -> str:
     return regions[0]
 
 
+@functools.lru_cache(maxsize=4096)
 def _exam(text: str) -> tuple[str, str]:
     """(modality, region) the words say, the modality's own region when no part is named."""
     modality, region = _modality(text), _one(_regions(text))

@@ -99,11 +99,28 @@ def align(
     cosine = None
     if embedder is not None:
         cosine = embedder.similarity([m.label for m in prelim], [m.label for m in final])
+    # Candidates by concept and head first: most pairs of mentions cannot be one finding,
+    # and comparing all of them was a third of a pair's scoring.
+    by_concept: dict[str, list[int]] = {}
+    by_head: dict[str | None, list[int]] = {}
+    generic_final = []
+    for j, f in enumerate(final):
+        by_concept.setdefault(f.concept, []).append(j)
+        by_head.setdefault(f.head, []).append(j)
+        if f.generic:
+            generic_final.append(j)
+    heads = [h for h in by_head if h is not None]
     for i, p in enumerate(prelim):
-        for j, f in enumerate(final):
-            if p.concept != f.concept and not (p.generic or f.generic) and (
-                    p.head is None or f.head is None) and cosine is None:
-                continue  # cannot be one finding: skip the full comparison
+        if cosine is not None or p.generic:
+            candidates: list[int] | set[int] = range(len(final))  # type: ignore[assignment]
+        else:
+            candidates = set(by_concept.get(p.concept, ())) | set(generic_final)
+            if p.head is not None:
+                for h in heads:
+                    if h == p.head or vocabulary.related_heads(p.head, h):
+                        candidates.update(by_head[h])
+        for j in candidates:
+            f = final[j]
             kind = same_finding(p, f, vocabulary)
             if kind is not None:
                 scores[i, j] = _BASE[kind] + agreement(p, f, vocabulary)
