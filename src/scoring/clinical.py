@@ -128,6 +128,9 @@ _NOT_A_DIAGNOSIS = frozenset({
     "interval", "assessment", "category", "criteria", "score", "radiograph", "radiographs",
     "ultrasound", "views", "view", "images", "sequence", "reformats", "unit", "ward",
     "doppler", "suspicion", "concern", "indication", "question", "request", "order",
+    "fraction", "ejection", "velocity", "velocities", "index", "ratio", "psv", "edv", "ef",
+    "lvef", "sss", "srs", "sds", "tid", "suv", "hu", "measures", "measuring", "dimension",
+    "waveform", "waveforms", "reconstructions", "reconstruction", "quality", "numbering",
 })
 
 

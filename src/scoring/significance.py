@@ -183,7 +183,7 @@ def differs(row: EntityRow) -> bool:
     words, not a discrepancy (the table still shows it)."""
     if not row.counted or row.category == "matched":
         return False
-    if row.descriptive and row.category in ("missing", "surplus"):
+    if row.descriptive and (row.category in ("missing", "surplus") or row.match == "normal"):
         return False  # words, not a finding, that the other report puts otherwise
     if row.category == "mismatched" and row.reason == "anatomy":
         # one finding placed differently ("left lower lobe" / "lung base"): the same
