@@ -42,6 +42,7 @@ test-fast: lint
 	$(BIN)/pytest -m "not slow"
 
 bench: setup
+	$(BIN)/python bench/eval_handpairs.py
 	$(BIN)/python bench/eval_medpix.py
 	$(BIN)/python bench/lexicon_coverage.py
 	$(BIN)/python bench/eval_injection.py --ablation
