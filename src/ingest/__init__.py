@@ -1,5 +1,5 @@
-"""radagree ingest: HL7 v2 ORU^R01 over MLLP, stored before it is acknowledged, paired by
-accession number. Imports no other radagree package."""
+"""radagree ingest: HL7 v2 ORU^R01 and MDM documents over MLLP, stored before they are
+acknowledged, paired by accession number. Imports no other radagree package."""
 
 from ingest.config import FieldMap, MllpConfig
 from ingest.errors import (

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ingest.config import MllpConfig
+from ingest.documents import EMPTY_STATUS, MDM, document_status
 from ingest.errors import (
     REQUIRED_FIELD_MISSING,
     SEGMENT_SEQUENCE,
@@ -154,7 +155,10 @@ def peek(raw: bytes, config: MllpConfig) -> tuple[Header, Rejection | None]:
         return fields[n - 1] if len(fields) >= n else ""
 
     charset = codec_for(msh(18), config.default_charset)
-    obrs = _reports(text, sep, enc, config)
+    if _component(msh(9), comp, 1) == MDM:
+        obrs = _document(text, sep, enc, _component(msh(9), comp, 2), config)
+    else:
+        obrs = _reports(text, sep, enc, config)
     if charset != "latin-1":
         # Re-read MSH in its declared charset so names with accents are echoed correctly.
         fields = text.split(b"\r", 1)[0].decode(charset, errors="replace").split(sep)
@@ -188,17 +192,9 @@ def _check(header: Header, obrs: list[_Obr], text: bytes, config: MllpConfig
            ) -> Rejection | None:
     if not header.control_id:
         return Rejection(REQUIRED_FIELD_MISSING, "MSH-10 (message control id) is empty", "MSH", 10)
-    if header.message_type != "ORU":
-        return Rejection(
-            UNSUPPORTED_MESSAGE_TYPE,
-            f"MSH-9 is {header.type_name!r}; only ORU^R01 carries reports",
-            "MSH",
-            9,
-        )
-    if header.trigger_event != "R01":
-        return Rejection(
-            UNSUPPORTED_EVENT, f"MSH-9 is {header.type_name!r}; only ORU^R01 is accepted", "MSH", 9
-        )
+    refused = _check_type(header, config)
+    if refused is not None:
+        return refused
     if header.processing_id not in config.processing_ids:
         return Rejection(
             UNSUPPORTED_PROCESSING_ID,
@@ -213,6 +209,8 @@ def _check(header: Header, obrs: list[_Obr], text: bytes, config: MllpConfig
             "MSH",
             12,
         )
+    if header.message_type == MDM:
+        return _check_document(obrs, config)
     if b"\rOBR" + header.field_sep.encode("latin-1") not in text:
         return Rejection(SEGMENT_SEQUENCE, "the ORU^R01 has no OBR segment", "OBR", None)
     for number, (accession, status, missing_status) in enumerate(obrs, start=1):
@@ -235,6 +233,54 @@ def _check(header: Header, obrs: list[_Obr], text: bytes, config: MllpConfig
                 "OBR",
             )
     return None
+
+
+def _check_type(header: Header, config: MllpConfig) -> Rejection | None:
+    """ORU^R01, or an MDM event that carries a document; anything else can never succeed."""
+    events = config.documents.events
+    accepted = f"ORU^R01 and MDM^{'/'.join(events)}"
+    if header.message_type not in ("ORU", MDM):
+        return Rejection(UNSUPPORTED_MESSAGE_TYPE,
+                         f"MSH-9 is {header.type_name!r}; only {accepted} carry reports", "MSH", 9)
+    if (header.trigger_event != "R01" if header.message_type == "ORU"
+            else header.trigger_event not in events):
+        return Rejection(UNSUPPORTED_EVENT,
+                         f"MSH-9 is {header.type_name!r}; only {accepted} are accepted", "MSH", 9)
+    return None
+
+
+def _check_document(heads: list[_Obr], config: MllpConfig) -> Rejection | None:
+    """The one TXA of an MDM: present, with an accession and a status the table knows."""
+    if not heads:
+        return Rejection(SEGMENT_SEQUENCE, "the MDM has no TXA segment", "TXA", None)
+    accession, status, missing_status = heads[0]
+    if not accession:
+        paths = ", ".join(config.documents.accession)
+        return Rejection(REQUIRED_FIELD_MISSING, f"the document has no accession number in "
+                         f"{paths}", "TXA", 14)
+    if not status:
+        code = REQUIRED_FIELD_MISSING if missing_status == EMPTY_STATUS else (
+            TABLE_VALUE_NOT_FOUND)
+        return Rejection(code, f"TXA-17 (document completion status) {missing_status}",
+                         "TXA", 17)
+    return None
+
+
+def _document(text: bytes, sep: str, enc: str, trigger: str, config: MllpConfig
+              ) -> list[_Obr]:
+    """Accession and status of an MDM's document (none without a TXA): the accession by the
+    configured paths over its ORC, OBR and TXA, the status by `ingest.documents`."""
+    segments: dict[str, list[str]] = {}
+    for line in text.split(b"\r"):
+        name = line[:3]
+        if name in (b"ORC", b"OBR", b"TXA") and name.decode() not in segments:
+            segments[name.decode()] = line.decode("latin-1").split(sep)
+    if "TXA" not in segments:
+        return []
+    documents = config.documents
+    status, why = document_status(trigger, first_value(segments, documents.status, enc),
+                                  documents)
+    return [_Obr(first_value(segments, documents.accession, enc), status, why)]
 
 
 def _reports(text: bytes, sep: str, enc: str, config: MllpConfig) -> list[_Obr]:

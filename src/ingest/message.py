@@ -1,4 +1,5 @@
-"""Full parsing of a stored ORU^R01 into one `ReportEvent` per OBR (python-hl7).
+"""Full parsing of a stored ORU^R01 into one `ReportEvent` per OBR (python-hl7), and of an
+MDM document message into the one `ReportEvent` of its TXA.
 
 Runs after the message is durable, so any failure here is recorded on the stored message and
 never costs the sender an answer. Text assembly follows DESIGN.md §6: OBX-5 of the text value
@@ -10,9 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ingest.config import FieldMap, MllpConfig
+from ingest.documents import MDM, kind_of
+from ingest.documents import document_status as document_status_of
 from ingest.errors import ParseError
 from ingest.escaping import Delimiters
 from ingest.header import codec_for, first_value, normalise, resolve_status
@@ -40,6 +43,9 @@ class ReportEvent:
     has_embedded_document: bool = False
     # OBX value types seen under this OBR, to explain a report that has no scorable text.
     value_types: tuple[str, ...] = field(default_factory=tuple)
+    # For an MDM: "document", "addendum", "replacement" or "cancel" (`ingest.documents`);
+    # empty for an ORU. Read by `ingest.document_versions`, never stored.
+    document: str = ""
 
 
 def decode(raw: bytes, default_charset: str) -> str:
@@ -65,6 +71,10 @@ def parse_reports(raw: bytes, config: MllpConfig) -> list[ReportEvent]:
         raise ParseError(f"MSH could not be parsed: {exc}") from exc
     sep = delimiters.field
     enc = _encoding_chars(text)
+    msh9 = lines[0].split(sep)[8].split(enc[0:1] or "^") if lines[0].count(sep) >= 8 else [""]
+    if msh9[0] == MDM:
+        return _parse_document(lines, delimiters, enc, msh9[1] if len(msh9) > 1 else "",
+                               config)
     fmap = config.fields
     events: list[ReportEvent] = []
     pid: list[str] = []
@@ -96,6 +106,35 @@ def parse_reports(raw: bytes, config: MllpConfig) -> list[ReportEvent]:
     return scorable
 
 
+def _parse_document(lines: list[str], delimiters: Delimiters, enc: str, trigger: str,
+                    config: MllpConfig) -> list[ReportEvent]:
+    """The document of an MDM as one report: its TXA (with the ORC/OBR before it, where the
+    sender sends them) and the text of the OBX after it, read like an ORU's."""
+    sep, documents = delimiters.field, config.documents
+    segments: dict[str, list[str]] = {}
+    builder: _Builder | None = None
+    for line in _segments(lines[1:], sep):
+        name = line[:3]
+        if name == "TXA" and builder is None:
+            segments["TXA"] = line.split(sep)
+            builder = _Builder(1, segments, documents.fields(config.fields), enc, delimiters)
+        elif name == "OBX" and builder is not None:
+            builder.add_obx(line.split(sep))
+        elif name in ("EVN", "PID", "ORC", "OBR") and builder is None:
+            segments.setdefault(name, line.split(sep))
+    if builder is None:
+        raise ParseError("the MDM has no TXA segment")
+    completion = first_value(segments, documents.status, enc)
+    status, why = document_status_of(trigger, completion, documents)
+    if not status:  # the listener refuses these; `replay --direct` may not
+        raise ParseError(f"TXA-17 (document completion status) {why}")
+    kind = kind_of(trigger, documents)
+    event = replace(builder.build(), status=status, document=kind)
+    if kind != "cancel" and not event.text.strip():
+        raise ParseError("no report text: " + _why_no_text(event))
+    return [event]
+
+
 def _segments(lines: list[str], sep: str) -> Iterator[str]:
     """The segments, with OBX that run on inside an OBR line split out again.
 
@@ -115,7 +154,8 @@ def _segments(lines: list[str], sep: str) -> Iterator[str]:
 def _why_no_text(event: ReportEvent) -> str:
     kinds = ", ".join(event.value_types) or "none"
     embedded = " (embedded document noted, not scored)" if event.has_embedded_document else ""
-    return (f"OBR #{event.obr_index} has no TX/FT/ST/CE text OBX; OBX value types: {kinds}"
+    where = "the document" if event.document else f"OBR #{event.obr_index}"
+    return (f"{where} has no TX/FT/ST/CE text OBX; OBX value types: {kinds}"
             f"{embedded}")
 
 
