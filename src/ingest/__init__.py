@@ -9,6 +9,8 @@ from ingest.errors import (
     IngestError,
     ParseError,
     Rejection,
+    StoreDefect,
+    StoreFailed,
     StoreUnavailable,
 )
 from ingest.header import Header, peek
@@ -57,6 +59,8 @@ __all__ = [
     "ReportEvent",
     "ReportInfo",
     "Settlement",
+    "StoreDefect",
+    "StoreFailed",
     "StoreUnavailable",
     "Stored",
     "attribution",
