@@ -8,7 +8,6 @@ or AR exactly as DESIGN.md §6 says. `message.parse_report` does the rest after 
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -25,12 +24,13 @@ from ingest.errors import (
     Rejection,
 )
 from ingest.escaping import DEFAULT, Delimiters
+from ingest.quirks import CHARSET_ALIASES, resolve_status
 
 BOM = codecs.BOM_UTF8
 
 # MSH-18 values seen in the field -> Python codec. Unknown or empty -> the configured default.
 CHARSETS = {
-    "ASCII": "latin-1",  # declared ASCII that is not: latin-1 still decodes every byte
+    **CHARSET_ALIASES,
     "8859/1": "latin-1",
     "8859/2": "iso8859-2",
     "8859/5": "iso8859-5",
@@ -45,30 +45,6 @@ CHARSETS = {
 
 # OBR-25 values a report can have here: preliminary, final, corrected, partial, cancelled.
 REPORT_STATUSES = ("P", "F", "C", "A", "X")
-# OBX-11 values that can stand for the report's status when OBR-25 is empty.
-OBX_REPORT_STATUSES = ("P", "F", "C")
-
-
-def resolve_status(declared: str, obx_statuses: Iterable[str]) -> tuple[str, str]:
-    """(status, why not): the OBR's own status, else the one status its OBX-11 agree on.
-
-    Some senders (dcm4che's v2.3.1 sample) leave OBR-25 empty and mark every OBX final;
-    the report's status is then theirs. Blank OBX-11 say nothing; two different values, or
-    one that is not P/F/C, leave the report without a status and the reason names both.
-    """
-    if declared:
-        return declared, ""
-    seen = sorted({s.strip().upper() for s in obx_statuses} - {""})
-    if not seen:
-        return "", "and no OBX-11 result status either"
-    if len(seen) > 1:
-        return "", f"and its OBX-11 result statuses disagree ({', '.join(seen)})"
-    if seen[0] not in OBX_REPORT_STATUSES:
-        return "", (f"and its OBX-11 result status {seen[0]!r} cannot stand for the report's "
-                    f"({', '.join(OBX_REPORT_STATUSES)})")
-    return seen[0], ""
-
-
 class _Obr(NamedTuple):
     accession: str
     status: str

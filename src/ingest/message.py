@@ -9,8 +9,6 @@ documents (ED/RP: PDF, CDA) noted on the report but never scored.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from ingest.config import FieldMap, MllpConfig
@@ -18,7 +16,8 @@ from ingest.documents import MDM, kind_of
 from ingest.documents import document_status as document_status_of
 from ingest.errors import ParseError
 from ingest.escaping import Delimiters
-from ingest.header import Msh, codec_for, first_value, normalise, resolve_status
+from ingest.header import Msh, codec_for, first_value, normalise
+from ingest.quirks import resolve_status, split_run_on_obx
 
 # Highlighting (2.10.3) has no meaning in plain text: drop the markers instead of "_".
 _ESCAPE_MAP = {"H": "", "N": ""}
@@ -78,7 +77,7 @@ def parse_reports(raw: bytes, config: MllpConfig) -> list[ReportEvent]:
     pid: list[str] = []
     orc: list[str] = []
     current: _Builder | None = None
-    for line in _segments(lines[1:], sep):
+    for line in split_run_on_obx(lines[1:], sep):
         name = line[:3]
         if name == "PID":
             pid = line.split(sep)
@@ -111,7 +110,7 @@ def _parse_document(lines: list[str], delimiters: Delimiters, trigger: str,
     sep, documents = delimiters.field, config.documents
     segments: dict[str, list[str]] = {}
     builder: _Builder | None = None
-    for line in _segments(lines[1:], sep):
+    for line in split_run_on_obx(lines[1:], sep):
         name = line[:3]
         if name == "TXA" and builder is None:
             segments["TXA"] = line.split(sep)
@@ -131,22 +130,6 @@ def _parse_document(lines: list[str], delimiters: Delimiters, trigger: str,
     if kind != "cancel" and not event.text.strip():
         raise ParseError("no report text: " + _why_no_text(event))
     return [event]
-
-
-def _segments(lines: list[str], sep: str) -> Iterator[str]:
-    """The segments, with OBX that run on inside an OBR line split out again.
-
-    Messages copied from web pages lose their segment terminators (HAPI's sample file:
-    `OBR|...|01^LOCHLEAR, JUDY| OBX||TX|FIND^FINDINGS^L|1|This is a test...| OBX||TX|...`).
-    A field separator followed by `OBX` and a field separator cannot occur inside an OBR's
-    own fields (text there has its separators escaped), so it marks a lost terminator.
-    """
-    run_on = re.compile(re.escape(sep) + r" ?(?=OBX" + re.escape(sep) + ")")
-    for line in lines:
-        if line.startswith("OBR") and run_on.search(line):
-            yield from run_on.split(line)
-        else:
-            yield line
 
 
 def _why_no_text(event: ReportEvent) -> str:
