@@ -76,31 +76,31 @@ _MDM_STRUCTURES = {"T02": "MDM_T02", "T04": "MDM_T02", "T06": "MDM_T02", "T08": 
                    "T07": "MDM_T01", "T09": "MDM_T01", "T11": "MDM_T01"}
 
 
-def mdm(
-    accession: str,
-    event: str,
-    completion: str,
-    text: str = "",
-    *,
-    control_id: str | None = None,
-    sending_app: str = "TRANSCRIBE",
-    document_number: str = "DOC1",
-    parent_document: str = "",
-    with_order: bool = False,
-    originator: str = "R123^Resident^Rita",
-    authenticator: str = "A456^Attending^Alan",
-    activity_at: str = "20261126090000",
-    edited_at: str = "20261126101500",
-    version: str = "2.5.1",
-    value_type: str = "TX",
-) -> bytes:
+# The TXA facts `mdm` fills unless told otherwise (its keyword arguments).
+_DOCUMENT = {
+    "document_number": "DOC1", "parent_document": "", "sending_app": "TRANSCRIBE",
+    "originator": "R123^Resident^Rita", "authenticator": "A456^Attending^Alan",
+    "activity_at": "20261126090000", "edited_at": "20261126101500", "version": "2.5.1",
+}
+
+
+def mdm(accession: str, event: str, completion: str, text: str = "", *,
+        control_id: str | None = None, with_order: bool = False, value_type: str = "TX",
+        **document: str) -> bytes:
     """One MDM document message as the standard lays it out (v2.5 §9.6): MSH, EVN, PID, PV1,
     [ORC, OBR] when `with_order` (the accession then in OBR-18 as in `oru`, else in TXA-14,
-    the placer order number), TXA, and for content events one OBX per line of `text`."""
+    the placer order number), TXA, and for content events one OBX per line of `text`.
+    `document` overrides the TXA facts of `_DOCUMENT` (originator, authenticator, ...)."""
+    unknown = set(document) - set(_DOCUMENT)
+    assert not unknown, f"unknown document facts: {unknown}"
+    d = _DOCUMENT | document
+    sending_app, version = d["sending_app"], d["version"]
+    activity_at, edited_at = d["activity_at"], d["edited_at"]
+    authenticator = d["authenticator"]
     control_id = control_id or f"MDM{next(_ids):08d}"
     structure = _MDM_STRUCTURES[event]
     txa = ["TXA", "1", "RAD", "TX", activity_at, authenticator, activity_at, activity_at,
-           edited_at, originator, "", "", document_number, parent_document,
+           edited_at, d["originator"], "", "", d["document_number"], d["parent_document"],
            "" if with_order else accession, "", "", completion, "", "", "", "",
            authenticator]
     segments = [
