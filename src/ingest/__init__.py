@@ -1,5 +1,5 @@
-"""radagree ingest: HL7 v2 ORU^R01 over MLLP, stored before it is acknowledged, paired by
-accession number. Imports no other radagree package."""
+"""radagree ingest: HL7 v2 ORU^R01 and MDM documents over MLLP, stored before they are
+acknowledged, paired by accession number. Imports no other radagree package."""
 
 from ingest.config import FieldMap, MllpConfig
 from ingest.errors import (
@@ -9,6 +9,8 @@ from ingest.errors import (
     IngestError,
     ParseError,
     Rejection,
+    StoreDefect,
+    StoreFailed,
     StoreUnavailable,
 )
 from ingest.header import Header, peek
@@ -57,6 +59,8 @@ __all__ = [
     "ReportEvent",
     "ReportInfo",
     "Settlement",
+    "StoreDefect",
+    "StoreFailed",
     "StoreUnavailable",
     "Stored",
     "attribution",

@@ -13,7 +13,6 @@ import time
 from datetime import UTC, datetime
 
 from ingest.errors import Rejection
-from ingest.escaping import Delimiters
 from ingest.header import Header
 
 # Enhanced mode (MSH-15 present) answers with commit codes instead.
@@ -31,7 +30,7 @@ def _escape(text: str, header: Header) -> str:
     """One line of text, escaped with the sender's delimiters: free text cannot break the
     ACK's own structure."""
     line = " ".join(text.splitlines())
-    return Delimiters.of(header.field_sep, header.encoding_chars).escape_text(line)
+    return header.delimiters.escape_text(line)
 
 
 def _version_at_least(version: str, major: int, minor: int) -> bool:
@@ -53,8 +52,7 @@ def build_ack(
     message's own charset. AE/AR carry MSA-3 text and an ERR segment with the 0357 code."""
     if header.accept_ack_type:
         code = _COMMIT_CODES.get(code, code)
-    sep = header.field_sep
-    comp = header.encoding_chars[0] if header.encoding_chars else "^"
+    sep, comp = header.delimiters.field, header.delimiters.component
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S")
     version = header.version or "2.5"
     msg_type = (
@@ -86,8 +84,7 @@ def build_ack(
 
 def _err(header: Header, rejection: Rejection, version: str, comp: str) -> str:
     """ERR in the layout of the message's version: ERR-2/3/4/8 for 2.5+, ERR-1 before."""
-    sep = header.field_sep
-    sub = header.encoding_chars[3] if len(header.encoding_chars) > 3 else "&"
+    sep, sub = header.delimiters.field, header.delimiters.subcomponent
     error = rejection.error
     detail = _escape(rejection.detail, header)
     location = comp.join([rejection.segment, "1", str(rejection.field or "")]).rstrip(comp)

@@ -40,6 +40,53 @@ class FieldMap(BaseModel):
     embedded_value_types: list[str] = ["ED", "RP"]
 
 
+# HL7 table 0271 (document completion status, TXA-17) -> the report status it stands for.
+# Dictated, documented, incomplete, in progress, pre-authenticated: not yet signed, so the
+# trainee's preliminary; authenticated, legally authenticated: signed, the final.
+DOCUMENT_STATUSES: dict[str, Literal["P", "F"]] = {
+    "DI": "P", "DO": "P", "IN": "P", "IP": "P", "PA": "P", "AU": "F", "LA": "F",
+}
+
+
+class DocumentMap(BaseModel):
+    """Where report facts live in an MDM document message (`[mllp.documents]`).
+
+    A document's status is its TXA-17 read through `statuses`; an addendum or replacement
+    event makes it a correction, a cancel event cancels, and a final that follows another
+    final of the accession with other text is a correction too (`ingest.document_versions`).
+    The accession is looked for in the ORU places first, so a sender that mixes ORU and MDM
+    for one study pairs them, then in the order numbers of the TXA (placer, filler).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # MDM events that carry content (T01/T03/T05/T07/T09 only notify and are refused).
+    events: list[str] = ["T02", "T04", "T06", "T08", "T10", "T11"]
+    statuses: dict[str, Literal["P", "F"]] = DOCUMENT_STATUSES
+    # Addendum (T06: appended to the final it amends) and replacement (T10): corrected.
+    addendum_events: list[str] = ["T06"]
+    replacement_events: list[str] = ["T10"]
+    cancel_events: list[str] = ["T11"]
+    accession: list[FieldPath] = ["OBR-18", "OBR-3", "ORC-3", "TXA-14", "TXA-15"]
+    status: list[FieldPath] = ["TXA-17"]
+    procedure: list[FieldPath] = ["OBR-4", "TXA-2"]
+    # Who signed it (authentication person), who wrote it (originator): as OBR-32 / OBR-33.
+    attending: list[FieldPath] = ["TXA-22", "OBR-32"]
+    resident: list[FieldPath] = ["TXA-9", "OBR-33"]
+    # Activity date/time, else origination: the study date of the pair.
+    observed_at: list[FieldPath] = ["TXA-4", "TXA-6", "OBR-7"]
+    # Edit date/time, else the event's recorded time: the order of a document's versions.
+    status_changed_at: list[FieldPath] = ["TXA-8", "EVN-2"]
+
+    def fields(self, base: FieldMap) -> FieldMap:
+        """The ORU field map with the document's places: one builder reads both."""
+        return base.model_copy(update={
+            "accession": self.accession, "status": self.status, "procedure": self.procedure,
+            "attending": self.attending, "resident": self.resident,
+            "observed_at": self.observed_at, "status_changed_at": self.status_changed_at,
+        })
+
+
 class MllpConfig(BaseModel):
     """The listener: address, limits, TLS and who may connect."""
 
@@ -68,6 +115,7 @@ class MllpConfig(BaseModel):
     # Messages grouped into one store transaction: one fsync serves them all.
     commit_batch: int = Field(64, ge=1)
     fields: FieldMap = FieldMap()
+    documents: DocumentMap = DocumentMap()
 
     @property
     def is_tls(self) -> bool:

@@ -72,8 +72,19 @@ class FrameTooLarge(FramingError):
         self.head = head
 
 
-class StoreUnavailable(IngestError):
-    """The store could not commit; the sender gets AE and may resend."""
+class StoreFailed(IngestError):
+    """A commit failed: nothing of its group is stored, each sender gets AE and may resend."""
+
+
+class StoreUnavailable(StoreFailed):
+    """The store could not be reached or written (server down, database locked, disk full):
+    an outage, which a resend after it ends cures."""
+
+
+class StoreDefect(StoreFailed):
+    """The commit failed for another reason: a bug in our code or a constraint the data broke.
+    Kept apart from an outage so that a defect is never mistaken for one (and never looks
+    like a database to restart); the store logs its real type."""
 
 
 class ParseError(IngestError):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ingest.escaping import unescape
+from ingest.quirks import person_in_first_component
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,7 @@ def parse_person(field: str) -> Person | None:
         return None
     components = field.split("^")
     first = components[0]
-    if "&" in first or (len(components) > 1 and components[1].strip().isdigit()):
+    if person_in_first_component(components):
         # CNN in the first component (NDL: later components are times, not a name)
         parts = first.split("&")
         authority = _at(parts, 8) or _at(parts, 9)

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 
 from ingest.config import MllpConfig
+from ingest.document_versions import settle_documents
 from ingest.message import ParseError, ReportEvent, parse_reports
 from ingest.pairing import PairingReport, lock_accessions, on_report
 from ingest.tables import FAILED, PARSED, RECEIVED, messages, reports
@@ -81,12 +82,12 @@ def process_pending(engine: Engine, config: MllpConfig, limit: int = 200) -> Bat
         outcome.messages += len(failed)
         outcome.failed += len(failed)
         outcome.reused_control_ids = _reused_control_ids(conn, claimed | failed)
-        rows = []
-        for message_id, received_at, events in parsed:
-            if message_id not in claimed or not isinstance(events, list):
-                continue
-            outcome.messages += 1
-            rows += [_report_row(message_id, received_at, event) for event in events]
+        taken = [(message_id, received_at, event) for message_id, received_at, events in parsed
+                 if message_id in claimed and isinstance(events, list) for event in events]
+        outcome.messages += len({message_id for message_id, _, _ in taken})
+        settled = settle_documents(conn, [event for _, _, event in taken])
+        rows = [_report_row(message_id, received_at, event)
+                for (message_id, received_at, _), event in zip(taken, settled, strict=True)]
         if not rows:
             return outcome
         ids = conn.execute(

@@ -13,9 +13,9 @@ import re
 import ssl
 from dataclasses import dataclass
 
-from ingest.escaping import Delimiters
+from ingest.escaping import DEFAULT
 from ingest.framing import END_BLOCK, START_BLOCK, FrameReader, frame
-from ingest.header import BOM
+from ingest.header import BOM, Msh
 
 # Comment lines and blocks, only where a line starts: HL7 text itself may contain slashes.
 _COMMENT = re.compile(rb"^[ \t]*(//[^\n]*|/\*.*?\*/)", re.MULTILINE | re.DOTALL)
@@ -56,9 +56,11 @@ class AckReply:
 def read_ack(payload: bytes) -> AckReply:
     """MSA-1/2/3 and the ERR segment of an ACK, enough to report a NAK to a person."""
     segments = payload.replace(b"\n", b"\r").split(b"\r")
-    text = payload.decode("latin-1")
-    sep = text[3:4] or "|"
-    delimiters = Delimiters.of(sep, text[4:].split(sep, 1)[0])
+    try:
+        delimiters = Msh.parse(segments[0].decode("latin-1")).delimiters
+    except ValueError:  # not an ACK at all: read it with the standard delimiters
+        delimiters = DEFAULT
+    sep = delimiters.field
     msa: list[str] = []
     err: list[str] = []
     for seg in segments:

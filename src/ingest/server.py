@@ -20,7 +20,7 @@ import structlog
 
 from ingest.ack import build_ack
 from ingest.config import MllpConfig
-from ingest.errors import INTERNAL_ERROR, FrameTooLarge, FramingError, Rejection, StoreUnavailable
+from ingest.errors import INTERNAL_ERROR, FrameTooLarge, FramingError, Rejection, StoreFailed
 from ingest.framing import FrameReader, frame
 from ingest.header import Header, peek
 from ingest.metrics import IngestMetrics
@@ -252,11 +252,10 @@ class MllpServer:
             result = "duplicate" if stored.duplicate else (
                 "accepted" if code == "AA" else "rejected"
             )
-        except StoreUnavailable as exc:
+        except StoreFailed:  # logged once for its group, with its real type, by the store
             code = "AE"
             reason = Rejection(INTERNAL_ERROR, "message not stored, please resend")
             result = "store_error"
-            log.error("store_unavailable", peer=peer, error=type(exc).__name__)
         await self._reply(writer, header, code, reason, result, started)
         if result != "accepted":
             log.info("mllp_answered", peer=peer, type=header.type_name, result=result, ack=code,

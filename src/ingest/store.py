@@ -3,7 +3,10 @@
 One fsync per message caps SQLite near 5,000 commits/s with `synchronous=FULL`; grouping the
 messages that arrive while the previous commit runs serves them all with one fsync (DESIGN.md
 §12), without ever answering before the commit returns. A failed commit answers every message
-of its group with AE, so the sender resends: nothing acknowledged is ever lost.
+of its group with AE, so the sender resends: nothing acknowledged is ever lost. The failure is
+logged once per group with its real type, as an outage (`store_unavailable`: the database
+cannot be reached or written) or as a defect (`store_commit_failed`: anything else, a bug
+included), so that a bug in our code does not look like a database that is down.
 """
 
 from __future__ import annotations
@@ -15,12 +18,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 
-from ingest.errors import Rejection, StoreUnavailable, error_code
+from ingest.errors import Rejection, StoreDefect, StoreFailed, StoreUnavailable, error_code
 from ingest.header import Header
 from ingest.tables import RECEIVED, REJECTED, messages
+
+log = structlog.get_logger("ingest.store")
+
+# What an unreachable or unwritable store raises: the server is down or restarting, the
+# connection dropped, the pool ran dry, the file is locked or the disk full (SQLite reports
+# those as OperationalError too). Anything else failing a commit is a defect.
+OUTAGES: tuple[type[BaseException], ...] = (
+    sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
+    sa_exc.TimeoutError, OSError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,10 +195,14 @@ class MessageStore:
             items = [item for item, _ in group]
             try:
                 results = await loop.run_in_executor(self._executor, self._commit, items)
-            except Exception as exc:
-                for _, future in group:
-                    if not future.done():
-                        future.set_exception(StoreUnavailable(str(exc)))
+            except OUTAGES as exc:
+                log.error("store_unavailable", error=type(exc).__name__, count=len(group))
+                _fail(group, StoreUnavailable(type(exc).__name__))
+                continue
+            except Exception as exc:  # a defect: logged with its type, answered AE all the same
+                log.error("store_commit_failed", error=type(exc).__name__, count=len(group),
+                          exc_info=True)
+                _fail(group, StoreDefect(type(exc).__name__))
                 continue
             for (_, future), result in zip(group, results, strict=True):
                 if not future.done():
@@ -191,5 +210,13 @@ class MessageStore:
             self.committed.set()
 
     def _commit(self, items: list[Incoming]) -> list[Stored]:
+        """One transaction for the group (run on the writer's thread)."""
         with self._engine.begin() as conn:
             return store_messages(conn, items)
+
+
+def _fail(group: list[tuple[Incoming, asyncio.Future[Stored]]], error: StoreFailed) -> None:
+    """Every caller of a failed group hears the same failure (its sender gets AE)."""
+    for _, future in group:
+        if not future.done():
+            future.set_exception(error)

@@ -58,7 +58,7 @@ def validate_strict(text: str, header: Header) -> Rejection | None:
         except (ChildNotFound, ChildNotValid, InvalidName):
             return Rejection(SEGMENT_SEQUENCE, f"unknown segment {name!r}", name)
         except (ValueError, MaxLengthReached, HL7apyException) as exc:
-            return _field_error(line, name, version, exc)
+            return _field_error(line, name, version, exc, header.delimiters.field)
     try:
         message = parse_message(text, validation_level=_STRICT, find_groups=True)
         message.validate()
@@ -78,9 +78,9 @@ def validate_strict(text: str, header: Header) -> Rejection | None:
     return None
 
 
-def _field_error(line: str, name: str, version: str, exc: Exception) -> Rejection:
+def _field_error(line: str, name: str, version: str, exc: Exception, sep: str
+                 ) -> Rejection:
     """Find which field of a failing segment hl7apy objects to."""
-    sep = "|"
     for number, value in enumerate(line.split(sep)[1:], start=1):
         if not value:
             continue

@@ -6,7 +6,8 @@ we know carries no patient data (`SAFE_KEYS`), or it is a number or a boolean. S
 who writes `log.info("scored", text=report)` or `log.info(f"scored {report}")` gets
 `[redacted]`, not a leak. An `accession` is replaced by a salted hash: lines about one study
 can be followed without the log revealing which study it is. Records from other libraries'
-stdlib loggers (httpx logs URLs) go through the same chain.
+stdlib loggers (httpx logs URLs) go through the same chain: their text is withheld, except
+for the loggers in `TEXT_LOGGERS`, whose messages are fixed texts of their own.
 """
 
 from __future__ import annotations
@@ -27,8 +28,13 @@ SAFE_KEYS = frozenset({
     "error_code", "type", "result", "state", "reason", "host", "port", "http_port",
     "mllp_port", "store", "worker", "sink", "outcome", "stage", "peer", "tls", "mutual_tls",
     "grace_s", "after_s", "cap", "count", "pairs", "pair", "version", "kind", "status",
-    "attempts", "seconds", "exc_type",
+    "attempts", "seconds", "exc_type", "library_text",
 })
+# Libraries whose log messages are their own fixed texts about their own lifecycle, never a
+# request or a value from one: uvicorn's server logger ("Uvicorn running on
+# http://127.0.0.1:8081", "Shutting down"). Its request lines go to `uvicorn.access`, which
+# is not here (and is switched off: URLs name pairs).
+TEXT_LOGGERS = frozenset({"uvicorn.error"})
 _EVENT = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
 REDACTED = "[redacted]"
 
@@ -113,7 +119,13 @@ def configure_logging(json_lines: bool | None = None, level: str = "INFO") -> No
 
 
 def _foreign_event(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    """A stdlib record's message is free text: keep only which logger said something."""
+    """A stdlib record's message is free text: keep only which logger said something, and
+    the first line of what it said where the logger is one of `TEXT_LOGGERS`."""
+    record = event_dict.get("_record")
+    message = event_dict.get("event")
+    if (isinstance(record, logging.LogRecord) and record.name in TEXT_LOGGERS
+            and isinstance(message, str) and message.strip()):
+        event_dict["library_text"] = message.strip().splitlines()[0][:200]
     event_dict["event"] = "library_log"
     return event_dict
 

@@ -9,6 +9,11 @@ imports it and a typo names every back-end there is.
 Every factory takes one `BuildContext`, so adding a back-end that needs something new (the
 explainer's post-check reads with the scorer's NER) changes this dataclass, not three call
 signatures.
+
+This module imports no back-end, not even for its types: the plug-in modules import it to
+register, so naming their protocols here (`NerBackend`, `ContextClassifier`, `Explainer`)
+closed an import circle. A registry's entries are therefore `Any` here; each protocol is
+defined, and documented, in the module of its rule-based back-end.
 """
 
 from __future__ import annotations
@@ -16,15 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import import_module
-from typing import TYPE_CHECKING, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from scoring.config import LlmSettings, ScoringConfig
 from scoring.errors import BackendUnavailable
-
-if TYPE_CHECKING:
-    from scoring.context_check import ContextClassifier
-    from scoring.explain import Explainer
-    from scoring.ner import NerBackend
 
 Kind = Literal["ner", "classifier", "explainer"]
 T = TypeVar("T")
@@ -45,7 +45,8 @@ class BuildContext:
 
     config: ScoringConfig
     llm: LlmSettings = field(default_factory=LlmSettings)
-    ner: NerBackend | None = None
+    # The scorer's `scoring.ner.NerBackend` (typed loosely: see the module's docstring).
+    ner: Any = None
 
 
 class Registry(Generic[T]):
@@ -75,6 +76,8 @@ class Registry(Generic[T]):
         return factory(context)
 
 
-ner_backends: Registry[NerBackend] = Registry("ner")
-classifiers: Registry[ContextClassifier] = Registry("classifier")
-explainers: Registry[Explainer] = Registry("explainer")
+# Their entries: `scoring.ner.NerBackend`, `scoring.context_check.ContextClassifier`,
+# `scoring.explain.Explainer`.
+ner_backends: Registry[Any] = Registry("ner")
+classifiers: Registry[Any] = Registry("classifier")
+explainers: Registry[Any] = Registry("explainer")

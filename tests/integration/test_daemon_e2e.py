@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -236,6 +237,18 @@ def slow_llm(seconds: float) -> FakeOpenAI:
     return FakeOpenAI(answer)
 
 
+def held_llm() -> tuple[FakeOpenAI, threading.Event]:
+    """An OpenAI-protocol server that answers only once the returned event is set (50 s at
+    most, within the daemon's 60 s LLM timeout): a batch held for as long as a test needs."""
+    release = threading.Event()
+
+    def answer(body: dict, _n: int) -> tuple:
+        release.wait(50)
+        return echo_valid(body)
+
+    return FakeOpenAI(answer), release
+
+
 def llm_env(llm: FakeOpenAI) -> dict[str, str]:
     return {"RADAGREE_SCORING__CLASSIFIER": "llm", "RADAGREE_LLM__BASE_URL": llm.base_url,
             "RADAGREE_LLM__MODEL": "fake", "RADAGREE_LLM__TIMEOUT_S": "60"}
@@ -283,17 +296,17 @@ def test_a_batch_slower_than_its_lease_is_renewed_not_taken_again(tmp_path, stor
 
 
 def test_parsing_does_not_wait_behind_an_llm_batch(tmp_path):
-    """While the scoring worker waits 8 s for the LLM, a new message is still validated
-    (strict mode: hl7apy in a process of its own), stored and parsed at once: parsing has a
-    process of its own too."""
-    llm = slow_llm(8.0)
+    """While the scoring worker waits for the LLM (held until the test lets it answer), a new
+    message is still validated (strict mode: hl7apy in a process of its own), stored and
+    parsed: parsing has a process of its own too. Were parsing queued behind the batch, it
+    could not finish before the LLM is released and `wait_for` would run out."""
+    llm, release = held_llm()
     serve = Serve(tmp_path, RADAGREE_MLLP__VALIDATION="strict", **llm_env(llm))
     engine = make_engine(f"sqlite:///{tmp_path / 'radagree.db'}")
     try:
         serve.wait_ready()
         assert send(serve.mllp, *case_messages(unique_case())) == ["AA", "AA"]
         wait_for(lambda: len(llm.requests) == 1, 30)  # the batch is now with the LLM
-        asked = time.monotonic()
         assert send(serve.mllp, oru("LATE1", "P", "Small left pleural effusion.",
                                     control_id="LATE1")) == ["AA"]
 
@@ -302,16 +315,16 @@ def test_parsing_does_not_wait_behind_an_llm_batch(tmp_path):
                 return conn.execute(select(messages_table.c.state).where(
                     messages_table.c.control_id == "LATE1")).scalar() == "parsed"
 
-        wait_for(parsed, 30)
-        waited = time.monotonic() - asked
+        wait_for(parsed, 40)
+        assert not release.is_set()  # parsed while the LLM still held the batch
         bad = oru("BAD1", "F", "x").replace(b"|19700101|", b"|1970-01-01|")
         (reply,) = replies(serve.mllp, bad)
         assert reply.code == "AR" and "PID-7" in reply.reason
     finally:
+        release.set()
         assert serve.stop() == 0
         llm.close()
         engine.dispose()
-    assert waited < 4.0, f"parsed {waited:.1f} s after the LLM was asked (it answers in 8 s)"
 
 
 def test_sigterm_mid_stream_answers_what_it_took_and_exits_cleanly(tmp_path):
@@ -346,7 +359,8 @@ def test_sigterm_mid_stream_answers_what_it_took_and_exits_cleanly(tmp_path):
     finally:
         if serve.proc.poll() is None:
             serve.proc.kill()
-    assert serve.proc.returncode == 0 and took < 5 + 10
+    # A hang guard only (several times the 5 s grace): how fast it stops is no assertion.
+    assert serve.proc.returncode == 0 and took < 60
     assert 80 <= len(acked) < len(messages)
     engine = make_engine(f"sqlite:///{tmp_path / 'radagree.db'}")
     with engine.connect() as conn:

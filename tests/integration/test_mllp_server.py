@@ -140,7 +140,42 @@ def test_store_down_answers_ae_and_stores_nothing(tmp_path):
         assert reply.code == "AE" and "207" in reply.raw.decode()
         await client.close()
 
-    run_listener(engine, body)
+    with capture_logs() as logs:
+        run_listener(engine, body)
+    failures = [e for e in logs if e["event"].startswith("store_")]
+    assert failures == [{"event": "store_unavailable", "error": "OperationalError",
+                         "count": 1, "log_level": "error"}]  # once, with its real type
+
+
+def test_a_defect_in_the_commit_is_not_logged_as_an_outage(engine, monkeypatch):
+    """A bug in the commit (here: a wrong type where a value belongs) still answers AE and
+    stores nothing, but is logged as what it is, once for its group, not as a store that is
+    down; the next message is stored as usual."""
+    import ingest.store
+
+    real = ingest.store.store_messages
+    calls = []
+
+    def broken_once(conn, batch):
+        calls.append(len(batch))
+        if len(calls) == 1:
+            return real(conn, [*batch[:-1], "not an Incoming"])  # AttributeError inside
+        return real(conn, batch)
+
+    monkeypatch.setattr(ingest.store, "store_messages", broken_once)
+
+    async def body(server: MllpServer) -> None:
+        client = await MllpClient.connect("127.0.0.1", server.port)
+        assert (await client.send(oru("B1", "F", "x"))).code == "AE"
+        assert (await client.send(oru("B2", "F", "y"))).code == "AA"
+        await client.close()
+
+    with capture_logs() as logs:
+        run_listener(engine, body)
+    failures = [e for e in logs if e["event"].startswith("store_")]
+    assert [(e["event"], e["error"], e["count"]) for e in failures] == [
+        ("store_commit_failed", "AttributeError", 1)]
+    assert count(engine) == 1
 
 
 @pytest.fixture(scope="module")

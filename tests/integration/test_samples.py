@@ -2,8 +2,10 @@
 pair arrives (issue #14): the real bytes through the MSH peek, the store, the parse process's
 and a scoring process's code, on SQLite and PostgreSQL. The other half of each pair is ours.
 
-Not here: the PDF and CDA samples (the report is only an embedded document: noted, never
-scored, DESIGN.md §6), the lab, OMI and MDM messages.
+The MDM document sample (issue #19) is one of them: its TXA-17 says in progress, so it is the
+preliminary, paired by its OBR-18 with an ORU final. Not here: the PDF and CDA samples (the
+report is only an embedded document: noted, never scored, DESIGN.md §6), the lab and OMI
+messages.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ RADIOLOGY = {
     "lfh_ORU_R01_v26_imaging_multiline_mixed_lf.hl7": (None, "FON_0d70c6c8", "F"),
     # a CT report whose OBX ran on inside the OBR line
     "hapi_messages_mixed_v21-v24_incl_radiology_ORU_P.txt": (b"CT CHEST", "0000000566", "P"),
+    # an MDM^T02 document, TXA-17 IP (in progress)
+    "ms_MDM_T02_v23.hl7": (None, "Placer 1", "P"),
 }
 
 

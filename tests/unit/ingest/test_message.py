@@ -34,7 +34,8 @@ SAMPLES = {
     "ms_LAB_ORU_v25_bom_P_and_F.hl7": ("no-text", "NM"),  # OBR #2: P from its OBX-11
     "ms_LAB_ORU_v25_final.hl7": ("no-text", "NM"),  # both OBR: F from their OBX-11
     "ms_ORU_R01_v251_kitchensink.hl7": ("no-text", "RP"),
-    "ms_MDM_T02_v23.hl7": ("ar", "200", "MDM^T02"),
+    # TXA-17 IP (in progress): a preliminary; the accession from its OBR-18 (issue #19)
+    "ms_MDM_T02_v23.hl7": ("report", "Placer 1", "P", "Toilet cylinder crackers"),
     "athena_ORU_R01_v251_LRI.hl7": ("no-text", "value types: none"),
     "nist_ORU_R01_v251_SampleTestCase1.hl7": ("no-text", "NM"),
     "cerner_ORU_R01_v251_ELR.hl7": ("report", "2010273000016", "F", "Bordetella pertussis"),

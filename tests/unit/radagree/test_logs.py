@@ -53,3 +53,44 @@ def test_json_lines_with_component_and_no_traceback_text(captured):
     assert lines[1]["exc_type"] == "ValueError"
     assert lines[2] == {**lines[2], "event": "library_log", "component": "httpx"}
     assert "ACC9" not in captured.getvalue() and "Small effusion" not in captured.getvalue()
+
+
+def test_uvicorn_keeps_its_own_text_and_never_a_request_line(captured):
+    """A real uvicorn server on a free port, configured as `radagree web` runs it (no log
+    config of its own), then with its access log on: its lifecycle lines keep their text,
+    a request line never reaches the log, even with report words in the URL."""
+    import threading
+
+    import httpx
+    import uvicorn
+
+    from support.fhir import free_port
+
+    async def app(scope, receive, send):  # the smallest ASGI app
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
+                                           access_log=True, lifespan="off"))
+    thread = threading.Thread(target=server.run)
+    thread.start()
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            thread.join(0.05)
+        assert server.started
+        assert httpx.get(f"http://127.0.0.1:{port}/pairs?q=Small+effusion+ACC9").text == "ok"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+    lines = [json.loads(x) for x in captured.getvalue().splitlines()]
+    texts = [line.get("library_text") for line in lines if line["component"] == "uvicorn.error"]
+    assert f"Uvicorn running on http://127.0.0.1:{port} (Press CTRL+C to quit)" in texts
+    assert "Shutting down" in texts
+    access = [line for line in lines if line["component"] == "uvicorn.access"]
+    assert access and all("library_text" not in line for line in access)
+    assert "effusion" not in captured.getvalue() and "ACC9" not in captured.getvalue()

@@ -91,12 +91,11 @@ def test_faults_fall_back_to_rules_flagged_and_complete(fake_with, fault):
         "500": (500, {}, {"error": {"message": "boom"}}),
         "429": (429, {"Retry-After": "0"}, {"error": {"message": "slow down"}}),
         "garbage": completion("{not json at all"),
-        "stall": (-1, {}, "5"),
+        # Far longer than the 2 s timeout: were it not applied, the module's 60 s guard fires.
+        "stall": (-1, {}, "40"),
     }
     server = fake_with(lambda body, n: answers[fault])
-    started = time.monotonic()
     result = scorer(server).score(PRELIM, FINAL)
-    elapsed = time.monotonic() - started
     shared = [e for e in result.entities if e.category in ("matched", "mismatched")]
     assert shared and all(e.decided_by == "rules-fallback" for e in shared)
     assert "classifier:rules" in result.method.fallback
@@ -105,9 +104,14 @@ def test_faults_fall_back_to_rules_flagged_and_complete(fake_with, fault):
     if fault != "garbage":  # free text has no schema to break: a garbage sentence is text
         assert "explainer:template" in result.method.fallback
         assert result.explanation == rules.explanation
-    assert elapsed < 2 * (1 + 1) * 2 + 5  # timeout x attempts x (classifier + explainer)
-    if fault == "garbage":
-        assert len([r for r in server.requests if "response_format" in r]) == 2  # one retry
+    asked = [r for r in server.requests if "response_format" in r]
+    explained = [r for r in server.requests
+                 if "response_format" not in r and "structured_outputs" not in r]
+    # garbage: one more ask for a malformed answer; the others: the SDK's one retry
+    # (`retries=1`) of a 5xx, 429 or timed-out request, then the fallback
+    assert len(asked) == 2
+    if fault != "garbage":
+        assert len(explained) == 2
 
 
 def test_wait_keeps_the_pair_for_later(fake_with):
