@@ -1,5 +1,6 @@
-"""Read queries of the review app. Every one takes the `Principal` and applies
-`access.visible`, so no page can forget it.
+"""Read queries of the review app. Every one takes the `Principal`, checks the role it
+needs (`access.check`, the same check the handlers make) and applies `access.visible`, so no
+page can forget either.
 
 The lists read the headline columns of `pairs` (esas, grade, discrepancy, modality, region,
 trainee_id, attending_id) and never parse result JSON: at 100,000 pairs that is what keeps a
@@ -16,7 +17,7 @@ from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
-from review.access import visible
+from review.access import check, visible
 from review.people import Principal
 from review.sources import SCORED, pairs, reports
 from review.tables import OPEN, appeals, comments, conference, users, verdicts
@@ -251,8 +252,7 @@ def _latest_verdicts() -> Any:
 def cohort(conn: Connection, principal: Principal, filters: Filters) -> list[CohortRow]:
     """Per trainee: pairs, mean ESAS, major-discrepancy rate, and how often their attendings'
     grades agree with the automatic grade (exact, within one)."""
-    if not principal.sees_cohort:
-        return []
+    check(principal, "cohort")
     query = (select(pairs.c.trainee_id, func.max(pairs.c.trainee_name),
                     func.count(), func.avg(pairs.c.esas),
                     func.avg(case((pairs.c.discrepancy == "major", 1.0), else_=0.0)))
@@ -298,19 +298,22 @@ def month_of(conn: Connection) -> Any:
     return func.strftime("%Y-%m", pairs.c.created_at)
 
 
-def monthly(conn: Connection, condition: Any, since: datetime) -> list[tuple[str, int, float,
-                                                                            float]]:
-    """(month, pairs, mean ESAS, major rate) for the pairs matching `condition`."""
+def monthly(conn: Connection, principal: Principal, since: datetime, *,
+            trainee_id: str | None) -> list[tuple[str, int, float, float]]:
+    """(month, pairs, mean ESAS, major rate): one trainee's pairs among those the person may
+    see, or (`trainee_id` None) the whole cohort's, anonymous, the line every role's plot
+    draws beside its own."""
+    check(principal, "pairs")
+    if trainee_id is None:
+        condition: Any = pairs.c.trainee_id.is_not(None)
+    else:
+        condition = and_(pairs.c.trainee_id == trainee_id, visible(principal))
     month = month_of(conn).label("month")
     query = (select(month, func.count(), func.avg(pairs.c.esas),
                     func.avg(case((pairs.c.discrepancy == "major", 1.0), else_=0.0)))
              .where(pairs.c.state == SCORED, pairs.c.created_at >= since, condition)
              .group_by(month).order_by(month))
     return [(m, int(n), float(e or 0), float(r or 0)) for m, n, e, r in conn.execute(query)]
-
-
-def trainee_condition(trainee_id: str) -> Any:
-    return and_(pairs.c.trainee_id == trainee_id)
 
 
 def grade_counts(conn: Connection, principal: Principal, filters: Filters) -> dict[int, int]:

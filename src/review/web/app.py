@@ -30,11 +30,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from review import queries
+from review import access, queries
 from review.agreement import AgreementCollector
 from review.config import NotifyConfig, OidcConfig, SmtpConfig, WebConfig
 from review.notify import Notifier
-from review.web import auth, data, pages
+from review.people import Principal
+from review.web import admin, auth, data, pages
 from review.web.security import SecurityHeaders
 
 log = structlog.get_logger("review.web")
@@ -57,17 +58,22 @@ def _templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
-def _cohort_trend(engine: Engine) -> Callable[[datetime], list[tuple[str, int, float, float]]]:
-    """The cohort's monthly series, cached a few minutes: it is anonymous and moves slowly,
-    and recomputing it over every stored pair for each trainee's plot would not."""
-    cache: dict[datetime, tuple[float, list[tuple[str, int, float, float]]]] = {}
+Series = list[tuple[str, int, float, float]]
 
-    def get(since: datetime) -> list[tuple[str, int, float, float]]:
+
+def _cohort_trend(engine: Engine) -> Callable[[Principal, datetime], Series]:
+    """The cohort's monthly series, cached a few minutes: it is anonymous and moves slowly,
+    and recomputing it over every stored pair for each trainee's plot would not. The role
+    check runs on every call, cached or not."""
+    cache: dict[datetime, tuple[float, Series]] = {}
+
+    def get(principal: Principal, since: datetime) -> Series:
+        access.check(principal, "pairs")
         hit = cache.get(since)
         if hit is not None and time.monotonic() - hit[0] < COHORT_TREND_TTL_S:
             return hit[1]
         with engine.connect() as conn:
-            value = queries.monthly(conn, queries.pairs.c.trainee_id.is_not(None), since)
+            value = queries.monthly(conn, principal, since, trainee_id=None)
         cache.clear()
         cache[since] = (time.monotonic(), value)
         return value
@@ -92,6 +98,7 @@ ROUTES = [
     Route("/login/oidc", auth.oidc_start),
     Route("/auth/callback", auth.oidc_callback),
     Route("/logout", auth.logout, methods=["POST"]),
+    Route("/logout/everywhere", auth.logout_everywhere, methods=["POST"]),
     Route("/trainee", pages.trainee),
     Route("/attending", pages.attending),
     Route("/cohort", pages.cohort),
@@ -103,6 +110,9 @@ ROUTES = [
     Route("/pairs/{pair_id:int}/comments", pages.comment, methods=["POST"]),
     Route("/pairs/{pair_id:int}/conference", pages.mark, methods=["POST"]),
     Route("/appeals/{appeal_id:int}/answer", pages.answer, methods=["POST"]),
+    Route("/admin", admin.accounts_page),
+    Route("/admin/users/{user_id:int}/role", admin.change_role, methods=["POST"]),
+    Route("/admin/users/{user_id:int}/signout", admin.sign_out_user, methods=["POST"]),
     Route("/cohort.csv", data.cohort_csv),
     Route("/pairs.csv", data.pairs_csv),
     Route("/audit.csv", data.audit_csv),

@@ -54,9 +54,7 @@ def _download(chunks: Iterator[str], name: str) -> StreamingResponse:
 
 
 async def cohort_csv(request: Request) -> Response:
-    principal = auth.require(request)
-    if not principal.sees_cohort:
-        raise HTTPException(403, "the cohort is for program directors and administrators")
+    principal = auth.require(request, "cohort")
     with request.app.state.engine.connect() as conn:
         rows = queries.cohort(conn, principal, Filters.parse(request.query_params))
     _audit(request, principal, "export", detail=f"cohort.csv {len(rows)} trainees")
@@ -87,9 +85,7 @@ async def pairs_csv(request: Request) -> Response:
 
 
 async def audit_csv(request: Request) -> Response:
-    principal = auth.require(request)
-    if not principal.is_admin:
-        raise HTTPException(403, "the audit log is for administrators")
+    principal = auth.require(request, "audit")
 
     def day(name: str) -> datetime | None:
         value = request.query_params.get(name)
@@ -163,16 +159,18 @@ async def trend_svg(request: Request) -> Response:
     metric = request.path_params["metric"]
     if metric not in ("esas", "major"):
         raise HTTPException(404, "no such plot")
+    # A trainee's own line; anyone else names the trainee (the query keeps it to the pairs
+    # they may see: an attending's line of a trainee is the pairs they signed).
     trainee_id = principal.practitioner_id if principal.is_trainee else \
-        request.query_params.get("trainee") if principal.sees_cohort else None
+        request.query_params.get("trainee")
     now = datetime.now(UTC)
     since = (now - timedelta(days=31 * (TREND_MONTHS - 1))).replace(day=1, hour=0, minute=0)
-    cohort_series = request.app.state.cohort_trend(since)
+    cohort_series = request.app.state.cohort_trend(principal, since)
     series: dict[str, list[float | None]] = {}
     months = _months(since, now)
     if trainee_id:
         with request.app.state.engine.connect() as conn:
-            own = queries.monthly(conn, queries.trainee_condition(trainee_id), since)
+            own = queries.monthly(conn, principal, since, trainee_id=trainee_id)
         mine = {m: (e if metric == "esas" else r) for m, _, e, r in own}
         series["you" if principal.is_trainee else "trainee"] = [mine.get(m) for m in months]
     theirs = {m: (e if metric == "esas" else r) for m, _, e, r in cohort_series}

@@ -76,24 +76,18 @@ def _list_page(request: Request, principal: Principal, template: str,
 
 
 async def trainee(request: Request) -> Response:
-    principal = auth.require(request)
-    if not principal.is_trainee:
-        raise HTTPException(403, "this page is a trainee's")
+    principal = auth.require(request, "own_cases")
     return _list_page(request, principal, "trainee.html")
 
 
 async def attending(request: Request) -> Response:
-    principal = auth.require(request)
-    if not principal.is_attending:
-        raise HTTPException(403, "this page is an attending's")
+    principal = auth.require(request, "signed_cases")
     return _list_page(request, principal, "attending.html",
                       appeals=lambda conn: queries.open_appeals(conn, principal))
 
 
 async def cohort(request: Request) -> Response:
-    principal = auth.require(request)
-    if not principal.sees_cohort:
-        raise HTTPException(403, "the cohort is for program directors and administrators")
+    principal = auth.require(request, "cohort")
     filters = Filters.parse(request.query_params)
     with request.app.state.engine.connect() as conn:
         rows = queries.cohort(conn, principal, filters)
@@ -120,8 +114,8 @@ def _detail(request: Request, principal: Principal) -> queries.PairDetail:
     with request.app.state.engine.connect() as conn:
         detail = queries.pair_detail(conn, principal, pair_id)
     if detail is None:
-        _audit(request, principal, "denied", pair_id=pair_id)
-        raise HTTPException(403, "this pair is not one of yours")
+        auth.refused(request, principal, PermissionError("this pair is not one of yours"),
+                     pair_id=pair_id)
     return detail
 
 
@@ -157,7 +151,7 @@ async def _act(request: Request, what: Any) -> Response:
         with request.app.state.engine.begin() as conn:
             pair_id = what(conn, principal, form)
     except actions.Forbidden as exc:
-        raise HTTPException(403, str(exc)) from exc
+        auth.refused(request, principal, exc, pair_id=request.path_params.get("pair_id"))
     except actions.Invalid as exc:
         raise HTTPException(400, str(exc)) from exc
     return RedirectResponse(f"/pairs/{pair_id}", status_code=303)

@@ -66,7 +66,7 @@ def test_every_post_route_refuses_a_form_without_its_token(app, cohort):
     assert len(posts) >= 7
     for route in posts:
         path = route.path.replace("{pair_id:int}", str(cohort.rita[0])).replace(
-            "{appeal_id:int}", "1")
+            "{appeal_id:int}", "1").replace("{user_id:int}", "1")
         for client in (rita, alan):
             answer = client.post(path, data={"grade": "1", "discrepancy": "major",
                                              "reason": "r", "comment": "c", "body": "b",
