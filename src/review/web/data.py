@@ -92,11 +92,13 @@ async def audit_csv(request: Request) -> Response:
         try:
             return datetime.fromisoformat(value).replace(tzinfo=UTC) if value else None
         except ValueError:
+            # A refused export is not an export: recorded as what it was.
+            _audit(request, principal, "export_refused", detail=f"audit.csv: bad {name}")
             raise HTTPException(400, f"{name} must be a date (YYYY-MM-DD)") from None
 
+    since, until = day("from"), day("to")
     _audit(request, principal, "export", detail="audit.csv")
-    return _download(audit.export_csv(request.app.state.engine, day("from"), day("to")),
-                     "audit.csv")
+    return _download(audit.export_csv(request.app.state.engine, since, until), "audit.csv")
 
 
 def _json_row(r: queries.PairRow) -> dict[str, Any]:
@@ -173,6 +175,7 @@ async def trend_svg(request: Request) -> Response:
             own = queries.monthly(conn, principal, since, trainee_id=trainee_id)
         mine = {m: (e if metric == "esas" else r) for m, _, e, r in own}
         series["you" if principal.is_trainee else "trainee"] = [mine.get(m) for m in months]
+    _audit(request, principal, "plot", detail=f"trend-{metric} trainee {trainee_id or '-'}"[:512])
     theirs = {m: (e if metric == "esas" else r) for m, _, e, r in cohort_series}
     series["cohort"] = [theirs.get(m) for m in months]
     title = "Mean agreement score (ESAS) per month" if metric == "esas" else \
@@ -184,6 +187,7 @@ async def grades_svg(request: Request) -> Response:
     principal = auth.require(request)
     with request.app.state.engine.connect() as conn:
         counts = queries.grade_counts(conn, principal, Filters.parse(request.query_params))
+    _audit(request, principal, "plot", detail="grades")
     return _svg(plots.distribution("Automatic grades", counts,
                                    request.app.state.config.max_grade))
 

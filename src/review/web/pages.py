@@ -133,6 +133,7 @@ async def pair_view(request: Request) -> Response:
 
     principal = auth.require(request)
     detail = _detail(request, principal)
+    _audit(request, principal, "view", pair_id=detail.row.id, detail="frame")
     if detail.result is None or detail.prelim_text is None or detail.final_text is None:
         body = "<p>The report texts of this pair were removed by the retention policy.</p>"
     else:
@@ -153,6 +154,8 @@ async def _act(request: Request, what: Any) -> Response:
     except actions.Forbidden as exc:
         auth.refused(request, principal, exc, pair_id=request.path_params.get("pair_id"))
     except actions.Invalid as exc:
+        _audit(request, principal, "refused", pair_id=request.path_params.get("pair_id"),
+               detail=f"{request.url.path.rsplit('/', 1)[-1]}: {exc}")
         raise HTTPException(400, str(exc)) from exc
     return RedirectResponse(f"/pairs/{pair_id}", status_code=303)
 
