@@ -40,9 +40,10 @@ def web(config_path: Path | None) -> None:
     click.echo(f"review app on http://{settings.web.host}:{settings.web.port} "
                f"(public URL {settings.web.public_url})", err=True)
     # No access log: URLs name pairs, and the audit log already says who opened which.
-    uvicorn.run(app, host=settings.web.host, port=settings.web.port, proxy_headers=True,
-                forwarded_allow_ips=settings.web.forwarded_allow_ips, access_log=False,
-                log_config=None, server_header=False)
+    # Proxy headers are the app's (create_app, from [web] forwarded_allow_ips only); uvicorn's
+    # own would trust 127.0.0.1 whatever is configured.
+    uvicorn.run(app, host=settings.web.host, port=settings.web.port, proxy_headers=False,
+                access_log=False, log_config=None, server_header=False)
 
 
 @click.group()

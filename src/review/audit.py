@@ -12,7 +12,7 @@ import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection, Engine
 
 from review.people import Principal
@@ -29,18 +29,6 @@ def record(conn: Connection, principal: Principal | None, action: str, *,
         username=(principal.username if principal else username or "")[:128],
         action=action, pair_id=pair_id, detail=detail[:512], client=client[:64],
     ))
-
-
-def failures_since(conn: Connection, since: datetime, *, username: str | None = None,
-                   client: str | None = None) -> int:
-    """Failed sign-ins since `since` for an account name or a client address (rate limit)."""
-    query = select(func.count()).select_from(audit).where(
-        audit.c.action == "login_failed", audit.c.at >= since)
-    if username is not None:
-        query = query.where(audit.c.username == username[:128])
-    if client is not None:
-        query = query.where(audit.c.client == client[:64])
-    return int(conn.execute(query).scalar_one())
 
 
 def export_csv(engine: Engine, since: datetime | None = None,

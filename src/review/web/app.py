@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from review import access, queries
 from review.agreement import AgreementCollector
@@ -84,12 +85,15 @@ def _cohort_trend(engine: Engine) -> Callable[[Principal, datetime], Series]:
 async def _errors(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if request.url.path.startswith("/api/"):
-        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code,
+                            headers=exc.headers)
     if exc.status_code == 401 and request.method == "GET":
         return RedirectResponse("/login", status_code=303)
-    return pages.render(request, "error.html", auth.current(request) if exc.status_code != 401
+    page = pages.render(request, "error.html", auth.current(request) if exc.status_code != 401
                         else None, status_code=exc.status_code, status=exc.status_code,
                         message=exc.detail)
+    page.headers.update(exc.headers or {})
+    return page
 
 
 ROUTES = [
@@ -147,7 +151,12 @@ def create_app(config: AppConfig, engine: Engine,
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    # Proxy headers only from the configured proxies (none by default): the one place the
+    # client address and scheme are decided, so tests see what uvicorn serves.
+    proxies = [Middleware(ProxyHeadersMiddleware, trusted_hosts=web.forwarded_allow_ips)] \
+        if web.forwarded_allow_ips.strip() else []
     middleware = [
+        *proxies,
         Middleware(SecurityHeaders, hsts=web.secure_cookies),
         Middleware(SessionMiddleware, secret_key=web.signing_key(),
                    session_cookie="__Host-radagree" if web.secure_cookies else "radagree",

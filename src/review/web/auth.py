@@ -6,13 +6,13 @@ account's session epoch, the key of its server-side session (`review.sessions`) 
 token, nothing else. Every request reloads the account and its session row: signing out, a
 deactivated account or a bumped epoch (sign-out everywhere, a role change at the provider)
 ends the session at once, also for any copy of the cookie. Failed sign-ins are audit rows;
-counting them per account name and per client address gives the rate limit, shared by every
-replica of the app.
+`review.throttle` counts them per (name, address) with backoff for the rate limit, shared
+by every replica of the app.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import math
 from typing import Any, NoReturn
 
 import structlog
@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from review import access, audit, people, sessions
+from review import access, audit, people, sessions, throttle
 from review.config import OidcConfig
 from review.people import AccountError, Principal
 from review.tables import ADMIN, ATTENDING, DIRECTOR, TRAINEE
@@ -82,13 +82,13 @@ def start_session(request: Request, principal: Principal) -> None:
     csrf.rotate(request)
 
 
-def throttled(request: Request, username: str) -> bool:
+def throttled(request: Request, username: str) -> float:
+    """Seconds this (name, address) must still wait before another try (`review.throttle`)."""
     cfg = request.app.state.config.web
-    since = datetime.now(UTC) - timedelta(seconds=cfg.login_window_s)
+    budget = throttle.Budget(cfg.login_max_failures, cfg.login_window_s, cfg.login_backoff_s,
+                             cfg.login_name_ceiling)
     with request.app.state.engine.connect() as conn:
-        by_name = audit.failures_since(conn, since, username=username)
-        by_client = audit.failures_since(conn, since, client=client_of(request))
-    return by_name >= cfg.login_max_failures or by_client >= 4 * cfg.login_max_failures
+        return throttle.retry_after(conn, budget, username, client_of(request))
 
 
 async def password_login(request: Request) -> tuple[Principal | None, str]:
@@ -97,11 +97,14 @@ async def password_login(request: Request) -> tuple[Principal | None, str]:
     username = str(form.get("username") or "").strip()[:128]
     password = str(form.get("password") or "")
     engine = request.app.state.engine
-    if throttled(request, username):
+    wait = throttled(request, username)
+    if wait > 0:
         with engine.begin() as conn:
             audit.record(conn, None, "login_throttled", username=username,
                          client=client_of(request))
-        raise HTTPException(429, "too many failed sign-ins: wait a few minutes")
+        raise HTTPException(429, f"too many failed sign-ins from here: try again in "
+                                 f"{math.ceil(wait)} s",
+                            headers={"retry-after": str(math.ceil(wait))})
     principal = people.verify_password(engine, username, password) if username else None
     with engine.begin() as conn:
         if principal is None:

@@ -33,7 +33,8 @@ def last_action(engine) -> tuple[str, str, str]:
 def rewrites(dialect: str) -> list[str]:
     common = ["UPDATE review_audit SET action = 'edited'", "DELETE FROM review_audit"]
     if dialect == "sqlite":
-        return common + [
+        return [
+            *common,
             "REPLACE INTO review_audit (id, at, user_id, username, action, pair_id, detail,"
             " client) SELECT id, at, user_id, username, 'edited', pair_id, '', client"
             " FROM review_audit",
@@ -43,7 +44,8 @@ def rewrites(dialect: str) -> list[str]:
             " SELECT id, at, '', 'edited', '', '' FROM review_audit WHERE true"
             " ON CONFLICT (id) DO UPDATE SET action = 'edited'",
         ]
-    return common + [
+    return [
+        *common,
         "INSERT INTO review_audit (id, at, username, action, detail, client)"
         " SELECT id, at, '', 'edited', '', '' FROM review_audit"
         " ON CONFLICT (id) DO UPDATE SET action = 'edited'",
