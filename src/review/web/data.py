@@ -1,15 +1,12 @@
 """Everything that is not an HTML page: CSV exports, the JSON API, SVG plots, /metrics.
 
-The same access rules as the pages (the queries apply them); exports are audited. CSV cells
-that a spreadsheet would run as a formula are prefixed with a quote (names and accessions
-come from HL7 messages, which anybody upstream could have typed).
+The same access rules as the pages (the queries apply them); exports are audited and all
+written by `review.csvout` (the formula guard).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,33 +16,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from review import audit, plots, queries
+from review import audit, csvout, plots, queries
 from review.queries import Filters
 from review.web import auth
 from review.web.pages import _audit, _before, _detail
 from review.web.security import IMAGE_CSP
 
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 TREND_MONTHS = 12
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA):
-        return "'" + value
-    return value
-
-
-def _csv(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    for n, row in enumerate(rows, start=1):
-        writer.writerow([_cell(v) for v in row])
-        if n % 500 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
 
 
 def _download(chunks: Iterator[str], name: str) -> StreamingResponse:
@@ -60,7 +37,7 @@ async def cohort_csv(request: Request) -> Response:
     _audit(request, principal, "export", detail=f"cohort.csv {len(rows)} trainees")
     header = ("trainee_id", "trainee_name", "pairs", "mean_esas", "major_rate", "labelled",
               "label_exact", "label_within_one")
-    return _download(_csv(header, ((r.trainee_id, r.trainee_name, r.pairs,
+    return _download(csvout.stream(header, ((r.trainee_id, r.trainee_name, r.pairs,
                                     f"{r.mean_esas:.4f}", f"{r.major_rate:.4f}", r.labelled,
                                     "" if r.label_exact is None else f"{r.label_exact:.4f}",
                                     "" if r.label_within_one is None
@@ -77,7 +54,7 @@ async def pairs_csv(request: Request) -> Response:
     header = ("pair_id", "accession", "version", "created_at", "procedure", "modality",
               "region", "trainee_id", "trainee_name", "attending_id", "attending_name", "esas",
               "grade", "discrepancy", "attending_grade", "attending_discrepancy")
-    return _download(_csv(header, (
+    return _download(csvout.stream(header, (
         (r.id, r.accession, r.version, r.created_at.isoformat(), r.procedure, r.modality,
          r.region, r.trainee_id, r.trainee_name, r.attending_id, r.attending_name,
          "" if r.esas is None else f"{r.esas:.4f}", r.grade, r.discrepancy,

@@ -5,13 +5,17 @@ refusals, not as what they asked for."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 from starlette.routing import Route
+from starlette.testclient import TestClient
 
 from review.tables import audit
-from support.review_app import FINAL, GOOD, PRELIM, post_form, signed_in
+from support.review_app import FINAL, GOOD, PRELIM, post_form, signed_in, token_of
 
 # Fragments of the seeded report texts, accessions and patient ids (support.review_store).
 SECRETS = (PRELIM[:20], FINAL[:20], GOOD[:20], "SEED0", "MRN0")
@@ -122,3 +126,18 @@ def test_refused_requests_are_recorded_as_refusals(app, engine, cohort):
     rita = signed_in(app, "rita")
     assert rita.get("/cohort").status_code == 403
     assert last_action(engine) == ("denied", "rita", "GET /cohort")
+
+
+def test_the_audit_export_guards_formulas_typed_at_the_sign_in_form(app, engine, cohort):
+    client = TestClient(app, base_url="http://127.0.0.1")
+    typed = ['=HYPERLINK("http://evil.test","x")', "+1+2", "@SUM(A1)", "-3"]
+    for name in typed:
+        token = token_of(client.get("/login").text)
+        assert client.post("/login", data={"username": name, "password": "wrong password!!",
+                                           "csrf_token": token}).status_code == 401
+    export = signed_in(app, "adam").get("/audit.csv")
+    assert export.status_code == 200
+    cells = [c for row in csv.reader(io.StringIO(export.text)) for c in row]
+    for name in typed:
+        assert "'" + name in cells
+    assert not any(c.startswith(("=", "+", "@")) for c in cells)
