@@ -65,11 +65,11 @@ class Filters:
         if self.discrepancy:
             query = query.where(pairs.c.discrepancy == self.discrepancy)
         if self.date_from:
-            query = query.where(pairs.c.created_at >= datetime.combine(self.date_from,
-                                                                       datetime.min.time()))
+            query = query.where(pairs.c.study_at >= datetime.combine(self.date_from,
+                                                                     datetime.min.time()))
         if self.date_to:
             end = datetime.combine(self.date_to + timedelta(days=1), datetime.min.time())
-            query = query.where(pairs.c.created_at < end)
+            query = query.where(pairs.c.study_at < end)
         return query
 
     def as_params(self) -> dict[str, str]:
@@ -86,7 +86,8 @@ class PairRow:
     id: int
     accession: str
     version: int
-    created_at: datetime
+    created_at: datetime  # arrival
+    study_at: datetime    # the study's own time (OBR-7, else OBR-22, else arrival)
     esas: float | None
     grade: int | None
     discrepancy: str | None
@@ -104,8 +105,8 @@ class PairRow:
 
 
 _LIST_COLUMNS = (pairs.c.id, pairs.c.accession, pairs.c.version, pairs.c.created_at,
-                 pairs.c.esas, pairs.c.grade, pairs.c.discrepancy, pairs.c.modality,
-                 pairs.c.region, pairs.c.trainee_id, pairs.c.trainee_name,
+                 pairs.c.study_at, pairs.c.esas, pairs.c.grade, pairs.c.discrepancy,
+                 pairs.c.modality, pairs.c.region, pairs.c.trainee_id, pairs.c.trainee_name,
                  pairs.c.attending_id, pairs.c.attending_name)
 
 
@@ -133,7 +134,8 @@ def _row(r: Any) -> PairRow:
     m = r._mapping
     return PairRow(
         id=m["id"], accession=m["accession"], version=m["version"],
-        created_at=m["created_at"], esas=m["esas"], grade=m["grade"],
+        created_at=m["created_at"], study_at=m["study_at"] or m["created_at"],
+        esas=m["esas"], grade=m["grade"],
         discrepancy=m["discrepancy"], modality=m["modality"] or "unknown",
         region=m["region"] or "unknown", procedure=_procedure(m["procedure"]),
         trainee_id=m["trainee_id"], trainee_name=m["trainee_name"],
@@ -292,10 +294,11 @@ def conference_list(conn: Connection, principal: Principal) -> list[dict[str, An
 
 
 def month_of(conn: Connection) -> Any:
-    """`YYYY-MM` of a pair's creation, in the store's own dialect."""
+    """`YYYY-MM` of a pair's study, in the store's own dialect (UTC on PostgreSQL: study
+    times are stored as UTC-tagged wall-clock times, `ingest.studytime`)."""
     if conn.dialect.name == "postgresql":
-        return func.to_char(pairs.c.created_at, "YYYY-MM")
-    return func.strftime("%Y-%m", pairs.c.created_at)
+        return func.to_char(func.timezone("UTC", pairs.c.study_at), "YYYY-MM")
+    return func.strftime("%Y-%m", pairs.c.study_at)
 
 
 def monthly(conn: Connection, principal: Principal, since: datetime, *,
@@ -311,7 +314,7 @@ def monthly(conn: Connection, principal: Principal, since: datetime, *,
     month = month_of(conn).label("month")
     query = (select(month, func.count(), func.avg(pairs.c.esas),
                     func.avg(case((pairs.c.discrepancy == "major", 1.0), else_=0.0)))
-             .where(pairs.c.state == SCORED, pairs.c.created_at >= since, condition)
+             .where(pairs.c.state == SCORED, pairs.c.study_at >= since, condition)
              .group_by(month).order_by(month))
     return [(m, int(n), float(e or 0), float(r or 0)) for m, n, e, r in conn.execute(query)]
 

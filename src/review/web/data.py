@@ -51,11 +51,13 @@ async def pairs_csv(request: Request) -> Response:
     with request.app.state.engine.connect() as conn:
         rows = queries.list_pairs(conn, principal, filters, limit=100_000)
     _audit(request, principal, "export", detail=f"pairs.csv {len(rows)} pairs")
-    header = ("pair_id", "accession", "version", "created_at", "procedure", "modality",
+    header = ("pair_id", "accession", "version", "study_at", "received_at", "procedure",
+              "modality",
               "region", "trainee_id", "trainee_name", "attending_id", "attending_name", "esas",
               "grade", "discrepancy", "attending_grade", "attending_discrepancy")
     return _download(csvout.stream(header, (
-        (r.id, r.accession, r.version, r.created_at.isoformat(), r.procedure, r.modality,
+        (r.id, r.accession, r.version, r.study_at.isoformat(), r.created_at.isoformat(),
+         r.procedure, r.modality,
          r.region, r.trainee_id, r.trainee_name, r.attending_id, r.attending_name,
          "" if r.esas is None else f"{r.esas:.4f}", r.grade, r.discrepancy,
          r.verdict_grade or "", r.verdict_discrepancy or "") for r in rows)), "pairs.csv")
@@ -80,7 +82,8 @@ async def audit_csv(request: Request) -> Response:
 
 def _json_row(r: queries.PairRow) -> dict[str, Any]:
     return {"id": r.id, "accession": r.accession, "version": r.version,
-            "created_at": r.created_at.isoformat(), "procedure": r.procedure,
+            "study_at": r.study_at.isoformat(), "created_at": r.created_at.isoformat(),
+            "procedure": r.procedure,
             "modality": r.modality, "region": r.region, "esas": r.esas, "grade": r.grade,
             "discrepancy": r.discrepancy,
             "trainee": {"id": r.trainee_id, "name": r.trainee_name},
