@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Select, and_, case, exists, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
@@ -36,6 +36,11 @@ class Filters:
     discrepancy: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+    # True: pairs an attending has graded (a verdict exists); False: not yet graded.
+    graded: bool | None = None
+    # One trainee's pairs (a director's view of one trainee; anyone else's view is already
+    # narrowed by `visible`, so naming another trainee finds nothing).
+    trainee: str | None = None
 
     @classmethod
     def parse(cls, params: Any) -> Filters:
@@ -50,10 +55,12 @@ class Filters:
                 return None
 
         grade = params.get("grade") or ""
+        graded = {"yes": True, "no": False}.get(params.get("graded") or "")
+        trainee = (params.get("trainee") or "")[:199] or None
         return cls(modality=pick("modality", MODALITIES), region=pick("region", REGIONS),
                    grade=int(grade) if grade.isdigit() and 1 <= int(grade) <= 9 else None,
                    discrepancy=pick("discrepancy", DISCREPANCIES),
-                   date_from=day("from"), date_to=day("to"))
+                   date_from=day("from"), date_to=day("to"), graded=graded, trainee=trainee)
 
     def apply(self, query: Select[Any]) -> Select[Any]:
         if self.modality:
@@ -70,6 +77,11 @@ class Filters:
         if self.date_to:
             end = datetime.combine(self.date_to + timedelta(days=1), datetime.min.time())
             query = query.where(pairs.c.study_at < end)
+        if self.graded is not None:
+            labelled = exists().where(verdicts.c.pair_id == pairs.c.id)
+            query = query.where(labelled if self.graded else ~labelled)
+        if self.trainee:
+            query = query.where(pairs.c.trainee_id == self.trainee)
         return query
 
     def as_params(self) -> dict[str, str]:
@@ -77,7 +89,9 @@ class Filters:
                "grade": str(self.grade) if self.grade else None,
                "discrepancy": self.discrepancy,
                "from": self.date_from.isoformat() if self.date_from else None,
-               "to": self.date_to.isoformat() if self.date_to else None}
+               "to": self.date_to.isoformat() if self.date_to else None,
+               "graded": None if self.graded is None else ("yes" if self.graded else "no"),
+               "trainee": self.trainee}
         return {k: v for k, v in out.items() if v}
 
 
@@ -117,6 +131,7 @@ def list_pairs(conn: Connection, principal: Principal, filters: Filters, *, limi
     `mine`: for a director, "auto" lists everyone's; a trainee or attending always gets their
     own (the access condition), whatever is asked.
     """
+    check(principal, "pairs")
     final = aliased(reports, name="final")
     query = (select(*_LIST_COLUMNS, final.c.procedure)
              .join(final, final.c.id == pairs.c.final_report_id)
@@ -128,6 +143,14 @@ def list_pairs(conn: Connection, principal: Principal, filters: Filters, *, limi
     out = [_row(r) for r in rows]
     _decorate(conn, out)
     return out
+
+
+def count_pairs(conn: Connection, principal: Principal, filters: Filters) -> int:
+    """How many of the person's scored pairs match (the attending's "not yet graded")."""
+    check(principal, "pairs")
+    query = select(func.count()).select_from(pairs).where(pairs.c.state == SCORED,
+                                                          visible(principal))
+    return int(conn.execute(filters.apply(query)).scalar_one())
 
 
 def _row(r: Any) -> PairRow:
@@ -184,6 +207,7 @@ class PairDetail:
 
 def pair_detail(conn: Connection, principal: Principal, pair_id: int) -> PairDetail | None:
     """One pair with its texts and its review history; None when it is not the person's."""
+    check(principal, "pairs")
     prelim, final = aliased(reports, name="prelim"), aliased(reports, name="final")
     row = conn.execute(
         select(*_LIST_COLUMNS, final.c.procedure, prelim.c.text.label("prelim_text"),
@@ -223,6 +247,7 @@ def pair_detail(conn: Connection, principal: Principal, pair_id: int) -> PairDet
 
 def open_appeals(conn: Connection, principal: Principal) -> list[dict[str, Any]]:
     """Appeals waiting for an answer on pairs the person may see (the attending's inbox)."""
+    check(principal, "pairs")
     author = aliased(users, name="author")
     return [dict(r._mapping) for r in conn.execute(
         select(appeals.c.id, appeals.c.pair_id, appeals.c.opened_at, pairs.c.accession,
@@ -245,7 +270,7 @@ class CohortRow:
     label_within_one: float | None
 
 
-def _latest_verdicts() -> Any:
+def latest_verdicts() -> Any:
     latest = select(func.max(verdicts.c.id).label("id")).group_by(verdicts.c.pair_id).subquery()
     return (select(verdicts.c.pair_id, verdicts.c.grade, verdicts.c.auto_grade)
             .join(latest, latest.c.id == verdicts.c.id).subquery())
@@ -261,7 +286,7 @@ def cohort(conn: Connection, principal: Principal, filters: Filters) -> list[Coh
              .where(pairs.c.state == SCORED, pairs.c.trainee_id.is_not(None))
              .group_by(pairs.c.trainee_id))
     rows = conn.execute(filters.apply(query)).all()
-    label = _latest_verdicts()
+    label = latest_verdicts()
     agree_q = (select(pairs.c.trainee_id, func.count(),
                       func.avg(case((label.c.grade == label.c.auto_grade, 1.0), else_=0.0)),
                       func.avg(case((func.abs(label.c.grade - label.c.auto_grade) <= 1, 1.0),
@@ -281,16 +306,23 @@ def cohort(conn: Connection, principal: Principal, filters: Filters) -> list[Coh
     return out
 
 
-def conference_list(conn: Connection, principal: Principal) -> list[dict[str, Any]]:
+def conference_list(conn: Connection, principal: Principal,
+                    filters: Filters | None = None) -> list[dict[str, Any]]:
+    """The teaching-conference cases the person may see (narrowed by `filters`: one
+    trainee's, a date range)."""
+    check(principal, "pairs")
     marker = aliased(users, name="marker")
+    query = (select(conference.c.pair_id, conference.c.note, conference.c.marked_at,
+                    marker.c.display_name.label("by"), pairs.c.accession, pairs.c.grade,
+                    pairs.c.discrepancy, pairs.c.modality, pairs.c.region, pairs.c.study_at,
+                    pairs.c.trainee_name)
+             .join(pairs, pairs.c.id == conference.c.pair_id)
+             .join(marker, marker.c.id == conference.c.user_id)
+             .where(conference.c.active.is_(True), visible(principal)))
+    if filters is not None:
+        query = filters.apply(query)
     return [dict(r._mapping) for r in conn.execute(
-        select(conference.c.pair_id, conference.c.note, conference.c.marked_at,
-               marker.c.display_name.label("by"), pairs.c.accession, pairs.c.grade,
-               pairs.c.discrepancy, pairs.c.modality, pairs.c.region)
-        .join(pairs, pairs.c.id == conference.c.pair_id)
-        .join(marker, marker.c.id == conference.c.user_id)
-        .where(conference.c.active.is_(True), visible(principal))
-        .order_by(conference.c.marked_at.desc()))]
+        query.order_by(conference.c.marked_at.desc()))]
 
 
 def month_of(conn: Connection) -> Any:
@@ -321,6 +353,7 @@ def monthly(conn: Connection, principal: Principal, since: datetime, *,
 
 def grade_counts(conn: Connection, principal: Principal, filters: Filters) -> dict[int, int]:
     """How many of the visible pairs got each grade (the distribution plot)."""
+    check(principal, "pairs")
     query = (select(pairs.c.grade, func.count()).where(pairs.c.state == SCORED,
                                                        visible(principal),
                                                        pairs.c.grade.is_not(None))

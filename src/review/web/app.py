@@ -36,7 +36,7 @@ from review.agreement import AgreementCollector
 from review.config import NotifyConfig, OidcConfig, SmtpConfig, WebConfig
 from review.notify import Notifier
 from review.people import Principal
-from review.web import admin, auth, data, pages
+from review.web import admin, auth, data, director, pages
 from review.web.security import SecurityHeaders
 
 log = structlog.get_logger("review.web")
@@ -106,6 +106,8 @@ ROUTES = [
     Route("/trainee", pages.trainee),
     Route("/attending", pages.attending),
     Route("/cohort", pages.cohort),
+    Route("/cohort/trainees/{trainee_id:str}", director.trainee_page),
+    Route("/cohort/trainees/{trainee_id:str}/report", director.trainee_report),
     Route("/conference", pages.conference_page),
     Route("/pairs/{pair_id:int}", pages.pair_page),
     Route("/pairs/{pair_id:int}/view", pages.pair_view),

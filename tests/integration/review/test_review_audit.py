@@ -15,7 +15,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from review.tables import audit
-from support.review_app import FINAL, GOOD, PRELIM, post_form, signed_in, token_of
+from support.review_app import FINAL, GOOD, PRELIM, RITA, post_form, signed_in, token_of
 
 # Fragments of the seeded report texts, accessions and patient ids (support.review_store).
 SECRETS = (PRELIM[:20], FINAL[:20], GOOD[:20], "SEED0", "MRN0")
@@ -82,7 +82,8 @@ def _paths(app, pair_id: int) -> list[str]:
         if route.path in NO_DATA:
             continue
         path = route.path.replace("{pair_id:int}", str(pair_id)).replace(
-            "{metric}", "esas").replace("{user_id:int}", "1").replace("{appeal_id:int}", "1")
+            "{metric}", "esas").replace("{user_id:int}", "1").replace("{appeal_id:int}", "1").replace(
+            "{trainee_id:str}", RITA.id)
         assert "{" not in path, f"the route walk does not know how to fill {route.path}"
         out.append(path)
     return out
@@ -109,7 +110,8 @@ def test_every_route_that_returns_report_text_or_identifiers_writes_an_audit_row
                     f"{path} as {name}: a refusal not recorded"
     # the walk reached the pages, the frame, the JSON and the CSV exports
     assert {f"/pairs/{pair}", f"/pairs/{pair}/view", f"/api/pairs/{pair}", "/api/pairs",
-            "/pairs.csv", "/conference", "/trainee", "/attending"} <= carrying
+            "/pairs.csv", "/conference", "/trainee", "/attending", f"/cohort/trainees/{RITA.id}",
+            f"/cohort/trainees/{RITA.id}/report"} <= carrying
 
 
 def test_refused_requests_are_recorded_as_refusals(app, engine, cohort):
