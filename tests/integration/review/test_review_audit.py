@@ -81,9 +81,11 @@ def _paths(app, pair_id: int) -> list[str]:
             continue
         if route.path in NO_DATA:
             continue
-        path = route.path.replace("{pair_id:int}", str(pair_id)).replace(
-            "{metric}", "esas").replace("{user_id:int}", "1").replace("{appeal_id:int}", "1").replace(
-            "{trainee_id:str}", RITA.id)
+        path = route.path
+        for slot, value in (("{pair_id:int}", str(pair_id)), ("{metric}", "esas"),
+                            ("{user_id:int}", "1"), ("{appeal_id:int}", "1"),
+                            ("{trainee_id:str}", RITA.id)):
+            path = path.replace(slot, value)
         assert "{" not in path, f"the route walk does not know how to fill {route.path}"
         out.append(path)
     return out
