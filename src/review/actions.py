@@ -99,6 +99,11 @@ def open_appeal(conn: Connection, principal: Principal, pair_id: int, comment: s
     return int(appeal_id)
 
 
+def pair_of_appeal(conn: Connection, appeal_id: int) -> int | None:
+    row = conn.execute(select(appeals.c.pair_id).where(appeals.c.id == appeal_id)).first()
+    return None if row is None else int(row.pair_id)
+
+
 def answer_appeal(conn: Connection, principal: Principal, appeal_id: int, answer: str,
                   client: str = "") -> int:
     """The attending answers; the pair id is returned for the redirect."""

@@ -121,6 +121,8 @@ class NotifyConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     major_discrepancy: bool = True
+    # The trainee whose appeal was answered (a link to the pair, never the answer's text).
+    appeal_answered: bool = True
     weekly_digest: bool = True
     # When the digest goes out: ISO weekday (1 = Monday) and hour, in UTC.
     digest_weekday: int = Field(1, ge=1, le=7)

@@ -115,6 +115,7 @@ class PairRow:
     verdict_grade: int | None = None
     verdict_discrepancy: str | None = None
     open_appeal: bool = False
+    appeal_answered: bool = False  # the trainee's badge: an attending answered their appeal
     conference: bool = False
 
 
@@ -172,7 +173,8 @@ def _procedure(value: str | None) -> str:
 
 
 def _decorate(conn: Connection, rows: list[PairRow]) -> None:
-    """Current verdict, open appeal and conference mark of each listed pair (3 small reads)."""
+    """Current verdict, appeals (open, answered) and conference mark of each listed pair (3
+    small reads)."""
     ids = [r.id for r in rows]
     if not ids:
         return
@@ -183,9 +185,12 @@ def _decorate(conn: Connection, rows: list[PairRow]) -> None:
             select(verdicts.c.pair_id, verdicts.c.grade, verdicts.c.discrepancy)
             .where(verdicts.c.id.in_(latest))):
         by_id[pair_id].verdict_grade, by_id[pair_id].verdict_discrepancy = grade, disc
-    for (pair_id,) in conn.execute(select(appeals.c.pair_id).where(
-            appeals.c.pair_id.in_(ids), appeals.c.state == OPEN)):
-        by_id[pair_id].open_appeal = True
+    for pair_id, state in conn.execute(select(appeals.c.pair_id, appeals.c.state).where(
+            appeals.c.pair_id.in_(ids))):
+        if state == OPEN:
+            by_id[pair_id].open_appeal = True
+        else:
+            by_id[pair_id].appeal_answered = True
     for (pair_id,) in conn.execute(select(conference.c.pair_id).where(
             conference.c.pair_id.in_(ids), conference.c.active.is_(True))):
         by_id[pair_id].conference = True
@@ -256,6 +261,18 @@ def open_appeals(conn: Connection, principal: Principal) -> list[dict[str, Any]]
         .join(author, author.c.id == appeals.c.user_id)
         .where(appeals.c.state == OPEN, visible(principal))
         .order_by(appeals.c.id))]
+
+
+def answered_appeals(conn: Connection, principal: Principal,
+                     since: datetime) -> list[dict[str, Any]]:
+    """The person's own appeals answered since `since` (the trainee's badge)."""
+    check(principal, "appeal")
+    return [dict(r._mapping) for r in conn.execute(
+        select(appeals.c.id, appeals.c.pair_id, appeals.c.answered_at, pairs.c.accession)
+        .join(pairs, pairs.c.id == appeals.c.pair_id)
+        .where(appeals.c.user_id == principal.id, appeals.c.state != OPEN,
+               appeals.c.answered_at >= since, visible(principal))
+        .order_by(appeals.c.answered_at.desc()))]
 
 
 @dataclass

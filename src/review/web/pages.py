@@ -7,6 +7,7 @@ pair that is not the person's is a 403, whether it exists or not.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -19,6 +20,9 @@ from review.people import Principal
 from review.queries import DISCREPANCIES, MODALITIES, REGIONS, Filters
 from review.web import auth, csrf
 from review.web.security import FRAME_CSP
+
+# How long an answered appeal stays badged on the trainee's page.
+ANSWERED_BADGE = timedelta(days=14)
 
 
 def render(request: Request, template: str, principal: Principal | None,
@@ -77,13 +81,17 @@ def _list_page(request: Request, principal: Principal, template: str,
 
 async def trainee(request: Request) -> Response:
     principal = auth.require(request, "own_cases")
-    return _list_page(request, principal, "trainee.html")
+    since = datetime.now(UTC) - ANSWERED_BADGE
+    return _list_page(request, principal, "trainee.html",
+                      answered=lambda conn: queries.answered_appeals(conn, principal, since))
 
 
 async def attending(request: Request) -> Response:
     principal = auth.require(request, "signed_cases")
     return _list_page(request, principal, "attending.html",
-                      appeals=lambda conn: queries.open_appeals(conn, principal))
+                      appeals=lambda conn: queries.open_appeals(conn, principal),
+                      ungraded=lambda conn: queries.count_pairs(conn, principal,
+                                                                Filters(graded=False)))
 
 
 async def cohort(request: Request) -> Response:
@@ -123,8 +131,7 @@ async def pair_page(request: Request) -> Response:
     principal = auth.require(request)
     detail = _detail(request, principal)
     _audit(request, principal, "view", pair_id=detail.row.id)
-    return render(request, "pair.html", principal, d=detail, p=detail.row,
-                  explanation=(detail.result or {}).get("explanation", ""))
+    return _pair_response(request, principal, detail)
 
 
 async def pair_view(request: Request) -> Response:
@@ -154,10 +161,36 @@ async def _act(request: Request, what: Any) -> Response:
     except actions.Forbidden as exc:
         auth.refused(request, principal, exc, pair_id=request.path_params.get("pair_id"))
     except actions.Invalid as exc:
-        _audit(request, principal, "refused", pair_id=request.path_params.get("pair_id"),
-               detail=f"{request.url.path.rsplit('/', 1)[-1]}: {exc}")
-        raise HTTPException(400, str(exc)) from exc
+        return _refused_form(request, principal, form, exc)
     return RedirectResponse(f"/pairs/{pair_id}", status_code=303)
+
+
+def _refused_form(request: Request, principal: Principal, form: Any,
+                  exc: Exception) -> Response:
+    """A form turned down (a missing reason, an answer too long ...): the pair's page again,
+    400, the error beside the form and what the person typed still in it. Audited as a
+    refusal (the reason, never the typed text)."""
+    which = request.url.path.rsplit("/", 1)[-1]
+    pair_id = request.path_params.get("pair_id")
+    if pair_id is None and "appeal_id" in request.path_params:
+        with request.app.state.engine.connect() as conn:
+            pair_id = actions.pair_of_appeal(conn, int(request.path_params["appeal_id"]))
+    _audit(request, principal, "refused", pair_id=pair_id, detail=f"{which}: {exc}")
+    with request.app.state.engine.connect() as conn:
+        detail = queries.pair_detail(conn, principal, pair_id) if pair_id else None
+    if detail is None:
+        raise HTTPException(400, str(exc))
+    typed = {k: str(v) for k, v in form.items() if k != csrf.FIELD}
+    return _pair_response(request, principal, detail, status_code=400, failed=which,
+                          form_error=str(exc), typed=typed)
+
+
+def _pair_response(request: Request, principal: Principal, detail: queries.PairDetail,
+                   status_code: int = 200, **form: Any) -> Response:
+    context = {"failed": "", "form_error": "", "typed": {}, **form}
+    return render(request, "pair.html", principal, status_code=status_code, d=detail,
+                  p=detail.row, explanation=(detail.result or {}).get("explanation", ""),
+                  **context)
 
 
 def _int(value: Any, what: str) -> int:
