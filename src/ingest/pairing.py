@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, select, text, update
 from sqlalchemy.engine import Connection
 
+from ingest.studytime import study_time
 from ingest.tables import (
     CANCELLED,
     NO_PRELIM,
@@ -191,6 +192,7 @@ def _insert_pair(
             "attempts": 0,
             "created_at": now,
             "updated_at": now,
+            "study_at": study_time(final.observed_at, final.status_changed_at, now),
         },
     )
     _set_pairing(conn, final.id, "paired")

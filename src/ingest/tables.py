@@ -129,8 +129,12 @@ pairs = Table(
     Column("discrepancy", String(8), nullable=True),
     Column("modality", String(16), nullable=True),
     Column("region", String(16), nullable=True),
+    # The study's own time (`studytime.study_time`: OBR-7, else OBR-22, else arrival), set
+    # when the pair is created; `created_at` stays the arrival. The review app dates by it.
+    Column("study_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("accession", "version"),
     Index(None, "state", "id"),
     Index(None, "trainee_id", "id"),
     Index(None, "attending_id", "id"),
+    Index(None, "study_at"),
 )

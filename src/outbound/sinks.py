@@ -85,7 +85,7 @@ def write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
     try:
-        os.fchmod(fd, 0o640)  # the RIS pickup reads by group; the world may not (PHI)
+        os.fchmod(fd, 0o600)  # PHI: the account that runs radagree only (issue #18)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

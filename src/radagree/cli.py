@@ -97,7 +97,9 @@ def score(prelim: Path, final: Path, as_json: bool, html_out: Path | None,
     except ScoringError as exc:
         raise click.ClickException(str(exc)) from exc
     if html_out is not None:
-        html_out.write_text(render_html(result, prelim_text, final_text), encoding="utf-8")
+        from radagree.private import write_private
+
+        write_private(html_out, render_html(result, prelim_text, final_text))  # PHI: 0600
     if as_json:
         click.echo(json.dumps(result.model_dump(mode="json"), indent=2))
         return
@@ -199,7 +201,9 @@ def score_batch(pairs_csv: Path, out_path: Path | None, progress: bool | None,
     if out_path is None:
         failed = score_rows(scorer, rows, show, sys.stdout)
     else:
-        with out_path.open("w", encoding="utf-8") as out:
+        from radagree.private import open_private
+
+        with open_private(out_path, "w", encoding="utf-8") as out:  # entity spans: PHI, 0600
             failed = score_rows(scorer, rows, show, out)
     click.echo(f"scored {len(rows) - failed} of {len(rows)} pairs"
                + (f"; {failed} failed" if failed else ""), err=True)

@@ -35,6 +35,11 @@ def make_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
     """An engine for `url`; a relative SQLite path is relative to the working folder."""
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite"):
+        if parsed.database and parsed.database != ":memory:":
+            # Report texts are PHI: the file is created 0600 (its -wal/-shm take its mode).
+            from radagree.private import create_private
+
+            create_private(Path(parsed.database))
         engine = create_engine(url, connect_args={"timeout": 0})
         _sqlite_pragmas(engine, busy_timeout_s)
         return engine

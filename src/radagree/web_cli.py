@@ -1,5 +1,5 @@
-"""The review app's commands: `web` (its own process over the same store), `user add`, and
-`calibrate --from-store`'s store side.
+"""The review app's commands: `web` (its own process over the same store), `user add / list /
+role / signout / disable`, and `calibrate --from-store`'s store side.
 
 Kept apart from `daemon_cli` so that the daemon never imports the web stack.
 """
@@ -40,9 +40,10 @@ def web(config_path: Path | None) -> None:
     click.echo(f"review app on http://{settings.web.host}:{settings.web.port} "
                f"(public URL {settings.web.public_url})", err=True)
     # No access log: URLs name pairs, and the audit log already says who opened which.
-    uvicorn.run(app, host=settings.web.host, port=settings.web.port, proxy_headers=True,
-                forwarded_allow_ips=settings.web.forwarded_allow_ips, access_log=False,
-                log_config=None, server_header=False)
+    # Proxy headers are the app's (create_app, from [web] forwarded_allow_ips only); uvicorn's
+    # own would trust 127.0.0.1 whatever is configured.
+    uvicorn.run(app, host=settings.web.host, port=settings.web.port, proxy_headers=False,
+                access_log=False, log_config=None, server_header=False)
 
 
 @click.group()
@@ -105,6 +106,76 @@ def user_disable(username: str, config_path: Path | None) -> None:
         audit.record(conn, None, "user_disabled", username="cli",
                      detail=f"account {account.id}")
     click.echo(f"disabled {account.username} (id {account.id})")
+
+
+@user.command("list")
+@CONFIG_OPTION
+def user_list(config_path: Path | None) -> None:
+    """Every account: name, role, practitioner id, local/OIDC, active, last sign-in."""
+    from radagree.store import open_store
+    from review import audit, people
+
+    settings: Any = load_cli_settings(config_path)
+    engine = open_store(settings.store.url)
+    with engine.connect() as conn:
+        rows = people.list_accounts(conn)
+    with engine.begin() as conn:
+        audit.record(conn, None, "accounts", username="cli", detail=f"{len(rows)} accounts")
+    click.echo(f"{'id':>4}  {'username':<24} {'role':<10} {'practitioner':<14} "
+               f"{'sign-in':<7} {'state':<8} last sign-in")
+    for a in rows:
+        last = a.last_login_at.strftime("%Y-%m-%d %H:%M") if a.last_login_at else "never"
+        click.echo(f"{a.id:>4}  {a.username:<24} {a.role:<10} {a.practitioner_id or '-':<14} "
+                   f"{'oidc' if a.oidc else 'local':<7} "
+                   f"{'active' if a.active else 'disabled':<8} {last}")
+
+
+def _account(engine: Any, username: str) -> Any:
+    from review import people
+
+    with engine.connect() as conn:
+        found = people.by_name(conn, username)
+    if found is None:
+        raise click.ClickException(f"no user {username!r}")
+    return found
+
+
+@user.command("role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(["trainee", "attending", "director", "admin"]))
+@CONFIG_OPTION
+def user_role(username: str, role: str, config_path: Path | None) -> None:
+    """Give an account another role; its open sessions end at once (audited)."""
+    from radagree.store import open_store
+    from review import audit, people, sessions
+
+    settings: Any = load_cli_settings(config_path)
+    engine = open_store(settings.store.url)
+    account = _account(engine, username)
+    old, new = people.set_role(engine, account.id, role)
+    sessions.end_all(engine, account.id)
+    with engine.begin() as conn:
+        audit.record(conn, None, "role_changed", username="cli",
+                     detail=f"account {account.id} {old}->{new}")
+    click.echo(f"{account.username} (id {account.id}): {old} -> {new}; sessions ended")
+
+
+@user.command("signout")
+@click.argument("username")
+@CONFIG_OPTION
+def user_signout(username: str, config_path: Path | None) -> None:
+    """Sign an account out everywhere: every open session ends at once (audited)."""
+    from radagree.store import open_store
+    from review import audit, sessions
+
+    settings: Any = load_cli_settings(config_path)
+    engine = open_store(settings.store.url)
+    account = _account(engine, username)
+    ended = sessions.end_all(engine, account.id)
+    with engine.begin() as conn:
+        audit.record(conn, None, "logout_everywhere", username="cli",
+                     detail=f"account {account.id} by cli, {ended} sessions")
+    click.echo(f"{account.username} (id {account.id}): {ended} session(s) ended")
 
 
 def calibrate_from_store(settings: Any, out_path: Path | None, max_grade: int,

@@ -1,6 +1,7 @@
 """What people change: verdicts (the labels), appeals and their answers, comments, conference
-marks. Each checks the role and the pair's visibility itself and writes its audit row in the
-same transaction, so no change is ever unaudited and no route can skip a check.
+marks. Each checks the role (`access.check`) and the pair's visibility itself and writes its
+audit row in the same transaction, so no change is ever unaudited and no route can skip a
+check.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from review import audit
-from review.access import visible
+from review.access import Denied, check, visible
 from review.people import Principal
 from review.queries import DISCREPANCIES
 from review.sources import SCORED, pairs
@@ -29,8 +30,8 @@ from review.tables import (
 MAX_TEXT = 4000
 
 
-class Forbidden(Exception):
-    """The person may not do this to this pair (answered 403)."""
+# The person may not do this to this pair (answered 403): the one refusal of `review.access`.
+Forbidden = Denied
 
 
 class Invalid(ValueError):
@@ -60,8 +61,7 @@ def record_verdict(conn: Connection, principal: Principal, pair_id: int, *, grad
                    discrepancy: str, reason: str, teaching_note: str, max_grade: int = 5,
                    client: str = "") -> str:
     """The attending confirms or changes the grade and discrepancy class: a new label."""
-    if not principal.is_attending:
-        raise Forbidden("only the attending who signed the final grades it")
+    check(principal, "grade")
     pair = _pair(conn, principal, pair_id)
     if not 1 <= grade <= max_grade:
         raise Invalid(f"grade must lie in 1..{max_grade}")
@@ -85,8 +85,7 @@ def record_verdict(conn: Connection, principal: Principal, pair_id: int, *, grad
 def open_appeal(conn: Connection, principal: Principal, pair_id: int, comment: str,
                 client: str = "") -> int:
     """The trainee's "I disagree": one open appeal per pair, sent to the attending."""
-    if not principal.is_trainee:
-        raise Forbidden("only the trainee who wrote the preliminary appeals")
+    check(principal, "appeal")
     _pair(conn, principal, pair_id)
     comment = _text(comment, "a comment", required=True)
     if conn.execute(select(appeals.c.id).where(appeals.c.pair_id == pair_id,
@@ -100,11 +99,15 @@ def open_appeal(conn: Connection, principal: Principal, pair_id: int, comment: s
     return int(appeal_id)
 
 
+def pair_of_appeal(conn: Connection, appeal_id: int) -> int | None:
+    row = conn.execute(select(appeals.c.pair_id).where(appeals.c.id == appeal_id)).first()
+    return None if row is None else int(row.pair_id)
+
+
 def answer_appeal(conn: Connection, principal: Principal, appeal_id: int, answer: str,
                   client: str = "") -> int:
     """The attending answers; the pair id is returned for the redirect."""
-    if not principal.is_attending:
-        raise Forbidden("only the attending answers an appeal")
+    check(principal, "answer")
     row = conn.execute(select(appeals.c.pair_id, appeals.c.state)
                        .where(appeals.c.id == appeal_id)).first()
     if row is None:
@@ -132,8 +135,7 @@ def add_comment(conn: Connection, principal: Principal, pair_id: int, body: str,
 def mark_conference(conn: Connection, principal: Principal, pair_id: int, note: str,
                     active: bool, client: str = "") -> None:
     """Mark (or unmark) a case for the teaching conference."""
-    if not (principal.is_attending or principal.sees_cohort):
-        raise Forbidden("attendings and program directors choose conference cases")
+    check(principal, "mark_conference")
     _pair(conn, principal, pair_id)
     note = _text(note, "the note", required=False)
     now = datetime.now(UTC)

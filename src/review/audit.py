@@ -7,14 +7,13 @@ privacy office.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection, Engine
 
+from review import csvout
 from review.people import Principal
 from review.tables import audit
 
@@ -31,39 +30,18 @@ def record(conn: Connection, principal: Principal | None, action: str, *,
     ))
 
 
-def failures_since(conn: Connection, since: datetime, *, username: str | None = None,
-                   client: str | None = None) -> int:
-    """Failed sign-ins since `since` for an account name or a client address (rate limit)."""
-    query = select(func.count()).select_from(audit).where(
-        audit.c.action == "login_failed", audit.c.at >= since)
-    if username is not None:
-        query = query.where(audit.c.username == username[:128])
-    if client is not None:
-        query = query.where(audit.c.client == client[:64])
-    return int(conn.execute(query).scalar_one())
-
-
 def export_csv(engine: Engine, since: datetime | None = None,
                until: datetime | None = None) -> Iterator[str]:
-    """The log as CSV text, oldest first, streamed in chunks."""
+    """The log as CSV text, oldest first, streamed in chunks (`review.csvout`: user names
+    typed at the sign-in form are guarded like every other cell)."""
     query = select(*(audit.c[c] for c in EXPORT_COLUMNS)).order_by(audit.c.id)
     if since is not None:
         query = query.where(audit.c.at >= since)
     if until is not None:
         query = query.where(audit.c.at < until)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_COLUMNS)
     with engine.connect() as conn:
-        for n, row in enumerate(conn.execute(query), start=1):
-            values = list(row)
-            values[1] = _iso(values[1])
-            writer.writerow(values)
-            if n % 500 == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-    yield buffer.getvalue()
+        rows = ((r[0], _iso(r[1]), *r[2:]) for r in conn.execute(query))
+        yield from csvout.stream(EXPORT_COLUMNS, rows)
 
 
 def _iso(value: datetime) -> str:

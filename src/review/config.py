@@ -34,14 +34,21 @@ class WebConfig(BaseModel):
     session_max_age_s: int = Field(8 * 3600, ge=60)
     # Secure cookies need HTTPS; browsers also accept them from http://127.0.0.1/localhost.
     secure_cookies: bool = True
-    # Failed sign-ins per account name and per client address within the window, then 429.
+    # Wrong passwords per (account name, client address) within the window before each further
+    # try from there waits twice as long as the last (login_backoff_s, 2x, 4x ... up to the
+    # window; 429 meanwhile). Past login_name_ceiling failures of one name from anywhere,
+    # each address gets one free wrong try for it. Nobody is locked out from elsewhere.
     login_max_failures: int = Field(5, ge=1)
     login_window_s: int = Field(900, ge=1)
+    login_backoff_s: float = Field(1.0, gt=0)
+    login_name_ceiling: int = Field(50, ge=1)
     # Live agreement (dashboard and gauges): the newest N labels.
     agreement_window: int = Field(200, ge=1)
     page_size: int = Field(50, ge=5, le=500)
-    # Trust X-Forwarded-Proto/-For from these proxy addresses (the Ingress controller).
-    forwarded_allow_ips: str = "127.0.0.1"
+    # Trust X-Forwarded-Proto/-For only from these proxy addresses (comma-separated IPs or
+    # networks: the Ingress controller). Empty (default): trusted from nobody, so no client
+    # can choose the address the audit log and the sign-in limit see.
+    forwarded_allow_ips: str = ""
     # Local accounts (`radagree user add`); off leaves OIDC as the only way in.
     local_accounts: bool = True
 
@@ -114,6 +121,8 @@ class NotifyConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     major_discrepancy: bool = True
+    # The trainee whose appeal was answered (a link to the pair, never the answer's text).
+    appeal_answered: bool = True
     weekly_digest: bool = True
     # When the digest goes out: ISO weekday (1 = Monday) and hour, in UTC.
     digest_weekday: int = Field(1, ge=1, le=7)

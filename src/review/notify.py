@@ -1,11 +1,13 @@
-"""E-mail notifications: a major discrepancy at once, a weekly digest for each trainee.
+"""E-mail notifications: a major discrepancy at once, an answered appeal at once, a weekly
+digest for each trainee.
 
 Off until `[smtp] host` is set. Sent with the standard library's smtplib (STARTTLS or
 implicit TLS, certificate checked, optional AUTH). An e-mail carries a link into the app and
 counts; never report text or a patient identifier, and the accession or the procedure only
 when the site turns them on (`[notify] include_accession`, `include_procedure`).
 
-Each notification has a key (`major:<pair>:<user>`, `digest:<user>:<ISO week>`) whose row is
+Each notification has a key (`major:<pair>:<user>`, `answer:<appeal>`,
+`digest:<user>:<ISO week>`) whose row is
 inserted before sending: whichever replica inserts it first sends it, the others skip it.
 """
 
@@ -25,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from review.config import NotifyConfig, SmtpConfig
 from review.queries import _procedure
 from review.sources import SCORED, pairs, reports
-from review.tables import TRAINEE, notifications, users, verdicts
+from review.tables import ANSWERED, TRAINEE, appeals, notifications, users, verdicts
 
 log = structlog.get_logger("review.notify")
 MAX_ATTEMPTS = 5
@@ -72,12 +74,14 @@ class Notifier:
 
     def run_once(self, now: datetime | None = None) -> dict[str, int]:
         now = now or datetime.now(UTC)
-        sent = {"major": 0, "digest": 0, "failed": 0}
+        sent = {"major": 0, "answer": 0, "digest": 0, "failed": 0}
         if not self.smtp.enabled:
             return sent
         due: list[tuple[str, int, str, Mail]] = []
         if self.notify.major_discrepancy:
             due += self._majors(now)
+        if self.notify.appeal_answered:
+            due += self._answers(now)
         if self.notify.weekly_digest and self._digest_time(now):
             due += self._digests(now)
         for key, user_id, kind, mail in due:
@@ -111,6 +115,29 @@ class Notifier:
                           "You receive this because you are a trainee in radagree."]
                 out.append((f"major:{row.id}:{row.uid}", row.uid, "major",
                             Mail(row.email, "radagree: a major discrepancy to review",
+                                 "\n".join(lines) + "\n")))
+        return out
+
+    def _answers(self, now: datetime) -> list[tuple[str, int, str, Mail]]:
+        """The trainee whose appeal an attending answered (the answer itself stays in the
+        app: it may quote the report)."""
+        final = reports.alias("final")
+        query = (select(appeals.c.id, appeals.c.pair_id, pairs.c.accession, final.c.procedure,
+                        users.c.id.label("uid"), users.c.email)
+                 .join(pairs, pairs.c.id == appeals.c.pair_id)
+                 .join(final, final.c.id == pairs.c.final_report_id)
+                 .join(users, users.c.id == appeals.c.user_id)
+                 .where(appeals.c.state == ANSWERED, appeals.c.answered_at >= now - LOOKBACK,
+                        users.c.active.is_(True), users.c.email != ""))
+        out = []
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                lines = ["The attending answered your appeal (\"I disagree\").", ""]
+                lines += self._identifiers(row.accession, row.procedure)
+                lines += [f"Read the answer: {self.public_url}/pairs/{row.pair_id}", "",
+                          "You receive this because you appealed a grade in radagree."]
+                out.append((f"answer:{row.id}", row.uid, "answer",
+                            Mail(row.email, "radagree: your appeal was answered",
                                  "\n".join(lines) + "\n")))
         return out
 

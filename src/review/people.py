@@ -154,6 +154,45 @@ def bump_epoch(engine: Engine, user_id: int) -> None:
                      .values(session_epoch=users.c.session_epoch + 1))
 
 
+@dataclass(frozen=True, slots=True)
+class Account:
+    """One line of the account list (the admin page, `radagree user list`)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    practitioner_id: str | None
+    active: bool
+    oidc: bool
+    last_login_at: datetime | None
+
+
+def list_accounts(conn: Connection) -> list[Account]:
+    return [Account(r.id, r.username, r.display_name, r.role, r.practitioner_id,
+                    bool(r.active), r.oidc_subject is not None, r.last_login_at)
+            for r in conn.execute(select(users).order_by(users.c.username))]
+
+
+def by_name(conn: Connection, username: str) -> Account | None:
+    return next((a for a in list_accounts(conn) if a.username == username), None)
+
+
+def set_role(engine: Engine, user_id: int, role: str) -> tuple[str, str]:
+    """Give the account another role and end its sessions (epoch + 1), so no page opened
+    under the old role stays usable; (old role, new role). `AccountError` when the role is
+    unknown or the account does not exist."""
+    if role not in ROLES:
+        raise AccountError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    with engine.begin() as conn:
+        row = conn.execute(select(users.c.role).where(users.c.id == user_id)).first()
+        if row is None:
+            raise AccountError(f"no account {user_id}")
+        conn.execute(update(users).where(users.c.id == user_id)
+                     .values(role=role, session_epoch=users.c.session_epoch + 1))
+    return str(row.role), role
+
+
 def deactivate(engine: Engine, username: str) -> Principal:
     """Refuse the account any further sign-in and end its sessions now (epoch + 1); its
     verdicts, comments and audit rows stay. `AccountError` when there is no such account."""

@@ -2,8 +2,10 @@
 
 Verdicts are the labels `radagree calibrate --from-store` fits: a pair's current verdict is its
 newest row, and no verdict is ever overwritten, so the history of every grade change stays.
-The audit log is append-only: triggers (SQLite and PostgreSQL) refuse UPDATE and DELETE, so
-not even a bug in this package can rewrite who looked at which pair.
+The audit log is append-only: triggers (SQLite and PostgreSQL) refuse UPDATE and DELETE, an
+insert that reuses an existing id (SQLite's REPLACE / INSERT OR REPLACE, which would otherwise
+delete the old row without firing the DELETE trigger) and, on PostgreSQL, TRUNCATE; so not
+even a bug in this package can rewrite who looked at which pair.
 """
 
 from __future__ import annotations
@@ -136,6 +138,21 @@ audit = Table(
     Index(None, "pair_id"),
 )
 
+# One row per signed-in session: the cookie carries a random key whose SHA-256 is stored here,
+# so signing out ends the session on the server (a copied cookie is dead from that moment)
+# and an administrator can end every session of an account.
+sessions = Table(
+    "review_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key_sha256", String(64), nullable=False),
+    Column("user_id", Integer, ForeignKey(users.c.id), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("key_sha256"),
+    Index(None, "user_id", "ended_at"),
+)
+
 # One row per notification sent (or tried): the key makes each one happen once, whichever
 # process or replica gets there first.
 notifications = Table(
@@ -152,7 +169,15 @@ notifications = Table(
     UniqueConstraint("key"),
 )
 
-# Triggers that make the audit log append-only, per dialect (the migration creates them).
+# REPLACE deletes the conflicting row without firing DELETE triggers (recursive_triggers is
+# off), so an insert whose id already exists is refused before the conflict is resolved.
+SQLITE_NO_REPLACE = (
+    "CREATE TRIGGER review_audit_no_replace BEFORE INSERT ON review_audit "
+    "WHEN EXISTS (SELECT 1 FROM review_audit WHERE id = NEW.id) "
+    "BEGIN SELECT RAISE(ABORT, 'review_audit is append-only'); END")
+
+# Triggers that make the audit log append-only, per dialect (migration 0004 creates them; 0005
+# adds SQLITE_NO_REPLACE).
 AUDIT_TRIGGERS = {
     "sqlite": [
         "CREATE TRIGGER review_audit_no_update BEFORE UPDATE ON review_audit "

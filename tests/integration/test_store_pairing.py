@@ -75,6 +75,16 @@ def test_p_then_f_then_c(engine):
     assert report_text(engine, rows[1].final_report_id) == "corrected text"
 
 
+def test_a_pair_is_dated_by_its_study_not_its_arrival(engine):
+    put(engine, oru("ACC9", "P", "prelim"), oru("ACC9", "F", "final"))  # OBR-7 2026-11-26 09:00
+    (pair,) = pair_rows(engine, "ACC9")
+    study = pair.study_at.replace(tzinfo=UTC) if pair.study_at.tzinfo is None else pair.study_at
+    assert study == datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    arrival = pair.created_at.replace(tzinfo=UTC) if pair.created_at.tzinfo is None \
+        else pair.created_at
+    assert arrival - study > timedelta(days=1)  # the arrival is kept beside it
+
+
 def test_final_before_prelim_waits_then_pairs(engine):
     put(engine, oru("ACC2", "F", "final"))
     (waiting,) = pair_rows(engine, "ACC2")

@@ -38,6 +38,7 @@ class PairSpec:
     procedure: str = "71046^XR CHEST 2 VIEWS^CPT"
     modality: str | None = None
     region: str | None = None
+    study_at: datetime | None = None  # None: the same as created_at (arrival)
 
 
 def scored(scorer: Any, prelim: str, final: str, **exam: str) -> dict[str, Any]:
@@ -93,6 +94,7 @@ def seed(engine: Engine, specs: Iterable[PairSpec], chunk: int = 2000) -> list[i
                     prelim_report_id=p.inserted_primary_key[0],
                     final_report_id=f.inserted_primary_key[0], final_status="F", state=SCORED,
                     attempts=1, created_at=spec.created_at, updated_at=spec.created_at,
+                    study_at=spec.study_at or spec.created_at,
                     result=result, trainee_id=spec.trainee.id, trainee_name=spec.trainee.name,
                     trainee_authority=spec.trainee.authority, attending_id=spec.attending.id,
                     attending_name=spec.attending.name,

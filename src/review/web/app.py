@@ -29,12 +29,14 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from review import queries
+from review import access, queries
 from review.agreement import AgreementCollector
 from review.config import NotifyConfig, OidcConfig, SmtpConfig, WebConfig
 from review.notify import Notifier
-from review.web import auth, data, pages
+from review.people import Principal
+from review.web import admin, auth, data, director, pages
 from review.web.security import SecurityHeaders
 
 log = structlog.get_logger("review.web")
@@ -57,17 +59,22 @@ def _templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
-def _cohort_trend(engine: Engine) -> Callable[[datetime], list[tuple[str, int, float, float]]]:
-    """The cohort's monthly series, cached a few minutes: it is anonymous and moves slowly,
-    and recomputing it over every stored pair for each trainee's plot would not."""
-    cache: dict[datetime, tuple[float, list[tuple[str, int, float, float]]]] = {}
+Series = list[tuple[str, int, float, float]]
 
-    def get(since: datetime) -> list[tuple[str, int, float, float]]:
+
+def _cohort_trend(engine: Engine) -> Callable[[Principal, datetime], Series]:
+    """The cohort's monthly series, cached a few minutes: it is anonymous and moves slowly,
+    and recomputing it over every stored pair for each trainee's plot would not. The role
+    check runs on every call, cached or not."""
+    cache: dict[datetime, tuple[float, Series]] = {}
+
+    def get(principal: Principal, since: datetime) -> Series:
+        access.check(principal, "pairs")
         hit = cache.get(since)
         if hit is not None and time.monotonic() - hit[0] < COHORT_TREND_TTL_S:
             return hit[1]
         with engine.connect() as conn:
-            value = queries.monthly(conn, queries.pairs.c.trainee_id.is_not(None), since)
+            value = queries.monthly(conn, principal, since, trainee_id=None)
         cache.clear()
         cache[since] = (time.monotonic(), value)
         return value
@@ -78,12 +85,15 @@ def _cohort_trend(engine: Engine) -> Callable[[datetime], list[tuple[str, int, f
 async def _errors(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if request.url.path.startswith("/api/"):
-        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code,
+                            headers=exc.headers)
     if exc.status_code == 401 and request.method == "GET":
         return RedirectResponse("/login", status_code=303)
-    return pages.render(request, "error.html", auth.current(request) if exc.status_code != 401
+    page = pages.render(request, "error.html", auth.current(request) if exc.status_code != 401
                         else None, status_code=exc.status_code, status=exc.status_code,
                         message=exc.detail)
+    page.headers.update(exc.headers or {})
+    return page
 
 
 ROUTES = [
@@ -92,9 +102,12 @@ ROUTES = [
     Route("/login/oidc", auth.oidc_start),
     Route("/auth/callback", auth.oidc_callback),
     Route("/logout", auth.logout, methods=["POST"]),
+    Route("/logout/everywhere", auth.logout_everywhere, methods=["POST"]),
     Route("/trainee", pages.trainee),
     Route("/attending", pages.attending),
     Route("/cohort", pages.cohort),
+    Route("/cohort/trainees/{trainee_id:str}", director.trainee_page),
+    Route("/cohort/trainees/{trainee_id:str}/report", director.trainee_report),
     Route("/conference", pages.conference_page),
     Route("/pairs/{pair_id:int}", pages.pair_page),
     Route("/pairs/{pair_id:int}/view", pages.pair_view),
@@ -103,6 +116,9 @@ ROUTES = [
     Route("/pairs/{pair_id:int}/comments", pages.comment, methods=["POST"]),
     Route("/pairs/{pair_id:int}/conference", pages.mark, methods=["POST"]),
     Route("/appeals/{appeal_id:int}/answer", pages.answer, methods=["POST"]),
+    Route("/admin", admin.accounts_page),
+    Route("/admin/users/{user_id:int}/role", admin.change_role, methods=["POST"]),
+    Route("/admin/users/{user_id:int}/signout", admin.sign_out_user, methods=["POST"]),
     Route("/cohort.csv", data.cohort_csv),
     Route("/pairs.csv", data.pairs_csv),
     Route("/audit.csv", data.audit_csv),
@@ -137,7 +153,12 @@ def create_app(config: AppConfig, engine: Engine,
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    # Proxy headers only from the configured proxies (none by default): the one place the
+    # client address and scheme are decided, so tests see what uvicorn serves.
+    proxies = [Middleware(ProxyHeadersMiddleware, trusted_hosts=web.forwarded_allow_ips)] \
+        if web.forwarded_allow_ips.strip() else []
     middleware = [
+        *proxies,
         Middleware(SecurityHeaders, hsts=web.secure_cookies),
         Middleware(SessionMiddleware, secret_key=web.signing_key(),
                    session_cookie="__Host-radagree" if web.secure_cookies else "radagree",

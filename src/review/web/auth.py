@@ -2,16 +2,18 @@
 code flow with PKCE, through authlib), sign-out, and who is asking.
 
 The session cookie (Starlette's, signed with itsdangerous) holds the account id, the
-account's session epoch and the CSRF token, nothing else. Every request reloads the account:
-a deactivated account or a bumped epoch (sign-out everywhere, a role change at the provider)
-ends the session at once. Failed sign-ins are audit rows; counting them per account name and
-per client address gives the rate limit, shared by every replica of the app.
+account's session epoch, the key of its server-side session (`review.sessions`) and the CSRF
+token, nothing else. Every request reloads the account and its session row: signing out, a
+deactivated account or a bumped epoch (sign-out everywhere, a role change at the provider)
+ends the session at once, also for any copy of the cookie. Failed sign-ins are audit rows;
+`review.throttle` counts them per (name, address) with backoff for the rate limit, shared
+by every replica of the app.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+import math
+from typing import Any, NoReturn
 
 import structlog
 from authlib.integrations.starlette_client import OAuth, OAuthError
@@ -19,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from review import audit, people
+from review import access, audit, people, sessions, throttle
 from review.config import OidcConfig
 from review.people import AccountError, Principal
 from review.tables import ADMIN, ATTENDING, DIRECTOR, TRAINEE
@@ -39,34 +41,54 @@ def current(request: Request) -> Principal | None:
     uid, epoch = request.session.get("uid"), request.session.get("epoch")
     if not isinstance(uid, int):
         return None
+    max_age = request.app.state.config.web.session_max_age_s
     with request.app.state.engine.connect() as conn:
         principal = people.load(conn, uid)
-    if principal is None or principal.epoch != epoch:
+        live = principal is not None and principal.epoch == epoch and sessions.alive(
+            conn, request.session.get("sid"), uid, max_age)
+    if not live:
         request.session.pop("uid", None)
+        request.session.pop("sid", None)
         return None
     return principal
 
 
-def require(request: Request) -> Principal:
+def require(request: Request, permit: str = "pairs") -> Principal:
+    """The signed-in account holding `permit` (`access.check`, the one role check); 401
+    without a session, 403 (audited as a denial) without the permit."""
     principal = current(request)
     if principal is None:
         raise HTTPException(401, "sign in first")
+    try:
+        access.check(principal, permit)
+    except access.Denied as exc:
+        refused(request, principal, exc)
     return principal
+
+
+def refused(request: Request, principal: Principal, exc: Exception,
+            pair_id: int | None = None) -> NoReturn:
+    """Audit a refusal (`denied`, with the path) and answer it 403."""
+    with request.app.state.engine.begin() as conn:
+        audit.record(conn, principal, "denied", pair_id=pair_id,
+                     detail=f"{request.method} {request.url.path}", client=client_of(request))
+    raise HTTPException(403, str(exc)) from exc
 
 
 def start_session(request: Request, principal: Principal) -> None:
     request.session.clear()  # nothing from before sign-in survives it (session fixation)
-    request.session.update({"uid": principal.id, "epoch": principal.epoch})
+    key = sessions.open_session(request.app.state.engine, principal.id)
+    request.session.update({"uid": principal.id, "epoch": principal.epoch, "sid": key})
     csrf.rotate(request)
 
 
-def throttled(request: Request, username: str) -> bool:
+def throttled(request: Request, username: str) -> float:
+    """Seconds this (name, address) must still wait before another try (`review.throttle`)."""
     cfg = request.app.state.config.web
-    since = datetime.now(UTC) - timedelta(seconds=cfg.login_window_s)
+    budget = throttle.Budget(cfg.login_max_failures, cfg.login_window_s, cfg.login_backoff_s,
+                             cfg.login_name_ceiling)
     with request.app.state.engine.connect() as conn:
-        by_name = audit.failures_since(conn, since, username=username)
-        by_client = audit.failures_since(conn, since, client=client_of(request))
-    return by_name >= cfg.login_max_failures or by_client >= 4 * cfg.login_max_failures
+        return throttle.retry_after(conn, budget, username, client_of(request))
 
 
 async def password_login(request: Request) -> tuple[Principal | None, str]:
@@ -75,11 +97,14 @@ async def password_login(request: Request) -> tuple[Principal | None, str]:
     username = str(form.get("username") or "").strip()[:128]
     password = str(form.get("password") or "")
     engine = request.app.state.engine
-    if throttled(request, username):
+    wait = throttled(request, username)
+    if wait > 0:
         with engine.begin() as conn:
             audit.record(conn, None, "login_throttled", username=username,
                          client=client_of(request))
-        raise HTTPException(429, "too many failed sign-ins: wait a few minutes")
+        raise HTTPException(429, f"too many failed sign-ins from here: try again in "
+                                 f"{math.ceil(wait)} s",
+                            headers={"retry-after": str(math.ceil(wait))})
     principal = people.verify_password(engine, username, password) if username else None
     with engine.begin() as conn:
         if principal is None:
@@ -163,10 +188,26 @@ async def oidc_callback(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
+    """Sign out: this session ends on the server (any copy of its cookie is refused after)."""
     await csrf.checked_form(request)
     principal = current(request)
+    engine = request.app.state.engine
+    sessions.end(engine, request.session.get("sid"))
     if principal is not None:
-        with request.app.state.engine.begin() as conn:
+        with engine.begin() as conn:
             audit.record(conn, principal, "logout", client=client_of(request))
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+async def logout_everywhere(request: Request) -> Response:
+    """Sign out every session of one's own account (another browser, a lost laptop)."""
+    await csrf.checked_form(request)
+    principal = require(request)
+    engine = request.app.state.engine
+    ended = sessions.end_all(engine, principal.id)
+    with engine.begin() as conn:
+        audit.record(conn, principal, "logout_everywhere", detail=f"{ended} sessions",
+                     client=client_of(request))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

@@ -1,15 +1,12 @@
 """Everything that is not an HTML page: CSV exports, the JSON API, SVG plots, /metrics.
 
-The same access rules as the pages (the queries apply them); exports are audited. CSV cells
-that a spreadsheet would run as a formula are prefixed with a quote (names and accessions
-come from HL7 messages, which anybody upstream could have typed).
+The same access rules as the pages (the queries apply them); exports are audited and all
+written by `review.csvout` (the formula guard).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,33 +16,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from review import audit, plots, queries
+from review import audit, csvout, plots, queries
 from review.queries import Filters
 from review.web import auth
 from review.web.pages import _audit, _before, _detail
 from review.web.security import IMAGE_CSP
 
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 TREND_MONTHS = 12
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA):
-        return "'" + value
-    return value
-
-
-def _csv(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    for n, row in enumerate(rows, start=1):
-        writer.writerow([_cell(v) for v in row])
-        if n % 500 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
 
 
 def _download(chunks: Iterator[str], name: str) -> StreamingResponse:
@@ -54,15 +31,13 @@ def _download(chunks: Iterator[str], name: str) -> StreamingResponse:
 
 
 async def cohort_csv(request: Request) -> Response:
-    principal = auth.require(request)
-    if not principal.sees_cohort:
-        raise HTTPException(403, "the cohort is for program directors and administrators")
+    principal = auth.require(request, "cohort")
     with request.app.state.engine.connect() as conn:
         rows = queries.cohort(conn, principal, Filters.parse(request.query_params))
     _audit(request, principal, "export", detail=f"cohort.csv {len(rows)} trainees")
     header = ("trainee_id", "trainee_name", "pairs", "mean_esas", "major_rate", "labelled",
               "label_exact", "label_within_one")
-    return _download(_csv(header, ((r.trainee_id, r.trainee_name, r.pairs,
+    return _download(csvout.stream(header, ((r.trainee_id, r.trainee_name, r.pairs,
                                     f"{r.mean_esas:.4f}", f"{r.major_rate:.4f}", r.labelled,
                                     "" if r.label_exact is None else f"{r.label_exact:.4f}",
                                     "" if r.label_within_one is None
@@ -76,36 +51,39 @@ async def pairs_csv(request: Request) -> Response:
     with request.app.state.engine.connect() as conn:
         rows = queries.list_pairs(conn, principal, filters, limit=100_000)
     _audit(request, principal, "export", detail=f"pairs.csv {len(rows)} pairs")
-    header = ("pair_id", "accession", "version", "created_at", "procedure", "modality",
+    header = ("pair_id", "accession", "version", "study_at", "received_at", "procedure",
+              "modality",
               "region", "trainee_id", "trainee_name", "attending_id", "attending_name", "esas",
               "grade", "discrepancy", "attending_grade", "attending_discrepancy")
-    return _download(_csv(header, (
-        (r.id, r.accession, r.version, r.created_at.isoformat(), r.procedure, r.modality,
+    return _download(csvout.stream(header, (
+        (r.id, r.accession, r.version, r.study_at.isoformat(), r.created_at.isoformat(),
+         r.procedure, r.modality,
          r.region, r.trainee_id, r.trainee_name, r.attending_id, r.attending_name,
          "" if r.esas is None else f"{r.esas:.4f}", r.grade, r.discrepancy,
          r.verdict_grade or "", r.verdict_discrepancy or "") for r in rows)), "pairs.csv")
 
 
 async def audit_csv(request: Request) -> Response:
-    principal = auth.require(request)
-    if not principal.is_admin:
-        raise HTTPException(403, "the audit log is for administrators")
+    principal = auth.require(request, "audit")
 
     def day(name: str) -> datetime | None:
         value = request.query_params.get(name)
         try:
             return datetime.fromisoformat(value).replace(tzinfo=UTC) if value else None
         except ValueError:
+            # A refused export is not an export: recorded as what it was.
+            _audit(request, principal, "export_refused", detail=f"audit.csv: bad {name}")
             raise HTTPException(400, f"{name} must be a date (YYYY-MM-DD)") from None
 
+    since, until = day("from"), day("to")
     _audit(request, principal, "export", detail="audit.csv")
-    return _download(audit.export_csv(request.app.state.engine, day("from"), day("to")),
-                     "audit.csv")
+    return _download(audit.export_csv(request.app.state.engine, since, until), "audit.csv")
 
 
 def _json_row(r: queries.PairRow) -> dict[str, Any]:
     return {"id": r.id, "accession": r.accession, "version": r.version,
-            "created_at": r.created_at.isoformat(), "procedure": r.procedure,
+            "study_at": r.study_at.isoformat(), "created_at": r.created_at.isoformat(),
+            "procedure": r.procedure,
             "modality": r.modality, "region": r.region, "esas": r.esas, "grade": r.grade,
             "discrepancy": r.discrepancy,
             "trainee": {"id": r.trainee_id, "name": r.trainee_name},
@@ -163,18 +141,21 @@ async def trend_svg(request: Request) -> Response:
     metric = request.path_params["metric"]
     if metric not in ("esas", "major"):
         raise HTTPException(404, "no such plot")
+    # A trainee's own line; anyone else names the trainee (the query keeps it to the pairs
+    # they may see: an attending's line of a trainee is the pairs they signed).
     trainee_id = principal.practitioner_id if principal.is_trainee else \
-        request.query_params.get("trainee") if principal.sees_cohort else None
+        request.query_params.get("trainee")
     now = datetime.now(UTC)
     since = (now - timedelta(days=31 * (TREND_MONTHS - 1))).replace(day=1, hour=0, minute=0)
-    cohort_series = request.app.state.cohort_trend(since)
+    cohort_series = request.app.state.cohort_trend(principal, since)
     series: dict[str, list[float | None]] = {}
     months = _months(since, now)
     if trainee_id:
         with request.app.state.engine.connect() as conn:
-            own = queries.monthly(conn, queries.trainee_condition(trainee_id), since)
+            own = queries.monthly(conn, principal, since, trainee_id=trainee_id)
         mine = {m: (e if metric == "esas" else r) for m, _, e, r in own}
         series["you" if principal.is_trainee else "trainee"] = [mine.get(m) for m in months]
+    _audit(request, principal, "plot", detail=f"trend-{metric} trainee {trainee_id or '-'}"[:512])
     theirs = {m: (e if metric == "esas" else r) for m, _, e, r in cohort_series}
     series["cohort"] = [theirs.get(m) for m in months]
     title = "Mean agreement score (ESAS) per month" if metric == "esas" else \
@@ -186,6 +167,7 @@ async def grades_svg(request: Request) -> Response:
     principal = auth.require(request)
     with request.app.state.engine.connect() as conn:
         counts = queries.grade_counts(conn, principal, Filters.parse(request.query_params))
+    _audit(request, principal, "plot", detail="grades")
     return _svg(plots.distribution("Automatic grades", counts,
                                    request.app.state.config.max_grade))
 

@@ -7,6 +7,7 @@ pair that is not the person's is a 403, whether it exists or not.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -19,6 +20,9 @@ from review.people import Principal
 from review.queries import DISCREPANCIES, MODALITIES, REGIONS, Filters
 from review.web import auth, csrf
 from review.web.security import FRAME_CSP
+
+# How long an answered appeal stays badged on the trainee's page.
+ANSWERED_BADGE = timedelta(days=14)
 
 
 def render(request: Request, template: str, principal: Principal | None,
@@ -76,24 +80,22 @@ def _list_page(request: Request, principal: Principal, template: str,
 
 
 async def trainee(request: Request) -> Response:
-    principal = auth.require(request)
-    if not principal.is_trainee:
-        raise HTTPException(403, "this page is a trainee's")
-    return _list_page(request, principal, "trainee.html")
+    principal = auth.require(request, "own_cases")
+    since = datetime.now(UTC) - ANSWERED_BADGE
+    return _list_page(request, principal, "trainee.html",
+                      answered=lambda conn: queries.answered_appeals(conn, principal, since))
 
 
 async def attending(request: Request) -> Response:
-    principal = auth.require(request)
-    if not principal.is_attending:
-        raise HTTPException(403, "this page is an attending's")
+    principal = auth.require(request, "signed_cases")
     return _list_page(request, principal, "attending.html",
-                      appeals=lambda conn: queries.open_appeals(conn, principal))
+                      appeals=lambda conn: queries.open_appeals(conn, principal),
+                      ungraded=lambda conn: queries.count_pairs(conn, principal,
+                                                                Filters(graded=False)))
 
 
 async def cohort(request: Request) -> Response:
-    principal = auth.require(request)
-    if not principal.sees_cohort:
-        raise HTTPException(403, "the cohort is for program directors and administrators")
+    principal = auth.require(request, "cohort")
     filters = Filters.parse(request.query_params)
     with request.app.state.engine.connect() as conn:
         rows = queries.cohort(conn, principal, filters)
@@ -120,8 +122,8 @@ def _detail(request: Request, principal: Principal) -> queries.PairDetail:
     with request.app.state.engine.connect() as conn:
         detail = queries.pair_detail(conn, principal, pair_id)
     if detail is None:
-        _audit(request, principal, "denied", pair_id=pair_id)
-        raise HTTPException(403, "this pair is not one of yours")
+        auth.refused(request, principal, PermissionError("this pair is not one of yours"),
+                     pair_id=pair_id)
     return detail
 
 
@@ -129,8 +131,7 @@ async def pair_page(request: Request) -> Response:
     principal = auth.require(request)
     detail = _detail(request, principal)
     _audit(request, principal, "view", pair_id=detail.row.id)
-    return render(request, "pair.html", principal, d=detail, p=detail.row,
-                  explanation=(detail.result or {}).get("explanation", ""))
+    return _pair_response(request, principal, detail)
 
 
 async def pair_view(request: Request) -> Response:
@@ -139,6 +140,7 @@ async def pair_view(request: Request) -> Response:
 
     principal = auth.require(request)
     detail = _detail(request, principal)
+    _audit(request, principal, "view", pair_id=detail.row.id, detail="frame")
     if detail.result is None or detail.prelim_text is None or detail.final_text is None:
         body = "<p>The report texts of this pair were removed by the retention policy.</p>"
     else:
@@ -157,10 +159,38 @@ async def _act(request: Request, what: Any) -> Response:
         with request.app.state.engine.begin() as conn:
             pair_id = what(conn, principal, form)
     except actions.Forbidden as exc:
-        raise HTTPException(403, str(exc)) from exc
+        auth.refused(request, principal, exc, pair_id=request.path_params.get("pair_id"))
     except actions.Invalid as exc:
-        raise HTTPException(400, str(exc)) from exc
+        return _refused_form(request, principal, form, exc)
     return RedirectResponse(f"/pairs/{pair_id}", status_code=303)
+
+
+def _refused_form(request: Request, principal: Principal, form: Any,
+                  exc: Exception) -> Response:
+    """A form turned down (a missing reason, an answer too long ...): the pair's page again,
+    400, the error beside the form and what the person typed still in it. Audited as a
+    refusal (the reason, never the typed text)."""
+    which = request.url.path.rsplit("/", 1)[-1]
+    pair_id = request.path_params.get("pair_id")
+    if pair_id is None and "appeal_id" in request.path_params:
+        with request.app.state.engine.connect() as conn:
+            pair_id = actions.pair_of_appeal(conn, int(request.path_params["appeal_id"]))
+    _audit(request, principal, "refused", pair_id=pair_id, detail=f"{which}: {exc}")
+    with request.app.state.engine.connect() as conn:
+        detail = queries.pair_detail(conn, principal, pair_id) if pair_id else None
+    if detail is None:
+        raise HTTPException(400, str(exc))
+    typed = {k: str(v) for k, v in form.items() if k != csrf.FIELD}
+    return _pair_response(request, principal, detail, status_code=400, failed=which,
+                          form_error=str(exc), typed=typed)
+
+
+def _pair_response(request: Request, principal: Principal, detail: queries.PairDetail,
+                   status_code: int = 200, **form: Any) -> Response:
+    context = {"failed": "", "form_error": "", "typed": {}, **form}
+    return render(request, "pair.html", principal, status_code=status_code, d=detail,
+                  p=detail.row, explanation=(detail.result or {}).get("explanation", ""),
+                  **context)
 
 
 def _int(value: Any, what: str) -> int:

@@ -14,6 +14,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select
 
 from ingest.tables import pairs, reports
+from review import actions, people
 from review.config import NotifyConfig, SmtpConfig
 from review.notify import Notifier
 from review.tables import notifications
@@ -135,4 +136,27 @@ def test_wrong_password_is_a_failure_kept_for_retry(engine, seeded, smtp):
 
 def test_nothing_is_sent_until_smtp_is_configured(engine, seeded):
     assert Notifier(engine, SmtpConfig(), NotifyConfig(), "https://r.test").run_once() == \
-        {"major": 0, "digest": 0, "failed": 0}
+        {"major": 0, "answer": 0, "digest": 0, "failed": 0}
+
+
+def test_an_answered_appeal_mails_its_trainee_once(engine, seeded, smtp):
+    inbox, config = smtp
+    with engine.connect() as conn:
+        rita = people.load(conn, people.by_name(conn, "rita").id)
+        alan = people.load(conn, people.by_name(conn, "alan").id)
+    with engine.begin() as conn:
+        appeal = actions.open_appeal(conn, rita, seeded.rita[0], "The effusion was small.")
+    notifier = Notifier(engine, config, NotifyConfig(major_discrepancy=False,
+                                                     weekly_digest=False), "https://r.test")
+    assert notifier.run_once()["answer"] == 0  # open, not answered yet
+    with engine.begin() as conn:
+        actions.answer_appeal(conn, alan, appeal, "Measured 4 cm: it is large. SECRET-ANSWER")
+    assert notifier.run_once()["answer"] == 1
+    assert notifier.run_once()["answer"] == 0
+    (message,) = inbox.messages
+    assert message["to"] == ["rita@hospital.test"]
+    assert f"https://r.test/pairs/{seeded.rita[0]}" in message["data"]
+    assert "SECRET-ANSWER" not in message["data"]
+    assert Notifier(engine, config, NotifyConfig(appeal_answered=False, major_discrepancy=False,
+                                                 weekly_digest=False),
+                    "https://r.test").run_once()["answer"] == 0

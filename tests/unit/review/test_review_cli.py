@@ -55,6 +55,29 @@ def test_user_add_refuses_duplicates_short_passwords_and_missing_ids(store):
     assert no_id.exit_code == 2 and "--practitioner-id" in no_id.output
 
 
+def test_user_list_and_role_show_and_change_accounts_audited(store):
+    assert add("rita", "--role", "trainee", "--practitioner-id", "R123").exit_code == 0
+    assert add("dora", "--role", "director").exit_code == 0
+    listed = CliRunner().invoke(main, ["user", "list"])
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert any("rita" in line and "trainee" in line and "R123" in line for line in lines)
+    assert any("dora" in line and "director" in line for line in lines)
+    changed = CliRunner().invoke(main, ["user", "role", "rita", "attending"])
+    assert changed.exit_code == 0, changed.output
+    assert "trainee -> attending" in changed.output
+    missing = CliRunner().invoke(main, ["user", "role", "nobody", "admin"])
+    assert missing.exit_code == 1 and "no user" in missing.output
+    out = CliRunner().invoke(main, ["user", "signout", "dora"])
+    assert out.exit_code == 0 and "0 session(s) ended" in out.output
+    engine = make_engine(store)
+    with engine.connect() as conn:
+        row = conn.execute(select(users).where(users.c.username == "rita")).one()
+        logged = [r.action for r in conn.execute(select(audit.c.action).order_by(audit.c.id))]
+    assert row.role == "attending" and row.session_epoch == 2  # set_role and end_all
+    assert logged[-3:] == ["accounts", "role_changed", "logout_everywhere"]
+
+
 @pytest.mark.parametrize("section,model", [("web", WebConfig), ("oidc", OidcConfig),
                                            ("smtp", SmtpConfig), ("notify", NotifyConfig)])
 def test_every_key_is_in_the_readme(section, model):
