@@ -42,11 +42,15 @@ def _figures(request: Request, filters: Filters,
     principal = auth.require(request, "cohort")
     trainee_id = _trainee(request)
     own = replace(filters, trainee=trainee_id)
+    # Cached, and read before this request's connection opens: on SQLite every transaction
+    # takes the write lock up front (radagree.store), so a second one inside would wait.
+    everyone = request.app.state.cohort_modalities(principal, filters)
     with request.app.state.engine.connect() as conn:
         name = trainee_summary.trainee_name(conn, principal, trainee_id)
         if name is None:
             raise HTTPException(404, "no scored pairs name this trainee")
-        modalities, total = trainee_summary.by_modality(conn, principal, trainee_id, filters)
+        modalities, total = trainee_summary.by_modality(conn, principal, trainee_id, filters,
+                                                        everyone)
         agreement = trainee_summary.agreement(conn, principal, trainee_id, filters)
         since = _since(TREND_MONTHS)
         mine = queries.monthly(conn, principal, since, trainee_id=trainee_id)
