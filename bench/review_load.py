@@ -7,6 +7,8 @@ attending, the program director) and times, over loopback HTTP:
   - the cohort table (every trainee: pairs, mean ESAS, major rate, label agreement)
                                                                           target p95 <= 500 ms
   - the side-by-side view (the pair's page + its visualisation frame)    target p95 <= 150 ms
+  - one trainee's page as the director opens it from the cohort          target p95 <= 200 ms
+  - that trainee's printable report (the last six months)                target p95 <= 1 s
 
 Every figure is also printed as a ratio to two same-run references: a fixed pure-Python loop
 (CPU speed) and fsync'd SQLite commits/s on this disk (bench/_reference.py), so runs on a
@@ -59,7 +61,7 @@ FINDINGS = [
     "Small right pneumothorax.",
 ]
 TARGETS_MS = {"trainee_list": 200, "trainee_list_filtered": 200, "cohort": 500,
-              "side_by_side": 150}
+              "side_by_side": 150, "trainee_page": 200, "trainee_report": 1000}
 
 
 def python_loop_s() -> float:
@@ -266,10 +268,18 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             get_ok(clients[t], f"/pairs/{pair}")
             get_ok(clients[t], f"/pairs/{pair}/view")
 
+        def trainee_page() -> None:
+            get_ok(director, f"/cohort/trainees/T{rng.randrange(args.trainees):04d}")
+
+        def trainee_report() -> None:
+            get_ok(director, f"/cohort/trainees/T{rng.randrange(args.trainees):04d}/report")
+
         figures = {"trainee_list": timed(trainee_list, args.requests),
                    "trainee_list_filtered": timed(trainee_filtered, args.requests),
                    "cohort": timed(cohort, max(20, args.requests // 4)),
-                   "side_by_side": timed(side_by_side, args.requests)}
+                   "side_by_side": timed(side_by_side, args.requests),
+                   "trainee_page": timed(trainee_page, args.requests),
+                   "trainee_report": timed(trainee_report, max(20, args.requests // 4))}
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)

@@ -58,13 +58,20 @@ def _grouped(conn: Connection, filters: Filters) -> dict[str, Rates]:
             for m, n, e, ma, mi in conn.execute(filters.apply(query))}
 
 
-def by_modality(conn: Connection, principal: Principal, trainee_id: str,
-                filters: Filters) -> tuple[list[ModalityRow], ModalityRow]:
-    """Per modality the trainee's rates beside the cohort's (same filters), and the totals."""
+def cohort_by_modality(conn: Connection, principal: Principal,
+                       filters: Filters) -> dict[str, Rates]:
+    """The whole cohort's rates per modality under `filters` (anonymous: one grouped pass
+    over every pair in the range, which the app caches a few minutes)."""
     check(principal, "cohort")
-    cohort_filters = Filters(**{**filters.__dict__, "trainee": None})
+    return _grouped(conn, Filters(**{**filters.__dict__, "trainee": None}))
+
+
+def by_modality(conn: Connection, principal: Principal, trainee_id: str, filters: Filters,
+                everyone: dict[str, Rates]) -> tuple[list[ModalityRow], ModalityRow]:
+    """Per modality the trainee's rates beside the cohort's (`everyone`, from
+    `cohort_by_modality` under the same filters), and the totals."""
+    check(principal, "cohort")
     own = _grouped(conn, Filters(**{**filters.__dict__, "trainee": trainee_id}))
-    everyone = _grouped(conn, cohort_filters)
     empty = Rates(0, None, None, None)
     rows = [ModalityRow(m, own.get(m, empty), everyone.get(m, empty))
             for m in sorted(set(own) | set(everyone)) if own.get(m)]

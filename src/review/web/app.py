@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from review import access, queries
+from review import access, queries, trainee_summary
 from review.agreement import AgreementCollector
 from review.config import NotifyConfig, OidcConfig, SmtpConfig, WebConfig
 from review.notify import Notifier
@@ -77,6 +77,30 @@ def _cohort_trend(engine: Engine) -> Callable[[Principal, datetime], Series]:
             value = queries.monthly(conn, principal, since, trainee_id=None)
         cache.clear()
         cache[since] = (time.monotonic(), value)
+        return value
+
+    return get
+
+
+def _cohort_modalities(engine: Engine) -> Callable[[Principal, queries.Filters],
+                                                 dict[str, trainee_summary.Rates]]:
+    """The cohort's rates per modality under a set of filters, cached a few minutes like the
+    cohort's trend (anonymous, slow-moving, one pass over every pair of the range): what
+    each trainee's page and report draws beside the trainee. The role check runs on every
+    call, cached or not."""
+    cache: dict[queries.Filters, tuple[float, dict[str, trainee_summary.Rates]]] = {}
+
+    def get(principal: Principal, filters: queries.Filters) -> dict[str, trainee_summary.Rates]:
+        access.check(principal, "cohort")
+        key = replace(filters, trainee=None)
+        hit = cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < COHORT_TREND_TTL_S:
+            return hit[1]
+        with engine.connect() as conn:
+            value = trainee_summary.cohort_by_modality(conn, principal, key)
+        if len(cache) > 64:
+            cache.clear()
+        cache[key] = (time.monotonic(), value)
         return value
 
     return get
@@ -173,6 +197,7 @@ def create_app(config: AppConfig, engine: Engine,
     app.state.templates = _templates()
     app.state.oidc = auth.oauth_client(config.oidc) if config.oidc.enabled else None
     app.state.cohort_trend = _cohort_trend(engine)
+    app.state.cohort_modalities = _cohort_modalities(engine)
     app.state.notifier = notifier
     return app
 

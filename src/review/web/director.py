@@ -42,14 +42,22 @@ def _figures(request: Request, filters: Filters,
     principal = auth.require(request, "cohort")
     trainee_id = _trainee(request)
     own = replace(filters, trainee=trainee_id)
+    # Cached, and read before this request's connection opens: on SQLite every transaction
+    # takes the write lock up front (radagree.store), so a second one inside would wait.
+    everyone = request.app.state.cohort_modalities(principal, filters)
     with request.app.state.engine.connect() as conn:
         name = trainee_summary.trainee_name(conn, principal, trainee_id)
         if name is None:
             raise HTTPException(404, "no scored pairs name this trainee")
-        modalities, total = trainee_summary.by_modality(conn, principal, trainee_id, filters)
+        modalities, total = trainee_summary.by_modality(conn, principal, trainee_id, filters,
+                                                        everyone)
         agreement = trainee_summary.agreement(conn, principal, trainee_id, filters)
-        since = _since(TREND_MONTHS)
-        mine = queries.monthly(conn, principal, since, trainee_id=trainee_id)
+        # The months of the range when one is given (the report), else the last twelve.
+        since = datetime.combine(filters.date_from, datetime.min.time(), tzinfo=UTC) \
+            if filters.date_from else _since(TREND_MONTHS)
+        last = filters.date_to.strftime("%Y-%m") if filters.date_to else "9999-12"
+        mine = [m for m in queries.monthly(conn, principal, since, trainee_id=trainee_id)
+                if m[0] <= last]
         majors = queries.list_pairs(conn, principal, replace(own, discrepancy="major"),
                                     limit=cases)
         labelled = queries.list_pairs(conn, principal, replace(own, graded=True), limit=cases)

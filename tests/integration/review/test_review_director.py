@@ -38,6 +38,9 @@ def test_cohort_to_trainee_page_to_printable_report(app, engine, cohort):
     assert report.status_code == 200
     assert f"studies from {start} to {today}" in report.text
     assert "<td>XR</td><td>1</td>" in report.text  # the 40-day-old XR is outside the range
+    old_month = (datetime.now(UTC) - timedelta(days=40)).strftime("%Y-%m")
+    assert f"<td>{old_month}</td>" not in report.text  # the months are the range's too
+    assert f"<td>{old_month}</td>" in text  # while the page shows the last twelve
     assert "/static/print.css" in report.text
     default = dora.get(f"/cohort/trainees/{RITA.id}/report").text
     assert f"to {today}" in default and "classic miss" in default
