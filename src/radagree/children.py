@@ -10,6 +10,7 @@ build the same objects directly (`ScoringWorker(engine, scorer, ...)`) and call 
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.util
 import os
 import threading
 import time
@@ -51,6 +52,11 @@ def start(build: Callable[..., Any] | None, args: tuple[Any, ...], logging_confi
     if nice:
         os.nice(nice)
     _worker = build(*args) if build is not None else True
+    close = getattr(_worker, "close", None)
+    if callable(close):
+        # A pool's process ends through multiprocessing's exit path, which runs these
+        # finalizers (not atexit): the worker's resources (an LLM client's pool) close there.
+        multiprocessing.util.Finalize(None, close, exitpriority=10)
 
 
 def call(method: str, *args: Any) -> Any:
