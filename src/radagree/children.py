@@ -64,9 +64,10 @@ def call(method: str, *args: Any) -> Any:
     return getattr(_worker, method)(*args)
 
 
-def ready() -> bool:
-    """Returns once the initializer has run (models loaded, store reachable)."""
-    return _worker is not None
+def ready() -> int:
+    """This process's pid, once the initializer has run (models loaded, store reachable);
+    the daemon keeps it to end the process should a shutdown's grace run out."""
+    return os.getpid() if _worker is not None else 0
 
 
 def pool(processes: int, build: Callable[..., Any] | None, args: tuple[Any, ...], *,
