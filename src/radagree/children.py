@@ -38,6 +38,22 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
+def idle_thread() -> None:
+    """Put the calling thread under Linux's SCHED_IDLE: it runs only on a CPU nothing else
+    wants (a thread pool's initializer, so that only the thread doing the CPU-heavy work is
+    idle). No-op where the platform has no such policy.
+
+    A nice of 5 still leaves a busy process a quarter of a contended core (CFS weights
+    1024:335), and on two cores whole-body scoring at that share doubled the ACK p99
+    (bench/ingest_load.py, issue #19). The whole process is not made idle: its store
+    transactions hold SQLite's write lock, and a lock holder starved of CPU would make the
+    listener's commit wait for it (a priority inversion). SCHED_IDLE needs no privilege: it
+    only lowers the priority.
+    """
+    if hasattr(os, "SCHED_IDLE"):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+
+
 def start(build: Callable[..., Any] | None, args: tuple[Any, ...], logging_config: Any,
           nice: int, parent: int) -> None:
     """Pool initializer: end with the parent, log as it does, yield the CPU to the listener

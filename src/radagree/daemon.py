@@ -145,7 +145,8 @@ class Daemon:
         self.parse_pool = children.pool(1, ParseWorker.open, (url, s.mllp),
                                         logging_config=s.logging, nice=w.nice)
         self.pool = children.pool(
-            w.processes, ScoringWorker.open, (url, s.scoring, s.llm, s.fhir, w.claim_lease_s),
+            w.processes, ScoringWorker.open,
+            (url, s.scoring, s.llm, s.fhir, w.claim_lease_s, w.scoring_idle),
             logging_config=s.logging, nice=w.nice)
         # Delivery too leaves the listener's process (radagree/courier.py: ACK p99 36 -> 16 ms).
         self.delivery_pool = children.pool(1, Courier.open, (url, s.fhir),

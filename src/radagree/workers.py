@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ import structlog
 import ingest
 import outbound
 from outbound import FhirConfig
+from radagree import children
 from radagree.batches import score_batch_or_each
 from scoring import ScoreResult, ScoringConfig, render_html
 from scoring.config import LlmSettings
@@ -88,28 +90,35 @@ class ScoringWorker:
     """Claims ready pairs, scores them and settles them with their bundles, in batches."""
 
     def __init__(self, engine: Any, scorer: Scorer, fhir: FhirConfig,
-                 claim_lease_s: float = 60.0) -> None:
+                 claim_lease_s: float = 60.0, idle_cpu: bool = False) -> None:
         self.engine = engine
         self.scorer = scorer
         self.fhir = fhir
         # Claims are renewed every third of the lease (release_stale runs as often).
         self.renew_every_s = claim_lease_s / 3
+        # With `idle_cpu` the scoring itself runs on a thread under SCHED_IDLE; claims and
+        # settlements stay on the caller's thread (`radagree.children.idle_thread`).
+        self._cpu = ThreadPoolExecutor(1, thread_name_prefix="scoring-cpu",
+                                       initializer=children.idle_thread) if idle_cpu else None
 
     @classmethod
     def open(cls, store_url: str, scoring: ScoringConfig, llm: LlmSettings, fhir: FhirConfig,
-             claim_lease_s: float) -> ScoringWorker:
+             claim_lease_s: float, idle_cpu: bool = False) -> ScoringWorker:
         """The worker of a scoring process: its own store engine, its scorer (models are
         loaded once, here)."""
         from radagree.store import make_engine
         from scoring import Scorer
 
-        return cls(make_engine(store_url), Scorer(scoring, llm), fhir, claim_lease_s)
+        return cls(make_engine(store_url), Scorer(scoring, llm), fhir, claim_lease_s,
+                   idle_cpu)
 
     def close(self) -> None:
         """Close what the scorer holds open (the shared LLM client's loop and HTTP pool): the
         scoring process calls it as it exits (`children.start`)."""
         from scoring.llm_client import close_shared
 
+        if self._cpu is not None:
+            self._cpu.shutdown(wait=True)
         closed = close_shared()
         if closed:
             log.info("llm_clients_closed", count=closed)
@@ -138,7 +147,8 @@ class ScoringWorker:
         results: list[ScoreResult | Exception]
         with LeaseKeeper(self.engine, ids, worker, self.renew_every_s):
             try:
-                results = self._score(batch)
+                results = (self._score(batch) if self._cpu is None
+                           else self._cpu.submit(self._score, batch).result())
             except LlmUnavailable:
                 # fallback = "wait": nothing is scored now; the claims go back, untouched.
                 ingest.release(self.engine, ids, worker)
