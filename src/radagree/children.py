@@ -10,6 +10,7 @@ build the same objects directly (`ScoringWorker(engine, scorer, ...)`) and call 
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.util
 import os
 import threading
 import time
@@ -37,6 +38,22 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
+def idle_thread() -> None:
+    """Put the calling thread under Linux's SCHED_IDLE: it runs only on a CPU nothing else
+    wants (a thread pool's initializer, so that only the thread doing the CPU-heavy work is
+    idle). No-op where the platform has no such policy.
+
+    A nice of 5 still leaves a busy process a quarter of a contended core (CFS weights
+    1024:335), and on two cores whole-body scoring at that share doubled the ACK p99
+    (bench/ingest_load.py, issue #19). The whole process is not made idle: its store
+    transactions hold SQLite's write lock, and a lock holder starved of CPU would make the
+    listener's commit wait for it (a priority inversion). SCHED_IDLE needs no privilege: it
+    only lowers the priority.
+    """
+    if hasattr(os, "SCHED_IDLE"):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+
+
 def start(build: Callable[..., Any] | None, args: tuple[Any, ...], logging_config: Any,
           nice: int, parent: int) -> None:
     """Pool initializer: end with the parent, log as it does, yield the CPU to the listener
@@ -51,6 +68,11 @@ def start(build: Callable[..., Any] | None, args: tuple[Any, ...], logging_confi
     if nice:
         os.nice(nice)
     _worker = build(*args) if build is not None else True
+    close = getattr(_worker, "close", None)
+    if callable(close):
+        # A pool's process ends through multiprocessing's exit path, which runs these
+        # finalizers (not atexit): the worker's resources (an LLM client's pool) close there.
+        multiprocessing.util.Finalize(None, close, exitpriority=10)
 
 
 def call(method: str, *args: Any) -> Any:
@@ -58,9 +80,10 @@ def call(method: str, *args: Any) -> Any:
     return getattr(_worker, method)(*args)
 
 
-def ready() -> bool:
-    """Returns once the initializer has run (models loaded, store reachable)."""
-    return _worker is not None
+def ready() -> int:
+    """This process's pid, once the initializer has run (models loaded, store reachable);
+    the daemon keeps it to end the process should a shutdown's grace run out."""
+    return os.getpid() if _worker is not None else 0
 
 
 def pool(processes: int, build: Callable[..., Any] | None, args: tuple[Any, ...], *,

@@ -15,6 +15,8 @@ from typing import Any, TextIO
 
 import click
 
+from radagree.batches import score_batch_or_each
+
 SCORING_OPTIONS = [
     click.option("--ner", type=click.Choice(["lexicon", "scispacy"]), default=None,
                  help="NER back-end (default: lexicon)."),
@@ -53,9 +55,14 @@ def _scorer(**overrides: str | None) -> Any:
                                 if v is not None and k not in llm_keys}
     try:
         # The same `[llm]` object the daemon reads from its configuration, from the flags.
-        return Scorer(ScoringConfig(**settings), LlmSettings(**llm))
+        scorer = Scorer(ScoringConfig(**settings), LlmSettings(**llm))
     except ScoringError as exc:
         raise click.ClickException(str(exc)) from exc
+    from scoring.llm_client import close_shared
+
+    # The LLM client (one for classifier and explainer) is closed when the command ends.
+    click.get_current_context().call_on_close(close_shared)
+    return scorer
 
 
 def _read_text(path: Path, what: str) -> str:
@@ -164,15 +171,8 @@ def score_rows(scorer: Any, rows: list[dict[str, str]], progress: bool,
         for chunk in _chunks(rows, 32):
             pairs = [(r.get("preliminary") or "", r.get("final") or "") for r in chunk]
             procedures = [r.get("procedure") or None for r in chunk]
-            try:
-                results: list[Any] = scorer.score_many(pairs, procedures)
-            except Exception:  # one bad row must not sink its chunk: retry row by row
-                results = []
-                for (p, f), procedure in zip(pairs, procedures, strict=True):
-                    try:
-                        results.append(scorer.score(p, f, procedure))
-                    except Exception as exc:
-                        results.append(exc)
+            # One bad row must not sink its chunk: the chunk, else row by row.
+            results = score_batch_or_each(scorer, pairs, procedures)
             for row, res in zip(chunk, results, strict=True):
                 if isinstance(res, Exception):
                     failed += 1

@@ -3,9 +3,12 @@
 Reads top-down like uvicorn's `Server.serve`: `startup()` (store, migrations, listener, worker
 processes, scheduler), wait for a signal, `shutdown()` in order (stop accepting, answer the
 frames in flight, let the workers finish their batch, stop the writer). Signals only set an
-event. The listener's process does no CPU-heavy work: strict validation, parsing, scoring and
-delivery each run in processes of their own (`radagree.children`), and one loop
-(`Daemon.drain`) feeds each of them.
+event: the first `should_exit`, a second `force_exit` (uvicorn's model), which cuts every
+remaining wait short. Each wait of the shutdown is bounded by `workers.shutdown_grace_s`
+counted from the first signal; a worker process still busy then (a long LLM batch) is killed,
+and its claims return to the queue as a dead worker's do. The listener's process does no
+CPU-heavy work: strict validation, parsing, scoring and delivery each run in processes of
+their own (`radagree.children`), and one loop (`Daemon.drain`) feeds each of them.
 """
 
 from __future__ import annotations
@@ -38,12 +41,19 @@ from radagree.workers import ScoringWorker
 
 log = structlog.get_logger("radagree.daemon")
 
+# What a pool always gets to close, beyond the shutdown grace (see `Daemon._stop_pool`).
+POOL_CLOSE_S = 3.0
+
 
 class Daemon:
     def __init__(self, settings: Settings, registry: CollectorRegistry = REGISTRY) -> None:
         self.settings = settings
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.should_exit = asyncio.Event()
+        self.force_exit = asyncio.Event()
+        # The pids of each pool's processes (reported when they are ready), to end them
+        # when the shutdown's grace runs out.
+        self._pids: dict[int, list[int]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._wake_scoring = asyncio.Event()
         self._wake_delivery = asyncio.Event()
@@ -82,7 +92,15 @@ class Daemon:
     def install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self.should_exit.set)
+            loop.add_signal_handler(sig, self.handle_exit)
+
+    def handle_exit(self) -> None:
+        """The first SIGINT/SIGTERM asks for an orderly stop, a second forces it."""
+        if self.should_exit.is_set():
+            if not self.force_exit.is_set():
+                log.warning("daemon_force_exit")
+            self.force_exit.set()
+        self.should_exit.set()
 
     async def startup(self) -> None:
         s = self.settings
@@ -127,7 +145,8 @@ class Daemon:
         self.parse_pool = children.pool(1, ParseWorker.open, (url, s.mllp),
                                         logging_config=s.logging, nice=w.nice)
         self.pool = children.pool(
-            w.processes, ScoringWorker.open, (url, s.scoring, s.llm, s.fhir, w.claim_lease_s),
+            w.processes, ScoringWorker.open,
+            (url, s.scoring, s.llm, s.fhir, w.claim_lease_s, w.scoring_idle),
             logging_config=s.logging, nice=w.nice)
         # Delivery too leaves the listener's process (radagree/courier.py: ACK p99 36 -> 16 ms).
         self.delivery_pool = children.pool(1, Courier.open, (url, s.fhir),
@@ -162,29 +181,75 @@ class Daemon:
 
     async def shutdown(self) -> None:
         grace = self.settings.workers.shutdown_grace_s
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
         log.info("daemon_stopping", grace_s=grace)
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        if self.mllp is not None:
-            await self.mllp.stop(grace)
+        # Frames in hand are answered within the grace, or at once when forced.
+        if self.mllp is not None and not await self._unless_forced(self.mllp.stop(grace),
+                                                                   deadline):
+            await self.mllp.stop(0.0)
         if self.store is not None:
-            await self.store.stop()
+            await self.store.stop()  # queued messages are committed (and answered) first
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         # A batch in a worker finishes and settles its claims before its pool closes; the
-        # delivery in hand is recorded (delivered or due again) before the process ends.
-        for pool, cancel in ((self.validation_pool, True), (self.parse_pool, False),
-                             (self.pool, False), (self.delivery_pool, True)):
+        # delivery in hand is recorded (delivered or due again) before the process ends. A
+        # process still busy when the grace is over (or the exit is forced) is killed.
+        for name, pool, cancel in (("validation", self.validation_pool, True),
+                                   ("parse", self.parse_pool, False),
+                                   ("scoring", self.pool, False),
+                                   ("delivery", self.delivery_pool, True)):
             if pool is not None:
-                await asyncio.to_thread(pool.shutdown, True, cancel_futures=cancel)
+                await self._stop_pool(name, pool, cancel, deadline)
         if self._http is not None:
             self._http.stop()
         for collector in self._collectors:
             self.registry.unregister(collector)
         if self.engine is not None:
             self.engine.dispose()
-        log.info("daemon_stopped")
+        log.info("daemon_stopped", forced=self.force_exit.is_set())
+
+    async def _unless_forced(self, work: Awaitable[Any], deadline: float) -> bool:
+        """Run `work` until it ends (True), or until the deadline passes or the exit is
+        forced (False: `work` is cancelled)."""
+        task = asyncio.ensure_future(work)
+        forced = asyncio.ensure_future(self.force_exit.wait())
+        timeout = max(0.0, deadline - asyncio.get_running_loop().time())
+        try:
+            done, _ = await asyncio.wait({task, forced}, timeout=timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            forced.cancel()
+        if task in done:
+            task.result()
+            return True
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return False
+
+    async def _stop_pool(self, name: str, pool: Executor, cancel: bool, deadline: float
+                         ) -> None:
+        """Close `pool`: its processes finish the call in hand within the grace; then (or
+        at once when forced) they are killed, and the pool is waited for a moment more."""
+        closed = asyncio.ensure_future(
+            asyncio.to_thread(pool.shutdown, True, cancel_futures=cancel))
+        # An idle pool closes in well under a second: it gets a moment even once the grace
+        # is spent or the exit forced, so only a process busy with a call is ever killed.
+        await asyncio.wait({closed}, timeout=POOL_CLOSE_S)
+        if closed.done() or await self._unless_forced(asyncio.shield(closed), deadline):
+            return
+        pids = self._pids.get(id(pool), [])
+        log.warning("pool_forced_down", stage=name, count=len(pids),
+                    reason="force_exit" if self.force_exit.is_set() else "grace")
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        # A killed process breaks its pool, which then ends the others and returns.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(closed, 10.0)
 
     def readiness(self) -> dict[str, tuple[bool, str]]:
         """/readyz: the store answers, the models are loaded, we are not shutting down.
@@ -257,10 +322,11 @@ class Daemon:
                 log.info("pairing_expired", event=event, count=n)
 
     async def _ready(self, pool: Executor, processes: int) -> None:
-        """Until every process of `pool` has built its worker."""
+        """Until every process of `pool` has built its worker; their pids are kept."""
         loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(pool, children.ready)
-                               for _ in range(processes)))
+        pids = await asyncio.gather(*(loop.run_in_executor(pool, children.ready)
+                                      for _ in range(processes)))
+        self._pids[id(pool)] = sorted({pid for pid in pids if pid})
 
     async def _call(self, pool: Executor | None, method: str, *args: Any) -> Any:
         """`method(*args)` of the worker object of one of `pool`'s processes."""

@@ -66,6 +66,11 @@ class WorkersConfig(BaseModel):
     # Added to the niceness of the parse, scoring and delivery processes: when the CPU is
     # short the listener's ACKs come first and the backlog waits; 0 keeps them equal.
     nice: int = Field(5, ge=0, le=19)
+    # A scoring process's CPU work (reading, matching, classifying) also runs under Linux's
+    # SCHED_IDLE: it gets a CPU only when nothing else wants one, so whole-body scoring
+    # cannot slow the ACKs; the backlog is scored as soon as the load eases. Its store
+    # transactions keep the process's niceness (radagree/children.py says why).
+    scoring_idle: bool = True
     # Messages parsed per transaction: small keeps SQLite's write lock short for the ACKs.
     # Parsing now runs beside scoring, not between its batches, so its transactions meet the
     # listener's commits more often: 32 put the full-push ACK p99 at 46-62 ms, 8 at 30-39 ms

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,8 @@ import structlog
 import ingest
 import outbound
 from outbound import FhirConfig
+from radagree import children
+from radagree.batches import score_batch_or_each
 from scoring import ScoreResult, ScoringConfig, render_html
 from scoring.config import LlmSettings
 from scoring.errors import LlmUnavailable
@@ -87,46 +90,52 @@ class ScoringWorker:
     """Claims ready pairs, scores them and settles them with their bundles, in batches."""
 
     def __init__(self, engine: Any, scorer: Scorer, fhir: FhirConfig,
-                 claim_lease_s: float = 60.0) -> None:
+                 claim_lease_s: float = 60.0, idle_cpu: bool = False) -> None:
         self.engine = engine
         self.scorer = scorer
         self.fhir = fhir
         # Claims are renewed every third of the lease (release_stale runs as often).
         self.renew_every_s = claim_lease_s / 3
+        # With `idle_cpu` the scoring itself runs on a thread under SCHED_IDLE; claims and
+        # settlements stay on the caller's thread (`radagree.children.idle_thread`).
+        self._cpu = ThreadPoolExecutor(1, thread_name_prefix="scoring-cpu",
+                                       initializer=children.idle_thread) if idle_cpu else None
 
     @classmethod
     def open(cls, store_url: str, scoring: ScoringConfig, llm: LlmSettings, fhir: FhirConfig,
-             claim_lease_s: float) -> ScoringWorker:
+             claim_lease_s: float, idle_cpu: bool = False) -> ScoringWorker:
         """The worker of a scoring process: its own store engine, its scorer (models are
         loaded once, here)."""
         from radagree.store import make_engine
         from scoring import Scorer
 
-        return cls(make_engine(store_url), Scorer(scoring, llm), fhir, claim_lease_s)
+        return cls(make_engine(store_url), Scorer(scoring, llm), fhir, claim_lease_s,
+                   idle_cpu)
 
-    def _score(self, batch: list[ingest.ClaimedPair]) -> list[ScoreResult | BaseException]:
-        """The whole batch through `score_many` (one NER pass; an LLM back-end's requests
-        reach vLLM together and are batched there); if a pair fails, pair by pair, so that
-        one failure stays one failure."""
-        scorer = self.scorer
+    def close(self) -> None:
+        """Close what the scorer holds open (the shared LLM client's loop and HTTP pool): the
+        scoring process calls it as it exits (`children.start`)."""
+        from scoring.llm_client import close_shared
+
+        if self._cpu is not None:
+            self._cpu.shutdown(wait=True)
+        closed = close_shared()
+        if closed:
+            log.info("llm_clients_closed", count=closed)
+
+    def _score(self, batch: list[ingest.ClaimedPair]) -> list[ScoreResult | Exception]:
+        """The batch at once, else pair by pair (`radagree.batches`); the batch's error is
+        logged (its type only: a message may quote report text) before the retry."""
         # The exam (OBR-4) is context: the final's procedure, else the preliminary's.
         procedures = [p.final.procedure or p.prelim.procedure or None for p in batch]
         pairs = [(p.prelim.text, p.final.text) for p in batch]
-        try:
-            return list(scorer.score_many(pairs, procedures))
-        except LlmUnavailable:
-            raise
-        except Exception:  # fall through to one by one, to isolate the bad pair
-            pass
-        out: list[ScoreResult | BaseException] = []
-        for pair, procedure in zip(batch, procedures, strict=True):
-            try:
-                out.append(scorer.score(pair.prelim.text, pair.final.text, procedure))
-            except LlmUnavailable:
-                raise
-            except Exception as exc:
-                out.append(exc)
-        return out
+
+        def logged(exc: Exception) -> None:
+            log.warning("batch_not_scored", pairs=len(batch), error=type(exc).__name__,
+                        outcome="scoring pair by pair")
+
+        return score_batch_or_each(self.scorer, pairs, procedures,
+                                   passthrough=(LlmUnavailable,), on_batch_error=logged)
 
     def score_batch(self, worker: str, limit: int, max_attempts: int) -> ScoreOutcome:
         """Claim up to `limit` ready pairs, score them, settle them in one transaction."""
@@ -135,10 +144,11 @@ class ScoringWorker:
         batch = ingest.claim_pairs(self.engine, worker, limit)
         outcome.claimed = len(batch)
         ids = [p.id for p in batch]
-        results: list[ScoreResult | BaseException]
+        results: list[ScoreResult | Exception]
         with LeaseKeeper(self.engine, ids, worker, self.renew_every_s):
             try:
-                results = self._score(batch)
+                results = (self._score(batch) if self._cpu is None
+                           else self._cpu.submit(self._score, batch).result())
             except LlmUnavailable:
                 # fallback = "wait": nothing is scored now; the claims go back, untouched.
                 ingest.release(self.engine, ids, worker)
@@ -151,7 +161,7 @@ class ScoringWorker:
         return outcome
 
     def _bundles(
-        self, batch: list[ingest.ClaimedPair], results: list[ScoreResult | BaseException],
+        self, batch: list[ingest.ClaimedPair], results: list[ScoreResult | Exception],
         outcome: ScoreOutcome,
     ) -> tuple[list[ingest.Settlement], dict[int, tuple[dict[str, Any], list[str]]]]:
         """Each pair's settlement and its validated bundle (one bad pair stops no other)."""
@@ -159,7 +169,7 @@ class ScoringWorker:
         bundles: dict[int, tuple[dict[str, Any], list[str]]] = {}
         for pair, result in zip(batch, results, strict=True):
             try:
-                if isinstance(result, BaseException):
+                if isinstance(result, Exception):
                     raise result
                 html = render_html(result, pair.prelim.text, pair.final.text)
                 bundle = outbound.build_bundle(pair, result, html, self.fhir)

@@ -10,12 +10,19 @@ an answer that does not parse against its schema is asked for once more; anythin
 failing raises `LlmUnavailable`, which the back-ends turn into their configured fallback —
 except a request the server refuses as such (400/413/422) or answers malformed twice:
 `LlmRejected`, where waiting cannot help.
+
+One client per `[llm]` settings object (`shared_client`): the LLM classifier and the LLM
+explainer of one scorer share its event loop, its HTTP pool and its concurrency gate, so
+`max_concurrency` bounds the scorer's requests, not each back-end's. Its owner closes it on
+the way out (`close_shared`): the scoring worker process as it exits, the CLI after scoring.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import weakref
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -30,7 +37,8 @@ R = TypeVar("R")
 
 @dataclass
 class Usage:
-    """Tokens and calls, summed over a batch (the token-cost figures of bench/llm_tokens.py)."""
+    """Tokens and calls of one client, i.e. of every back-end sharing it (the token-cost
+    figures of bench/llm_tokens.py)."""
 
     calls: int = 0
     prompt_tokens: int = 0
@@ -49,6 +57,7 @@ class LlmClient:
         self._client: Any = None
         self._semaphore: asyncio.Semaphore | None = None
         self.usage = Usage()
+        self.closed = False
 
     def run(self, work: Coroutine[Any, Any, R]) -> R:
         """The one bridge from synchronous callers (the scorer, hence the worker and the CLI)
@@ -130,6 +139,43 @@ class LlmClient:
     async def close(self) -> None:
         if self._client is not None:
             await self._client.close()
+
+    def shutdown(self) -> None:
+        """Close the HTTP pool and the private loop; the client can no longer be used.
+        Idempotent. A pool bound to another loop (a test's `asyncio.run`) was that loop's
+        and is left to it."""
+        if self._runner is not None:
+            if self._client is not None and self._loop is self._runner.get_loop():
+                with contextlib.suppress(Exception):  # closing: an error has no one to tell
+                    self._runner.run(self._client.close())
+            self._runner.close()
+        self._runner = None
+        self._client = None
+        self._semaphore = None
+        self.closed = True
+
+
+# Live shared clients by the id of their settings object. The client holds its settings, so
+# while it lives the id cannot be reused; when every back-end using it is gone, so is it.
+_SHARED: weakref.WeakValueDictionary[int, LlmClient] = weakref.WeakValueDictionary()
+
+
+def shared_client(settings: LlmSettings) -> LlmClient:
+    """The one client of `settings` (the scorer hands the same `[llm]` object to each of its
+    back-ends), made on first use; a closed one is replaced."""
+    client = _SHARED.get(id(settings))
+    if client is None or client.settings is not settings or client.closed:
+        client = LlmClient(settings)
+        _SHARED[id(settings)] = client
+    return client
+
+
+def close_shared() -> int:
+    """Close every live shared client (at shutdown); returns how many were open."""
+    clients = [c for c in list(_SHARED.values()) if not c.closed]
+    for client in clients:
+        client.shutdown()
+    return len(clients)
 
 
 def _bad(why: str) -> Any:

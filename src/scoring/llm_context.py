@@ -23,7 +23,7 @@ from typing import Any
 from scoring.backends import BuildContext, classifiers
 from scoring.context_check import ContextClassifier, PairContext, RulesClassifier, Verdict
 from scoring.errors import BackendUnavailable, LlmRejected, LlmUnavailable
-from scoring.llm_client import LlmClient
+from scoring.llm_client import shared_client
 from scoring.mention import Mention
 
 REASONS = ["negation", "laterality", "anatomy", "certainty", "severity", "size", "change"]
@@ -91,7 +91,7 @@ class LlmClassifier:
             raise BackendUnavailable(
                 "classifier", self.name, "[llm] base_url and model are not set",
                 available=["rules"])
-        self.client = LlmClient(context.llm)
+        self.client = shared_client(context.llm)  # the explainer's too
         self.asked = 0  # entities sent to the LLM (hybrid saves the others)
         self.decided_by_rules = 0
 

@@ -23,7 +23,7 @@ from scoring.explain import (
     TemplateExplainer,
     describe,
 )
-from scoring.llm_client import LlmClient
+from scoring.llm_client import shared_client
 from scoring.ner import NerBackend
 from scoring.sections import Section
 
@@ -56,7 +56,7 @@ class LlmExplainer:
             raise BackendUnavailable("explainer", "llm", "[llm] base_url and model are not set",
                                      available=["template"])
         self.config = context.config
-        self.client = LlmClient(context.llm)
+        self.client = shared_client(context.llm)  # the classifier's too
         self.template = TemplateExplainer(context.config)
         # The explanation is read with the NER that read the reports (the scorer's own).
         self.ner: NerBackend = context.ner or ner_backends.make("lexicon", context)

@@ -241,12 +241,16 @@ def held_llm() -> tuple[FakeOpenAI, threading.Event]:
     """An OpenAI-protocol server that answers only once the returned event is set (50 s at
     most, within the daemon's 60 s LLM timeout): a batch held for as long as a test needs."""
     release = threading.Event()
+    answered: list[int] = []
 
-    def answer(body: dict, _n: int) -> tuple:
+    def answer(body: dict, n: int) -> tuple:
         release.wait(50)
+        answered.append(n)
         return echo_valid(body)
 
-    return FakeOpenAI(answer), release
+    server = FakeOpenAI(answer)
+    server.answered = answered  # type: ignore[attr-defined]
+    return server, release
 
 
 def llm_env(llm: FakeOpenAI) -> dict[str, str]:
@@ -325,6 +329,46 @@ def test_parsing_does_not_wait_behind_an_llm_batch(tmp_path):
         assert serve.stop() == 0
         llm.close()
         engine.dispose()
+    # the scoring process closed its LLM client (one, shared) on its way out
+    assert any(line["event"] == "llm_clients_closed" for line in serve.log_lines())
+
+
+def _stopping(serve: Serve) -> bool:
+    return any(line["event"] == "daemon_stopping" for line in serve.log_lines())
+
+
+@pytest.mark.parametrize("how", ["second_signal", "grace"])
+def test_a_long_llm_batch_cannot_hold_the_daemon(tmp_path, how):
+    """An LLM batch in hand that will not end (held for 50 s): a second SIGTERM forces the
+    daemon down at once (uvicorn's force_exit); a single one within the shutdown grace (3 s
+    here), the scoring process being killed when it runs out. Either way the daemon is gone
+    before the LLM answers anything."""
+    llm, release = held_llm()
+    grace = "120" if how == "second_signal" else "3"
+    serve = Serve(tmp_path, RADAGREE_WORKERS__SHUTDOWN_GRACE_S=grace, **llm_env(llm))
+    try:
+        serve.wait_ready()
+        assert send(serve.mllp, *case_messages(unique_case())) == ["AA", "AA"]
+        wait_for(lambda: len(llm.requests) == 1, 60)  # the batch is with the LLM
+        serve.proc.send_signal(signal.SIGTERM)
+        if how == "second_signal":
+            wait_for(lambda: _stopping(serve), 30)
+            serve.proc.send_signal(signal.SIGTERM)
+        # a hang guard: unforced, the batch would hold the daemon until the LLM answers
+        assert serve.proc.wait(45) == 0
+        assert llm.answered == []  # type: ignore[attr-defined]
+    finally:
+        release.set()
+        if serve.proc.poll() is None:
+            serve.proc.kill()
+        llm.close()
+    lines = serve.log_lines()
+    forced = [line for line in lines if line["event"] == "pool_forced_down"]
+    reason = "force_exit" if how == "second_signal" else "grace"
+    assert [(line["stage"], line["reason"]) for line in forced] == [("scoring", reason)]
+    assert ("daemon_force_exit" in [line["event"] for line in lines]) == (
+        how == "second_signal")
+    assert lines[-1]["event"] == "daemon_stopped"
 
 
 def test_sigterm_mid_stream_answers_what_it_took_and_exits_cleanly(tmp_path):

@@ -11,6 +11,7 @@ import pytest
 from scoring import Scorer, ScoringConfig
 from scoring.config import LlmSettings
 from scoring.errors import LlmUnavailable
+from scoring.llm_client import close_shared, shared_client
 from support.openai_fake import FakeOpenAI, completion, echo_valid
 
 PRELIM = "FINDINGS: Small left pleural effusion. Mild cardiomegaly.\nIMPRESSION: Left effusion."
@@ -112,6 +113,19 @@ def test_faults_fall_back_to_rules_flagged_and_complete(fake_with, fault):
     assert len(asked) == 2
     if fault != "garbage":
         assert len(explained) == 2
+
+
+def test_classifier_and_explainer_share_one_client_closed_at_shutdown(fake_with):
+    server = fake_with(lambda body, n: echo_valid(body))
+    s = scorer(server)
+    client = s.classifier.client
+    assert s.explainer.client is client  # one loop, one HTTP pool, one concurrency gate
+    s.score(PRELIM, FINAL)
+    assert client.usage.calls == len(server.requests) >= 2  # both back-ends' calls
+    http = client._client
+    assert close_shared() >= 1 and client.closed and http.is_closed()
+    assert close_shared() == 0  # idempotent
+    assert shared_client(client.settings) is not client  # a closed client is replaced
 
 
 def test_wait_keeps_the_pair_for_later(fake_with):
