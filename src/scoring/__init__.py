@@ -19,9 +19,10 @@ from scoring.exam import MODALITIES, REGIONS
 from scoring.result import Counts, EntityRow, Method, ScoreResult, SectionScore
 
 if TYPE_CHECKING:
-    from scoring.backends import BuildContext, classifiers, explainers, ner_backends
-    from scoring.context_check import ContextClassifier, PairContext, Verdict
-    from scoring.explain import Explainer, Explanation, ExplanationInput
+    from scoring.backends import BuildContext
+    from scoring.context_check import ContextClassifier, PairContext, Verdict, classifiers
+    from scoring.explain import Explainer, Explanation, ExplanationInput, explainers
+    from scoring.ner import ner_backends
     from scoring.render import render_html
     from scoring.scorer import Scorer
 
@@ -30,9 +31,9 @@ _LAZY = {
     "PairContext": "scoring.context_check",
     "Verdict": "scoring.context_check",
     "BuildContext": "scoring.backends",
-    "classifiers": "scoring.backends",
-    "explainers": "scoring.backends",
-    "ner_backends": "scoring.backends",
+    "classifiers": "scoring.context_check",
+    "explainers": "scoring.explain",
+    "ner_backends": "scoring.ner",
     "Explainer": "scoring.explain",
     "Explanation": "scoring.explain",
     "ExplanationInput": "scoring.explain",

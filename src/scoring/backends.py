@@ -10,10 +10,10 @@ Every factory takes one `BuildContext`, so adding a back-end that needs somethin
 explainer's post-check reads with the scorer's NER) changes this dataclass, not three call
 signatures.
 
-This module imports no back-end, not even for its types: the plug-in modules import it to
-register, so naming their protocols here (`NerBackend`, `ContextClassifier`, `Explainer`)
-closed an import circle. A registry's entries are therefore `Any` here; each protocol is
-defined, and documented, in the module of its rule-based back-end.
+Each registry lives next to its protocol (`scoring.ner.ner_backends` beside `NerBackend`,
+`scoring.context_check.classifiers` beside `ContextClassifier`, `scoring.explain.explainers`
+beside `Explainer`), typed by it; this module holds only what they share and imports no
+back-end, so no plug-in module imports another's home in a circle.
 """
 
 from __future__ import annotations
@@ -74,10 +74,3 @@ class Registry(Generic[T]):
         if factory is None:
             raise BackendUnavailable(self.kind, name, "not registered", available=self.names())
         return factory(context)
-
-
-# Their entries: `scoring.ner.NerBackend`, `scoring.context_check.ContextClassifier`,
-# `scoring.explain.Explainer`.
-ner_backends: Registry[Any] = Registry("ner")
-classifiers: Registry[Any] = Registry("classifier")
-explainers: Registry[Any] = Registry("explainer")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from scoring.backends import BuildContext, classifiers
+from scoring.backends import BuildContext, Registry
 from scoring.config import ScoringConfig
 from scoring.mention import Mention
 from scoring.result import Reason
@@ -45,6 +45,9 @@ class ContextClassifier(Protocol):
     model: str | None
 
     def check(self, pairs: Sequence[PairContext]) -> list[list[Verdict]]: ...
+
+
+classifiers: Registry[ContextClassifier] = Registry("classifier")
 
 
 def _acute_denial_of_old(denial: Mention, finding: Mention) -> bool:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from scoring.backends import BuildContext, explainers
+from scoring.backends import BuildContext, Registry
 from scoring.config import ScoringConfig
 from scoring.result import Counts, Discrepancy, EntityRow
 from scoring.significance import differs
@@ -59,6 +59,9 @@ class Explainer(Protocol):
     name: str
 
     def explain_many(self, items: Sequence[ExplanationInput]) -> list[Explanation]: ...
+
+
+explainers: Registry[Explainer] = Registry("explainer")
 
 
 def describe(attributes: dict[str, str], label: str) -> str:

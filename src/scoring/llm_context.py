@@ -20,8 +20,14 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from scoring.backends import BuildContext, classifiers
-from scoring.context_check import ContextClassifier, PairContext, RulesClassifier, Verdict
+from scoring.backends import BuildContext
+from scoring.context_check import (
+    ContextClassifier,
+    PairContext,
+    RulesClassifier,
+    Verdict,
+    classifiers,
+)
 from scoring.errors import BackendUnavailable, LlmRejected, LlmUnavailable
 from scoring.llm_client import shared_client
 from scoring.mention import Mention

@@ -14,7 +14,7 @@ import asyncio
 import re
 from collections.abc import Sequence
 
-from scoring.backends import BuildContext, explainers, ner_backends
+from scoring.backends import BuildContext
 from scoring.errors import BackendUnavailable, LlmUnavailable
 from scoring.explain import (
     Explainer,
@@ -22,9 +22,10 @@ from scoring.explain import (
     ExplanationInput,
     TemplateExplainer,
     describe,
+    explainers,
 )
 from scoring.llm_client import shared_client
-from scoring.ner import NerBackend
+from scoring.ner import NerBackend, ner_backends
 from scoring.sections import Section
 
 _NUMBER = re.compile(r"(?<![\w.])(0?\.\d+|1\.0+|[01])(?![\w.])")

@@ -22,7 +22,7 @@ from typing import Protocol
 
 from scoring import abbreviations
 from scoring.analysis import Found, Reading, SentenceReader
-from scoring.backends import BuildContext, ner_backends
+from scoring.backends import BuildContext, Registry
 from scoring.errors import BackendUnavailable
 from scoring.exam import REGION_ROOT
 from scoring.mention import SEVERITY_WORDS, Mention
@@ -55,6 +55,8 @@ class NerBackend(Protocol):
     def extract_many(self, items: Sequence[tuple[str, Sequence[Section]]],
                      regions: Sequence[str] | None = None) -> list[list[Mention]]: ...
 
+
+ner_backends: Registry[NerBackend] = Registry("ner")
 
 _WORD = re.compile(r"[a-z0-9]+")
 _SPLIT_HEADING = re.compile(r"\s*(?:/|,|&|\band\b)\s*", re.IGNORECASE)

@@ -17,17 +17,18 @@ from importlib import metadata
 
 from scoring import categories, clinical
 from scoring import exam as exams
-from scoring.backends import BuildContext, classifiers, explainers, ner_backends
+from scoring.backends import BuildContext
 from scoring.config import LlmSettings, ScoringConfig
-from scoring.context_check import ContextClassifier, PairContext, Verdict
+from scoring.context_check import ContextClassifier, PairContext, Verdict, classifiers
 from scoring.critical import ANY, CriticalFindings, default_entries
 from scoring.embeddings import Embedder
 from scoring.errors import EmptyReport
 from scoring.esas import count, esas, grade
 from scoring.exam import Exam
-from scoring.explain import Explanation, ExplanationInput
+from scoring.explain import Explanation, ExplanationInput, explainers
 from scoring.matching import Alignment, align, same_finding
 from scoring.mention import Mention
+from scoring.ner import ner_backends
 from scoring.result import Counts, EntityRow, Method, ScoreResult, SectionScore
 from scoring.sections import Section, scored_text_span, split_sections
 from scoring.significance import TIER_ORDER, Significance, consistent_grade, discrepancy
