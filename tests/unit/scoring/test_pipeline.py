@@ -1,20 +1,20 @@
-"""The term tagger loaded from `data/term_patterns.json` finds what spaCy's matchers find.
+"""The term tagger loaded from its pattern cache finds what spaCy's matchers find.
 
-The tagger's patterns are tokenized once by `scripts/build_vocabulary.py` instead of at every
-start; these tests hold the loaded tagger to the matchers it replaced, built afresh from the
-term table, on real report sentences.
+The tagger's patterns are tokenized once and cached instead of built at every start; these
+tests hold the loaded tagger to the matchers it replaced, built afresh from the term table, on
+real report sentences, and check that the cache is reused only for the table it was built from.
 """
 
 from __future__ import annotations
 
 import json
-from importlib import resources
 
 import pytest
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
+from scoring import pipeline
 from scoring.lexicon import GAP
 from scoring.pipeline import (
     PhraseTable,
@@ -71,24 +71,38 @@ def test_loaded_tagger_matches_what_fresh_spacy_matchers_match(scorer):
     assert loaded == fresh
 
 
-def test_packaged_patterns_are_used_when_current(scorer):
-    """The packaged file is current for the packaged vocabulary (else every start rebuilds)."""
-    nlp = scorer.ner.reader.nlp
-    table = term_table(load_vocabulary())
-    loaded = load_term_patterns(nlp, table)
-    packaged = json.loads(resources.files("scoring.data").joinpath("term_patterns.json")
-                          .read_text("utf-8"))
-    assert loaded == packaged
+TABLE = {"F:test": ["pleural effusion", "effusion"], "F:gap": ["wall * thickening"]}
 
 
-def test_stale_patterns_are_rebuilt_not_trusted(scorer, caplog):
-    """A table the file was not built from (an edited vocabulary) is tokenized afresh."""
+def test_patterns_are_built_once_then_read_from_the_cache(scorer, tmp_path, monkeypatch):
     nlp = scorer.ner.reader.nlp
-    table = {"F:test": ["pleural effusion", "effusion"], "F:gap": ["wall * thickening"]}
-    patterns = load_term_patterns(nlp, table)
-    assert "stale" in caplog.text
-    assert patterns["phrases"] == {"F:test": ["pleural effusion", "effusion"]}
-    assert patterns["gaps"] == {"F:gap": ["wall * thickening"]}
+    built = load_term_patterns(nlp, TABLE, tmp_path)
+    assert built["phrases"] == {"F:test": ["pleural effusion", "effusion"]}
+    assert built["gaps"] == {"F:gap": ["wall * thickening"]}
+    [cached] = tmp_path.glob("term_patterns-*.json")
+
+    def no_build(*args: object) -> None:
+        raise AssertionError("built again although the cache holds this table")
+
+    monkeypatch.setattr(pipeline, "term_patterns", no_build)
+    assert load_term_patterns(nlp, TABLE, tmp_path) == json.loads(cached.read_text("utf-8"))
+    assert json.loads(cached.read_text("utf-8")) == built
+
+
+def test_a_changed_table_never_reads_the_old_cache(scorer, tmp_path):
+    nlp = scorer.ner.reader.nlp
+    load_term_patterns(nlp, TABLE, tmp_path)
+    changed = {**TABLE, "F:test": ["effusion"]}
+    assert load_term_patterns(nlp, changed, tmp_path)["phrases"] == {"F:test": ["effusion"]}
+    assert len(list(tmp_path.glob("term_patterns-*.json"))) == 2
+
+
+def test_a_corrupt_cache_file_is_rebuilt(scorer, tmp_path):
+    nlp = scorer.ner.reader.nlp
+    load_term_patterns(nlp, TABLE, tmp_path)
+    [cached] = tmp_path.glob("term_patterns-*.json")
+    cached.write_text('{"table_sha256": "', "utf-8")  # a write cut short
+    assert load_term_patterns(nlp, TABLE, tmp_path)["gaps"] == {"F:gap": ["wall * thickening"]}
 
 
 def test_phrase_table_finds_every_overlapping_match_by_lower_form(scorer):
