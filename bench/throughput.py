@@ -9,11 +9,11 @@ Two kinds of pair:
 The rate is the marginal rate over a long batch: the time of N pairs minus the time of N/10,
 divided by the difference, so start-up and warm-up do not flatter or penalise it. Start-up is
 the time to construct the `Scorer` (vocabulary, parser, matchers, critical list), as a worker
-process pays it, with the term patterns read from their cache (`--cold`: an empty cache, the
-first start after a vocabulary change). Each figure is printed beside a same-run CPU reference
-(a fixed pure-Python loop, measured before start-up and again after the run, so a machine that
-got busier in between shows) and as a ratio to it, since these machines vary 2-4x from day to
-day.
+process pays it, with the term patterns and the HPO layer read from their cache (`--cold`: an
+empty cache, the first start after a vocabulary change). Each figure is printed beside a
+same-run CPU reference (a fixed pure-Python loop, measured before start-up and again after the
+run, so a machine that got busier in between shows) and as a ratio to it, since these
+machines vary 2-4x from day to day.
 
     taskset -c 0 python bench/throughput.py [--kind ct|iu] [--n 2000] [--cold]
 
@@ -60,7 +60,7 @@ def main() -> int:
     parser.add_argument("--kind", choices=["ct", "iu"], default="ct")
     parser.add_argument("--matcher", default="exact")
     parser.add_argument("--cold", action="store_true",
-                        help="start with an empty term pattern cache (built, then written)")
+                        help="empty cache: term patterns and HPO layer built, then written")
     args = parser.parse_args()
     if args.cold:
         os.environ["RADAGREE_CACHE_DIR"] = tempfile.mkdtemp(prefix="radagree-cold-")
@@ -94,7 +94,7 @@ def main() -> int:
           f"pairs: {args.n}   mean words per final report: {words:.0f}")
     print(f"CPU reference: {ref:.2f} M loop iterations/s before start-up, {ref_after:.2f} after "
           "the run (bench/_cpu.py)")
-    print(f"start-up (Scorer constructed, {'cold' if args.cold else 'warm'} pattern cache): "
+    print(f"start-up (Scorer constructed, {'cold' if args.cold else 'warm'} cache): "
           f"{load_s:.2f} s   = {load_s * ref:.1f} reference-s")
     print(f"marginal rate: {rate:.1f} pairs/s   = {rate / ref:.2f} pairs per reference-M   "
           f"p50 {q[49]:.1f} ms   p99 {q[98]:.1f} ms   max {max(latencies):.1f} ms")
