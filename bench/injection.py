@@ -189,22 +189,24 @@ def restyle(sentences: list[str], rng: random.Random) -> bool:
     return sentences != before
 
 
-def restyling(text: str, rng: random.Random) -> str | None:
-    """Sentences rewritten, reordered and restyled in each section (see `restyle`)."""
+def _each_section(text: str, rng: random.Random,
+                  edit: Callable[[list[str], random.Random], bool]) -> str | None:
+    """`edit` applied to the sentences of each section in place; None when nothing changed."""
     sections = split(text)
     changed = False
     for _, sentences in sections:
-        changed = restyle(sentences, rng) or changed
+        changed = edit(sentences, rng) or changed
     return join(sections) if changed else None
+
+
+def restyling(text: str, rng: random.Random) -> str | None:
+    """Sentences rewritten, reordered and restyled in each section (see `restyle`)."""
+    return _each_section(text, rng, restyle)
 
 
 def benign_rewording(text: str, rng: random.Random) -> str | None:
     """Sentence order within each section and 'There is no X' <-> 'No X'."""
-    sections = split(text)
-    changed = False
-    for _, sentences in sections:
-        changed = reword(sentences, rng) or changed
-    return join(sections) if changed else None
+    return _each_section(text, rng, reword)
 
 
 def paraphrase(text: str, rng: random.Random) -> str | None:
