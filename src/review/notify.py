@@ -18,6 +18,7 @@ import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from email.message import EmailMessage
+from typing import Any
 
 import structlog
 from sqlalchemy import and_, case, func, insert, or_, select, update
@@ -105,18 +106,11 @@ class Notifier:
                  .where(pairs.c.state == SCORED, users.c.email != "",
                         or_(and_(pairs.c.discrepancy == "major", pairs.c.updated_at >= since),
                             pairs.c.id.in_(relabelled))))
-        out = []
         with self.engine.connect() as conn:
-            for row in conn.execute(query):
-                lines = ["A preliminary report you wrote has a major discrepancy with the "
-                         "final report.", ""]
-                lines += self._identifiers(row.accession, row.procedure)
-                lines += [f"Open it: {self.public_url}/pairs/{row.id}", "",
-                          "You receive this because you are a trainee in radagree."]
-                out.append((f"major:{row.id}:{row.uid}", row.uid, "major",
-                            Mail(row.email, "radagree: a major discrepancy to review",
-                                 "\n".join(lines) + "\n")))
-        return out
+            return [(f"major:{row.id}:{row.uid}", row.uid, "major", self._mail(
+                row, row.id, "radagree: a major discrepancy to review",
+                "A preliminary report you wrote has a major discrepancy with the final report.",
+                "Open it", "you are a trainee in radagree")) for row in conn.execute(query)]
 
     def _answers(self, now: datetime) -> list[tuple[str, int, str, Mail]]:
         """The trainee whose appeal an attending answered (the answer itself stays in the
@@ -129,17 +123,20 @@ class Notifier:
                  .join(users, users.c.id == appeals.c.user_id)
                  .where(appeals.c.state == ANSWERED, appeals.c.answered_at >= now - LOOKBACK,
                         users.c.active.is_(True), users.c.email != ""))
-        out = []
         with self.engine.connect() as conn:
-            for row in conn.execute(query):
-                lines = ["The attending answered your appeal (\"I disagree\").", ""]
-                lines += self._identifiers(row.accession, row.procedure)
-                lines += [f"Read the answer: {self.public_url}/pairs/{row.pair_id}", "",
-                          "You receive this because you appealed a grade in radagree."]
-                out.append((f"answer:{row.id}", row.uid, "answer",
-                            Mail(row.email, "radagree: your appeal was answered",
-                                 "\n".join(lines) + "\n")))
-        return out
+            return [(f"answer:{row.id}", row.uid, "answer", self._mail(
+                row, row.pair_id, "radagree: your appeal was answered",
+                "The attending answered your appeal (\"I disagree\").", "Read the answer",
+                "you appealed a grade in radagree")) for row in conn.execute(query)]
+
+    def _mail(self, row: Any, pair_id: int, subject: str, opening: str, link: str,
+              why: str) -> Mail:
+        """One notice: what happened, the case's identifiers, the link, why it came (no
+        report text: the link opens it, signed in)."""
+        lines = [opening, "", *self._identifiers(row.accession, row.procedure),
+                 f"{link}: {self.public_url}/pairs/{pair_id}", "",
+                 f"You receive this because {why}."]
+        return Mail(row.email, subject, "\n".join(lines) + "\n")
 
     def _identifiers(self, accession: str, procedure: str) -> list[str]:
         lines = []

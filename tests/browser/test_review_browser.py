@@ -13,10 +13,8 @@ Screenshots of each role's main page go to $RADAGREE_SCREENS (or the test's temp
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
-from pathlib import Path
 
 import httpx
 import pytest
@@ -26,10 +24,10 @@ from radagree.store import make_engine, migrate
 from review.config import OidcConfig, WebConfig
 from review.tables import comments, verdicts
 from review.web import AppConfig, create_app
-from support.browser import ServedApp, launch
+from support.browser import ServedApp, sign_in
 from support.fhir import free_port
 from support.oidc import CLIENT_ID, CLIENT_SECRET, OidcTestProvider
-from support.review_app import ALAN, PASSWORD, RITA, add_accounts, seed_cohort
+from support.review_app import ALAN, RITA, add_accounts, seed_cohort
 from support.review_store import PairSpec, scored, seed
 
 pytestmark = pytest.mark.timeout(300)
@@ -72,34 +70,6 @@ def site(tmp_path_factory, scorer):
                "db": folder / "radagree.db", "provider": provider}
     provider.stop()
     engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def screens(tmp_path) -> Path:
-    folder = Path(os.environ.get("RADAGREE_SCREENS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def sign_in(browser, site, username: str):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.goto(site["url"] + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_load_state()
-    return page
 
 
 def gauge(site, name: str, modality: str = "all") -> float:

@@ -13,18 +13,16 @@ Screenshots of the new pages go to $RADAGREE_SCREENS (or the test's temp folder)
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from radagree.store import make_engine, migrate
 from review.config import WebConfig
 from review.web import AppConfig, create_app
-from support.browser import ServedApp, launch
+from support.browser import ServedApp, sign_in
 from support.fhir import free_port
-from support.review_app import PASSWORD, RITA, add_accounts, seed_cohort
+from support.review_app import RITA, add_accounts, seed_cohort
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -42,34 +40,6 @@ def site(tmp_path_factory, scorer):
     with ServedApp(create_app(config, engine), port) as served:
         yield {"url": served.url, "engine": engine, "cohort": cohort}
     engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def screens(tmp_path) -> Path:
-    folder = Path(os.environ.get("RADAGREE_SCREENS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def sign_in(browser, site, username: str):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.goto(site["url"] + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_load_state()
-    return page
 
 
 def test_a_copied_cookie_is_dead_after_sign_out(browser, site):
