@@ -55,11 +55,20 @@ def test_json_lines_with_component_and_no_traceback_text(captured):
     assert "ACC9" not in captured.getvalue() and "Small effusion" not in captured.getvalue()
 
 
-def test_uvicorn_keeps_its_own_text_and_never_a_request_line(captured):
+def test_uvicorn_keeps_its_own_text_and_never_a_request_line(captured, monkeypatch):
     """A real uvicorn server on a free port, configured as `radagree web` runs it (no log
     config of its own), then with its access log on: its lifecycle lines keep their text,
     a request line never reaches the log, even with report words in the URL."""
     import threading
+
+    # As in a fresh `radagree web` process: an earlier test's uvicorn may have given its
+    # loggers handlers of their own and stopped them propagating (uvicorn's LOGGING_CONFIG).
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        monkeypatch.setattr(logger, "handlers", [])
+        monkeypatch.setattr(logger, "propagate", True)
+        monkeypatch.setattr(logger, "disabled", False)
+        monkeypatch.setattr(logger, "level", logging.NOTSET)
 
     import httpx
     import uvicorn
