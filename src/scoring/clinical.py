@@ -42,7 +42,7 @@ FAMILIES: dict[str, re.Pattern[str]] = {
     "degenerative": re.compile(
         r"degenerat|spondyl|osteoarthr|arthros|osteophyt|spur|(disc|joint) (space )?narrow|"
         r"facet (joint )?(arthropathy|hypertrophy)|hypertroph|disc[- ]osteophyte|"
-        r"uncovertebral|enthesophyt|desiccat|bulg"),
+        r"uncovertebral|enthesophyt|desiccat|bulg|chondros|chondromalac"),
     "atherosclerosis": re.compile(r"atheroscl|atheromat|plaque|(vascular|arterial|aortic|"
                                   r"coronary|carotid) calcif|calcified plaque"),
     "small vessel": re.compile(r"small vessel|microangiopath|microvascular|white matter|"
@@ -56,6 +56,19 @@ FAMILIES: dict[str, re.Pattern[str]] = {
 def family(m: Mention) -> str | None:
     words = f"{m.label} {m.text}".lower()
     return next((name for name, pattern in FAMILIES.items() if pattern.search(words)), None)
+
+
+# Findings that are never acute: "no acute osseous abnormality" says nothing about them.
+_CHRONIC_WORDS = re.compile(r"osteopen|osteopor|demineral|mineraliz|sclero|calcif|chronic|"
+                            r"healed|old |remote|cyst|lipoma|hemangioma|granuloma")
+
+
+def chronic(m: Mention) -> bool:
+    """A finding of slow course, which a denial of anything acute leaves standing."""
+    if m.change in ("chronic", "stable") or m.historical:
+        return True
+    return family(m) in ("degenerative", "atherosclerosis", "small vessel", "volume loss") or \
+        bool(_CHRONIC_WORDS.search(f"{m.label} {m.text} ".lower()))
 # Gas where gas belongs (bowel, appendix, stomach) is a normal sign; these words make it not.
 _ABNORMAL_GAS = frozenset({"free", "extraluminal", "intramural", "portal", "pneumatosis",
                            "pneumoperitoneum", "subdiaphragmatic", "intraperitoneal",

@@ -61,6 +61,29 @@ def _acute_denial_of_old(denial: Mention, finding: Mention) -> bool:
     return denial.change == "new" and old
 
 
+# A denial qualified by one of these words denies only that kind of the finding: "no
+# suspicious calcifications" beside "vascular calcifications", "no significant stenosis" beside
+# "mild stenosis", "no displaced fracture" beside "a nondisplaced fracture".
+_BENIGN_KIND = frozenset({"benign", "vascular", "secretory", "coarse", "typical", "typically",
+                          "dystrophic", "simple", "physiologic", "physiological"})
+_SUSPICIOUS_KIND = frozenset({"suspicious", "malignant", "pleomorphic", "spiculated",
+                              "concerning", "worrisome", "enhancing"})
+
+
+def _narrower_denial(denial: Mention, finding: Mention) -> bool:
+    if denial.polarity != "absent" or finding.polarity == "absent":
+        return False
+    qualifiers = denial.sentence_words
+    said = finding.sentence_words
+    if qualifiers & _SUSPICIOUS_KIND and said & _BENIGN_KIND and not said & _SUSPICIOUS_KIND:
+        return True
+    mild = finding.severity is not None and finding.severity <= 2
+    if qualifiers & {"significant", "large", "severe"} and mild and \
+            not said & {"significant", "large", "severe"}:
+        return True
+    return "displaced" in qualifiers and ("nondisplaced" in said or {"non", "displaced"} <= said)
+
+
 def _ladder(severity: int) -> int:
     """Neighbours of one meaning agree: "minimal" = "mild" (trace/minimal and small/mild are
     one rung); moderate and severe stay apart."""
@@ -82,7 +105,8 @@ class RulesClassifier:
         self.vocabulary = vocabulary or load_vocabulary()
 
     def verdict(self, p: Mention, f: Mention) -> Verdict:
-        if _acute_denial_of_old(p, f) or _acute_denial_of_old(f, p):
+        if _acute_denial_of_old(p, f) or _acute_denial_of_old(f, p) or \
+                _narrower_denial(p, f) or _narrower_denial(f, p):
             return Verdict(True)
         if p.polarity != f.polarity:
             absent = "absent" in (p.polarity, f.polarity)

@@ -23,6 +23,7 @@ from typing import Literal
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from scoring.clinical import chronic
 from scoring.embeddings import Embedder
 from scoring.exam import REGION_ROOT
 from scoring.mention import Mention
@@ -58,6 +59,8 @@ def same_finding(a: Mention, b: Mention, vocabulary: Vocabulary,
         whole, part = (a, b) if a.generic else (b, a)
         if part.kind != "finding" or part.how == "statement":
             return None  # an organ said normal denies findings, not devices or mere mentions
+        if whole.change == "acute" and chronic(part):
+            return None  # "no acute osseous abnormality" leaves the osteophytes standing
         if part.anatomy is None:
             return "normal" if whole.anatomy in _REGION_ROOTS else None
         return "normal" if vocabulary.within(part.anatomy, whole.anatomy) else None

@@ -29,6 +29,7 @@ from scoring.explain import Explanation, ExplanationInput, explainers
 from scoring.matching import Alignment, align, same_finding
 from scoring.mention import Mention
 from scoring.ner import ner_backends
+from scoring.restatement import Restatement
 from scoring.result import Counts, EntityRow, Method, ScoreResult, SectionScore
 from scoring.sections import Section, scored_text_span, split_sections
 from scoring.significance import TIER_ORDER, Significance, consistent_grade, discrepancy
@@ -230,6 +231,29 @@ class Scorer:
             if any(clinical.said_alike(m, o) and o.section != m.section and same_finding(
                     m, o, self.vocabulary) in ("exact", "head") for o in others):
                 out.add(id(m))  # moved from the findings to the impression
+            elif any(o.section != m.section and self._restates(o, m)
+                     and _covers(o, m, self.vocabulary)
+                     for o in (final if side == "final" else prelim)):
+                out.add(id(m))  # the other report states it too, in another section
+        for rows in analysis.alignments.values():
+            for a in rows:
+                if a.prelim is not None and a.final is not None and \
+                        self._mispaired(a.prelim, a.final, prelim, final):
+                    out.add(id(a.prelim))  # each says what the other report says elsewhere
+                    continue
+                if a.prelim is None or a.final is None or \
+                        "absent" not in (a.prelim.polarity, a.final.polarity) or \
+                        a.prelim.polarity == a.final.polarity:
+                    continue
+                denial, stated = (a.prelim, a.final) if a.prelim.polarity == "absent" else (
+                    a.final, a.prelim)
+                own = prelim if denial is a.prelim else final
+                if denial.sentence_words & _NARROWING_WORDS and any(
+                        o is not denial and self._restates(o, stated) for o in own):
+                    # "No new hemorrhage" beside "stable intraventricular hemorrhage", "no
+                    # full-thickness tear" beside "partial-thickness tear": a report does not
+                    # deny what it states, so its denial is a narrower one, not a contradiction.
+                    out.add(id(a.prelim))
         for rows in analysis.alignments.values():
             for a in rows:
                 if a.prelim is None or a.final is None or a.match != "normal":
@@ -242,6 +266,38 @@ class Scorer:
                     out.add(id(a.prelim))
         return out
 
+    def _mispaired(self, p: Mention, f: Mention, prelim: list[Mention],
+                   final: list[Mention]) -> bool:
+        """Two mentions that differ in one attribute, each restated by another mention of the
+        other report that agrees with it in all of them: the finding is said more than once
+        and the one-to-one pairing crossed two statements that both reports make."""
+        differing = [attr for attr in _PAIRED_ATTRIBUTES
+                     if getattr(p, attr) != getattr(f, attr)]
+        if len(differing) != 1:
+            return False
+        attr = differing[0]
+        if getattr(p, attr) is None or getattr(f, attr) is None:
+            return False
+
+        def restated(m: Mention, others: list[Mention], partner: Mention) -> bool:
+            return any(o is not partner and all(getattr(o, a) == getattr(m, a)
+                                                for a in _PAIRED_ATTRIBUTES)
+                       and self._restates(o, m) for o in others)
+
+        return restated(p, final, f) and restated(f, prelim, p)
+
+    def _restates(self, o: Mention, m: Mention) -> bool:
+        """`o` says what `m` says: the same finding in a compatible place, of the same
+        polarity and side, and not "stable" against "new"."""
+        if o.generic or m.generic or not clinical.said_alike(o, m):
+            return False
+        if not self.vocabulary.compatible(o.anatomy, m.anatomy):
+            return False
+        growing = ("new", "increased", "worse", "worsening", "enlarging")
+        if (o.change in growing or m.change in growing) and o.change != m.change:
+            return False
+        return same_finding(o, m, self.vocabulary) in ("exact", "head")
+
     def _tally(self, analysis: _Analysis, verdicts: list[Verdict]) -> _Tally:
         t = time.perf_counter()
         verdict_of = dict(zip(map(id, (p for p, _ in analysis.shared())), verdicts,
@@ -252,7 +308,8 @@ class Scorer:
         elsewhere = self._said_elsewhere(analysis)
         words = {"prelim": clinical.content_words(analysis.prelim),
                  "final": clinical.content_words(analysis.final),
-                 "texts": (analysis.prelim, analysis.final)}
+                 "texts": (analysis.prelim, analysis.final),
+                 "restatement": Restatement(analysis.prelim, analysis.final)}
         for name, alignments in analysis.alignments.items():
             section_rows = [self._row(a, verdict_of, analysis.exam.region, elsewhere,
                                       words) for a in alignments]
@@ -324,8 +381,9 @@ class Scorer:
             "prelim_label": p.label if p is not None and f is not None and p.label != ref.label
             else None,
             "significance": tier,
-            "descriptive": all(m.descriptive for m in (p, f) if m is not None
-                               and not m.generic) and not _omitted(p, f, words),
+            "descriptive": (all(m.descriptive for m in (p, f) if m is not None
+                                and not m.generic) and not _omitted(p, f, words))
+            or (tier == "incidental" and not critical and _restated(p, f, words)),
         }
         sig = self.significance
         if p is not None and f is not None:
@@ -350,19 +408,44 @@ class Scorer:
                          **common)
 
 
+# Words that make a denial narrower than the finding its own report states: "no new
+# hemorrhage", "no other mass", "no full-thickness tear". An unqualified denial beside its own
+# report's finding ("no appendicitis" under a described appendicitis) stays a contradiction.
+_NARROWING_WORDS = frozenset({"new", "other", "additional", "further", "full", "thickness"})
+# The attributes one pairing can cross: the context check's reasons as mention fields.
+_PAIRED_ATTRIBUTES = ("polarity", "laterality", "severity", "size_mm")
+
+
 def _omitted(p: Mention | None, f: Mention | None, words: dict) -> bool:
-    """A mention alone on its side whose sentence the other report does not have at all
-    (under a quarter of its words, of four or more): content left out, even if the NER
-    names no finding in it. A restyled sentence keeps its words; a fragment ("The facet
-    joints.") says nothing."""
+    """A mention alone on its side whose sentence the other report left out (its partner
+    sentence keeps under a quarter of its words, of four or more): content left out, even if
+    the NER names no finding in it. A fragment ("The facet joints.") says nothing."""
     if (p is None) == (f is None):
         return False
     m = p or f
     assert m is not None
-    text = words["texts"][0 if p is not None else 1][m.sentence[0]:m.sentence[1]]
-    own = clinical.content_words(text)
-    other = words["final" if p is not None else "prelim"]
-    return len(own) >= 4 and len(own & other) < 0.25 * len(own)
+    return words["restatement"].omitted(0 if p is not None else 1, m.span)
+
+
+def _covers(o: Mention, m: Mention, vocabulary: Vocabulary) -> bool:
+    """`o` says all that `m` says: its place (or one inside it), its side, size and amount.
+    An impression's bare "cholesteatoma" does not restate "cholesteatoma of the left
+    mesotympanum"."""
+    if m.anatomy is not None and not vocabulary.within(o.anatomy, m.anatomy):
+        return False
+    return all(getattr(m, a) is None or getattr(o, a) == getattr(m, a)
+               for a in ("laterality", "size_mm", "severity"))
+
+
+def _restated(p: Mention | None, f: Mention | None, words: dict) -> bool:
+    """A mention alone on its side whose sentence the other report keeps in other words:
+    the attending reworded the sentence and the NER read its finding otherwise (or not at
+    all). For an incidental finding that is a difference of words, not of findings."""
+    if (p is None) == (f is None):
+        return False
+    m = p or f
+    assert m is not None
+    return words["restatement"].kept(0 if p is not None else 1, m.span)
 
 
 def _category_section(names: list[str]) -> str:

@@ -189,6 +189,10 @@ def differs(row: EntityRow) -> bool:
         # one finding placed differently ("left lower lobe" / "lung base"): the same
         # statement unless it is a device (a tube in the bronchus) or urgent
         return row.kind == "device" or row.significance == "critical"
+    if row.category == "mismatched" and row.significance == "incidental" and \
+            row.reason == "laterality" and "bilateral" in (
+                row.prelim_attributes.get("laterality"), row.final_attributes.get("laterality")):
+        return False  # "bilateral" against one side of an incidental finding: a wider word
     return not (row.category == "mismatched" and row.significance == "incidental"
                 and row.reason in ("change", "certainty"))
 

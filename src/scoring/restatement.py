@@ -1,0 +1,102 @@
+"""Which sentences of one report the other report keeps, one to one.
+
+An attending rewrites the preliminary sentence by sentence: most sentences are kept with
+other words, some are split, joined, reordered or left out. The NER reads a reworded
+sentence's finding differently often enough that "no entity matched" is weak evidence of a
+difference; "no sentence of the other report says it" is strong evidence. The sentences are
+aligned one to one (a sentence copied verbatim claims its copy, so words of one sentence
+scattered over others never count as a restatement) by the share of content words each keeps
+of the other's, and a sentence is *kept* when its partner keeps two words in five or more.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from scoring.clinical import content_words
+
+_SENTENCE = re.compile(r"(?:[^.;!?\n]|\.(?=\d))+[.;!?]?")  # "3.2 cm" stays one sentence
+KEPT_SHARE = 0.4      # a reworded sentence keeps two words in five or more
+OMITTED_SHARE = 0.25  # a sentence whose partner keeps under a quarter was left out
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    start: int
+    end: int
+    words: frozenset[str]
+
+
+def _sentences(text: str) -> list[_Sentence]:
+    out = []
+    for m in _SENTENCE.finditer(text):
+        words = content_words(m.group())
+        if words:
+            out.append(_Sentence(m.start(), m.end(), words))
+    return out
+
+
+class Restatement:
+    """The one-to-one sentence alignment of a report pair and what it says of a span."""
+
+    def __init__(self, prelim: str, final: str) -> None:
+        self.sides = (_sentences(prelim), _sentences(final))
+
+    @cached_property
+    def _shares(self) -> tuple[list[float], list[float]]:
+        p, f = self.sides
+        if not p or not f:
+            return [0.0] * len(p), [0.0] * len(f)
+        keep = np.array([[len(a.words & b.words) for b in f] for a in p], dtype=float)
+        # Both ways at once: the pair that keeps most of both sentences wins.
+        size_p = np.array([len(a.words) for a in p], dtype=float)[:, None]
+        size_f = np.array([len(b.words) for b in f], dtype=float)[None, :]
+        rows, cols = linear_sum_assignment(keep / size_p + keep / size_f, maximize=True)
+        partner = ({int(i): int(j) for i, j in zip(rows, cols, strict=True)},
+                   {int(j): int(i) for i, j in zip(rows, cols, strict=True)})
+        verbatim = ({i for i, j in partner[0].items() if p[i].words == f[j].words},
+                    {j for j, i in partner[1].items() if p[i].words == f[j].words})
+        return (self._side_shares(p, f, partner[0], verbatim[1]),
+                self._side_shares(f, p, partner[1], verbatim[0]))
+
+    @staticmethod
+    def _side_shares(own: list[_Sentence], other: list[_Sentence], partner: dict[int, int],
+                     verbatim: set[int]) -> list[float]:
+        """A sentence's partner with the partner's neighbours (a restyling splits a sentence
+        in two or joins two), except neighbours copied verbatim from a sentence of their own."""
+        out = []
+        for i, s in enumerate(own):
+            j = partner.get(i)
+            if j is None:  # more sentences on this side: the best free-standing one
+                j = max((k for k in range(len(other)) if k not in verbatim),
+                        key=lambda k: len(s.words & other[k].words), default=None)
+            if j is None:
+                out.append(0.0)
+                continue
+            words = set(other[j].words)
+            for k in (j - 1, j + 1):
+                if 0 <= k < len(other) and k not in verbatim:
+                    words |= other[k].words
+            out.append(len(s.words & words) / len(s.words))
+        return out
+
+    def share(self, side: int, span: tuple[int, int]) -> tuple[float, int] | None:
+        """How much of the sentence holding `span` (side 0 the preliminary, 1 the final)
+        its partner keeps, and how many content words it has; None outside any sentence."""
+        for k, s in enumerate(self.sides[side]):
+            if s.start <= span[0] < s.end:
+                return self._shares[side][k], len(s.words)
+        return None
+
+    def kept(self, side: int, span: tuple[int, int], min_words: int = 2) -> bool:
+        found = self.share(side, span)
+        return found is not None and found[1] >= min_words and found[0] >= KEPT_SHARE
+
+    def omitted(self, side: int, span: tuple[int, int], min_words: int = 4) -> bool:
+        found = self.share(side, span)
+        return found is not None and found[1] >= min_words and found[0] < OMITTED_SHARE
