@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -104,6 +105,7 @@ _RECOMMENDATION = re.compile(
     r"could be obtained|may be obtained|can be obtained|should be obtained|is warranted|"
     r"clinical correlation|correlate clinically|referral|no (further |routine )?follow[- ]?up|"
     r"routine (annual )?screening|annual screening|screening mammogra\w+ in|"
+    r"next (\w+ ){0,3}(mammogra\w*|ct|mri|ultrasound|imaging|study|exam\w*|follow[- ]?up) in|"
     r"if clinically (warranted|indicated|concerned)|(could|may|should|can) be (considered|"
     r"performed|obtained)|more sensitive for|would be (helpful|useful))\b",
     re.IGNORECASE)
@@ -317,13 +319,18 @@ def read_recommendation(sentence: str, span: tuple[int, int]) -> Recommendation:
     return Recommendation(actions, frozenset(months), sentence.strip(), span)
 
 
-def recommendations(text: str, sentences: list[tuple[int, int]]) -> list[Recommendation]:
-    """The recommendations of a report, from the sentences of its scored sections."""
+def recommendations(text: str, sentences: list[tuple[int, int]],
+                    advice_spans: Sequence[tuple[int, int]] = ()) -> list[Recommendation]:
+    """The recommendations of a report: the advice sentences of its scored sections and
+    everything under a RECOMMENDATION: heading."""
     out = []
     for start, end in sentences:
         sentence = text[start:end]
         if role(sentence) == "recommendation":
             out.append(read_recommendation(sentence, (start, end)))
+    for start, end in advice_spans:
+        if text[start:end].strip():
+            out.append(read_recommendation(text[start:end], (start, end)))
     return out
 
 

@@ -123,6 +123,9 @@ class LexiconNer:
                 mention = self._mention(read.text, section, sentence, f, heading, region)
                 if mention is not None:
                     mention.sentence_words = words
+                    if mention.laterality is None and sentence.heading:
+                        # "Right breast: ... a spiculated mass": the sub-heading's side
+                        mention.laterality = _heading_side(sentence.heading)
                     out.append(mention)
         return _dedupe(out, self.vocabulary)
 
@@ -241,6 +244,18 @@ def _written(reading: Reading, x: abbreviations.Expanded, original: str) -> Read
         start, end = x.back(f.start, f.end)
         found.append(dataclasses.replace(f, start=start, end=end, text=original[start:end]))
     return dataclasses.replace(reading, found=tuple(found))
+
+
+_SIDE = re.compile(r"\b(left|right|bilateral|both)\b", re.IGNORECASE)
+
+
+def _heading_side(heading: str) -> str | None:
+    sides = {m.lower() for m in _SIDE.findall(heading)}
+    if not sides:
+        return None
+    if "both" in sides or "bilateral" in sides or len(sides) > 1:
+        return "bilateral"
+    return sides.pop()
 
 
 _MERGEABLE = ("laterality", "severity", "size_mm", "change", "position")

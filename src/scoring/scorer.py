@@ -31,7 +31,7 @@ from scoring.mention import Mention
 from scoring.ner import ner_backends
 from scoring.restatement import Restatement
 from scoring.result import Counts, EntityRow, Method, ScoreResult, SectionScore
-from scoring.sections import Section, scored_text_span, split_sections
+from scoring.sections import Section, recommendation_spans, scored_text_span, split_sections
 from scoring.significance import TIER_ORDER, Significance, consistent_grade, discrepancy
 from scoring.vocabulary import Vocabulary, load_vocabulary
 
@@ -199,7 +199,8 @@ class Scorer:
                 for name in names
             }
             recs = [clinical.recommendations(r.text, [(s.start, s.end) for _, s, _ in
-                                                      r.sentences]) for r in (rp, rf)]
+                                                      r.sentences],
+                                             recommendation_spans(r.text)) for r in (rp, rf)]
             out.append(_Analysis(
                 prelim, final, exam, alignments,
                 {"sections": t_sections, "ner": t_ner + t_place, "matching": _ms(t)},
@@ -237,8 +238,9 @@ class Scorer:
                 out.add(id(m))  # the other report states it too, in another section
         for rows in analysis.alignments.values():
             for a in rows:
-                if a.prelim is not None and a.final is not None and \
-                        self._mispaired(a.prelim, a.final, prelim, final):
+                if a.prelim is not None and a.final is not None and (
+                        self._mispaired(a.prelim, a.final, prelim, final)
+                        or self._both_sides(a.prelim, a.final, prelim, final)):
                     out.add(id(a.prelim))  # each says what the other report says elsewhere
                     continue
                 if a.prelim is None or a.final is None or \
@@ -285,6 +287,19 @@ class Scorer:
                        and self._restates(o, m) for o in others)
 
         return restated(p, final, f) and restated(f, prelim, p)
+
+    def _both_sides(self, p: Mention, f: Mention, prelim: list[Mention],
+                    final: list[Mention]) -> bool:
+        """"Bilateral" against one side, where that report states the other side too
+        ("Right ICA: <50% stenosis. Left ICA: <50% stenosis." / "bilateral stenosis")."""
+        sides = {p.laterality, f.laterality}
+        if "bilateral" not in sides or not sides & {"left", "right"}:
+            return False
+        one, own = (p, prelim) if p.laterality != "bilateral" else (f, final)
+        other_side = "right" if one.laterality == "left" else "left"
+        return any(o is not one and o.laterality == other_side and o.polarity == one.polarity
+                   and same_finding(o, one, self.vocabulary) in ("exact", "head")
+                   for o in own)
 
     def _restates(self, o: Mention, m: Mention) -> bool:
         """`o` says what `m` says: the same finding in a compatible place, of the same

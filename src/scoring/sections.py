@@ -107,6 +107,23 @@ def _headings(text: str) -> list[_Heading]:
     return heads
 
 
+RECOMMENDATION_TITLES = frozenset({"recommendation", "recommendations"})
+
+
+def recommendation_spans(text: str) -> list[tuple[int, int]]:
+    """The bodies of RECOMMENDATION(S): sections, which are not scored as findings but
+    carry the advice that is compared (up to the next heading or blank line)."""
+    heads = _headings(text)
+    out = []
+    for i, head in enumerate(heads):
+        if head.title not in RECOMMENDATION_TITLES:
+            continue
+        end = heads[i + 1].start if i + 1 < len(heads) else len(text)
+        blank = _BLANK.search(text, head.end, end)
+        out.append((head.end, blank.start() if blank else end))
+    return out
+
+
 @lru_cache(maxsize=4096)
 def split_sections(text: str) -> list[Section]:
     """Findings and impression spans of `text`, or one `report` span when it has neither.
