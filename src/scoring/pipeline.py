@@ -24,13 +24,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-import spacy
-from medspacy.context import ConText, ConTextRule
-from spacy.language import Language
-from spacy.matcher import Matcher
-from spacy.tokens import Doc, Span
-
 from scoring.lexicon import ABSENT, GAP, variants
+from scoring.nlp import ConText, ConTextRule, Doc, Language, Matcher, Span, spacy
 from scoring.terms import TERMS, TermKind, label
 from scoring.vocabulary import Vocabulary, cache_dir, load_vocabulary, read_data_toml
 
