@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from scoring.nlp import _absent, _deferred
+from scoring.nlp import ConText, _absent, _deferred, spacy
+from scoring.pipeline import default_context_rules
 
 
 def _run(code: str, timeout: int = 120) -> str:
@@ -65,6 +66,16 @@ def test_embedding_matcher_works_in_a_process_that_imported_spacy_first():
         print(bool(sims[0] > sims[1] > sims[2]))
     """, timeout=300)
     assert out == "True"
+
+
+def test_default_context_rules_are_the_ones_context_loads():
+    """Read from medspaCy's file directly, the defaults are ConText's own, in its order."""
+    def rows(rules: list) -> list[dict]:
+        return [{k: v for k, v in vars(r).items() if k != "_rule_id"} for r in rules]
+
+    ours = default_context_rules()
+    assert len(ours) > 50
+    assert rows(ours) == rows(ConText(spacy.blank("en"), rules="default").rules)
 
 
 @pytest.fixture
