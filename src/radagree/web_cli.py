@@ -7,6 +7,7 @@ Kept apart from `daemon_cli` so that the daemon never imports the web stack.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,16 @@ def _user_store(config_path: Path | None) -> Any:
     return open_store(settings.store.url)
 
 
+def _account_command(name: str) -> Callable[[Callable[..., None]], click.Command]:
+    """A `user` subcommand that acts on one account: USERNAME first (before any argument the
+    command adds below this decorator), and --config."""
+
+    def command(f: Callable[..., None]) -> click.Command:
+        return user.command(name)(click.argument("username")(CONFIG_OPTION(f)))
+
+    return command
+
+
 def _audit(engine: Any, action: str, detail: str) -> None:
     """Record what a `user` command did in the review audit log, by the user "cli": account
     changes and listings made on the command line are audited as the app's are."""
@@ -99,9 +110,7 @@ def user_add(username: str, role: str, practitioner_id: str | None, display_name
     click.echo(f"added {account.role} {account.username} (id {account.id})")
 
 
-@user.command("disable")
-@click.argument("username")
-@CONFIG_OPTION
+@_account_command("disable")
 def user_disable(username: str, config_path: Path | None) -> None:
     """Deactivate an account: no further sign-in, its open sessions end at once."""
     from review import AccountError, deactivate
@@ -144,10 +153,8 @@ def _account(engine: Any, username: str) -> Any:
     return found
 
 
-@user.command("role")
-@click.argument("username")
+@_account_command("role")
 @click.argument("role", type=click.Choice(["trainee", "attending", "director", "admin"]))
-@CONFIG_OPTION
 def user_role(username: str, role: str, config_path: Path | None) -> None:
     """Give an account another role; its open sessions end at once (audited)."""
     from review import people, sessions
@@ -160,9 +167,7 @@ def user_role(username: str, role: str, config_path: Path | None) -> None:
     click.echo(f"{account.username} (id {account.id}): {old} -> {new}; sessions ended")
 
 
-@user.command("signout")
-@click.argument("username")
-@CONFIG_OPTION
+@_account_command("signout")
 def user_signout(username: str, config_path: Path | None) -> None:
     """Sign an account out everywhere: every open session ends at once (audited)."""
     from review import sessions
