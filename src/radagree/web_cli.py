@@ -7,6 +7,7 @@ Kept apart from `daemon_cli` so that the daemon never imports the web stack.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,33 @@ def user() -> None:
     """Accounts of the review app."""
 
 
+def _user_store(config_path: Path | None) -> Any:
+    """The store of the configuration a `user` command names, migrated (`open_store`)."""
+    from radagree.store import open_store
+
+    settings: Any = load_cli_settings(config_path)
+    return open_store(settings.store.url)
+
+
+def _account_command(name: str) -> Callable[[Callable[..., None]], click.Command]:
+    """A `user` subcommand that acts on one account: USERNAME first (before any argument the
+    command adds below this decorator), and --config."""
+
+    def command(f: Callable[..., None]) -> click.Command:
+        return user.command(name)(click.argument("username")(CONFIG_OPTION(f)))
+
+    return command
+
+
+def _audit(engine: Any, action: str, detail: str) -> None:
+    """Record what a `user` command did in the review audit log, by the user "cli": account
+    changes and listings made on the command line are audited as the app's are."""
+    from review import audit
+
+    with engine.begin() as conn:
+        audit.record(conn, None, action, username="cli", detail=detail)
+
+
 @user.command("add")
 @click.argument("username")
 @click.option("--role", type=click.Choice(["trainee", "attending", "director", "admin"]),
@@ -64,7 +92,6 @@ def user() -> None:
 def user_add(username: str, role: str, practitioner_id: str | None, display_name: str,
              email: str, password_stdin: bool, config_path: Path | None) -> None:
     """Create a local account (argon2id-hashed password, at least 12 characters)."""
-    from radagree.store import open_store
     from review import AccountError, add_user
 
     if role in ("trainee", "attending") and not practitioner_id:
@@ -73,38 +100,27 @@ def user_add(username: str, role: str, practitioner_id: str | None, display_name
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    settings: Any = load_cli_settings(config_path)
-    engine = open_store(settings.store.url)
+    engine = _user_store(config_path)
     try:
         account = add_user(engine, username, role, password, display_name=display_name,
                            email=email, practitioner_id=practitioner_id)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
-    from review import audit
-
-    with engine.begin() as conn:
-        audit.record(conn, None, "user_added", username="cli",
-                     detail=f"account {account.id} role {account.role}")
+    _audit(engine, "user_added", f"account {account.id} role {account.role}")
     click.echo(f"added {account.role} {account.username} (id {account.id})")
 
 
-@user.command("disable")
-@click.argument("username")
-@CONFIG_OPTION
+@_account_command("disable")
 def user_disable(username: str, config_path: Path | None) -> None:
     """Deactivate an account: no further sign-in, its open sessions end at once."""
-    from radagree.store import open_store
-    from review import AccountError, audit, deactivate
+    from review import AccountError, deactivate
 
-    settings: Any = load_cli_settings(config_path)
-    engine = open_store(settings.store.url)
+    engine = _user_store(config_path)
     try:
         account = deactivate(engine, username)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
-    with engine.begin() as conn:
-        audit.record(conn, None, "user_disabled", username="cli",
-                     detail=f"account {account.id}")
+    _audit(engine, "user_disabled", f"account {account.id}")
     click.echo(f"disabled {account.username} (id {account.id})")
 
 
@@ -112,15 +128,12 @@ def user_disable(username: str, config_path: Path | None) -> None:
 @CONFIG_OPTION
 def user_list(config_path: Path | None) -> None:
     """Every account: name, role, practitioner id, local/OIDC, active, last sign-in."""
-    from radagree.store import open_store
-    from review import audit, people
+    from review import people
 
-    settings: Any = load_cli_settings(config_path)
-    engine = open_store(settings.store.url)
+    engine = _user_store(config_path)
     with engine.connect() as conn:
         rows = people.list_accounts(conn)
-    with engine.begin() as conn:
-        audit.record(conn, None, "accounts", username="cli", detail=f"{len(rows)} accounts")
+    _audit(engine, "accounts", f"{len(rows)} accounts")
     click.echo(f"{'id':>4}  {'username':<24} {'role':<10} {'practitioner':<14} "
                f"{'sign-in':<7} {'state':<8} last sign-in")
     for a in rows:
@@ -140,41 +153,29 @@ def _account(engine: Any, username: str) -> Any:
     return found
 
 
-@user.command("role")
-@click.argument("username")
+@_account_command("role")
 @click.argument("role", type=click.Choice(["trainee", "attending", "director", "admin"]))
-@CONFIG_OPTION
 def user_role(username: str, role: str, config_path: Path | None) -> None:
     """Give an account another role; its open sessions end at once (audited)."""
-    from radagree.store import open_store
-    from review import audit, people, sessions
+    from review import people, sessions
 
-    settings: Any = load_cli_settings(config_path)
-    engine = open_store(settings.store.url)
+    engine = _user_store(config_path)
     account = _account(engine, username)
     old, new = people.set_role(engine, account.id, role)
     sessions.end_all(engine, account.id)
-    with engine.begin() as conn:
-        audit.record(conn, None, "role_changed", username="cli",
-                     detail=f"account {account.id} {old}->{new}")
+    _audit(engine, "role_changed", f"account {account.id} {old}->{new}")
     click.echo(f"{account.username} (id {account.id}): {old} -> {new}; sessions ended")
 
 
-@user.command("signout")
-@click.argument("username")
-@CONFIG_OPTION
+@_account_command("signout")
 def user_signout(username: str, config_path: Path | None) -> None:
     """Sign an account out everywhere: every open session ends at once (audited)."""
-    from radagree.store import open_store
-    from review import audit, sessions
+    from review import sessions
 
-    settings: Any = load_cli_settings(config_path)
-    engine = open_store(settings.store.url)
+    engine = _user_store(config_path)
     account = _account(engine, username)
     ended = sessions.end_all(engine, account.id)
-    with engine.begin() as conn:
-        audit.record(conn, None, "logout_everywhere", username="cli",
-                     detail=f"account {account.id} by cli, {ended} sessions")
+    _audit(engine, "logout_everywhere", f"account {account.id} by cli, {ended} sessions")
     click.echo(f"{account.username} (id {account.id}): {ended} session(s) ended")
 
 

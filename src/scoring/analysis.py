@@ -13,11 +13,9 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from spacy.language import Language
-from spacy.tokens import Doc, Span
-
 from scoring.entities import ENTITY, Entity
 from scoring.mention import Polarity
+from scoring.nlp import Doc, Language, Span
 from scoring.pipeline import NEGATION_CUES, build_pipeline
 from scoring.terms import TERMS, TermKind, kind, value
 

@@ -22,9 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from spacy.language import Language
-from spacy.tokens import Doc, Span, Token
-
+from scoring.nlp import Doc, Language, Span, Token
 from scoring.terms import TERMS, TermKind, kind, longest, value
 from scoring.vocabulary import ADJECTIVE_END, Vocabulary, load_vocabulary, read_data_toml
 

@@ -225,7 +225,7 @@ class ScispacyNer(LexiconNer):
     name = "scispacy"
 
     def __init__(self, model: str = "en_core_sci_lg") -> None:
-        import spacy
+        from scoring.nlp import spacy
 
         try:
             self.sci = spacy.load(model, exclude=["parser", "lemmatizer"])

@@ -18,19 +18,15 @@
 
 
 import hashlib
+import inspect
 import json
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
-import spacy
-from medspacy.context import ConText, ConTextRule
-from spacy.language import Language
-from spacy.matcher import Matcher
-from spacy.tokens import Doc, Span
-
 from scoring.lexicon import ABSENT, GAP, variants
+from scoring.nlp import ConText, ConTextRule, Doc, Language, Matcher, Span, spacy
 from scoring.terms import TERMS, TermKind, label
 from scoring.vocabulary import Vocabulary, cache_dir, load_vocabulary, read_data_toml
 
@@ -337,7 +333,10 @@ class TermTagger:
     def __init__(self, nlp: Language, vocabulary: Vocabulary) -> None:
         patterns = load_term_patterns(nlp, term_table(vocabulary))
         self.phrases = PhraseTable(nlp, patterns["phrases"])
-        self.gaps = Matcher(nlp.vocab)
+        # Our own patterns, built by `_term_pattern` and pinned by the tests: spaCy's pattern
+        # validation (a pydantic check of each of ~330 patterns, ~0.2 s of every start) only
+        # reports errors and changes nothing that matches.
+        self.gaps = Matcher(nlp.vocab, validate=False)
         for key, terms in patterns["gaps"].items():
             self.gaps.add(key, [_term_pattern(t) for t in terms])
 
@@ -362,9 +361,17 @@ _BACKWARD_NEGATIONS = [f"{aux} not {verb}" for aux in ("is", "are", "was", "were
                                     "detected", "found", "observed")]
 
 
+def default_context_rules() -> list[ConTextRule]:
+    """medspaCy's packaged ConText rules, read from the file `ConText(nlp, rules="default")`
+    reads (its package's `resources/en/context_rules.json`), in its order. Read directly, so a
+    start builds no blank pipeline and throwaway matchers only to list them (~0.2 s); a test
+    pins this list to the one ConText gives."""
+    path = Path(inspect.getfile(ConText)).resolve().parents[2] / "resources" / "en"
+    return ConTextRule.from_json(str(path / "context_rules.json"))
+
+
 def _context_rules() -> list[ConTextRule]:
-    defaults = [r for r in ConText(spacy.blank("en"), rules="default").rules
-                if r.literal not in _DROPPED_DEFAULTS]
+    defaults = [r for r in default_context_rules() if r.literal not in _DROPPED_DEFAULTS]
     extra = [ConTextRule(literal, category, direction=direction)
              for literal, category, direction in _EXTRA_RULES]
     extra += [ConTextRule(literal, "NEGATED_EXISTENCE", direction="BACKWARD")

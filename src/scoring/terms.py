@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from spacy.tokens import Span
-from spacy.util import filter_spans
+from scoring.nlp import Span, filter_spans
 
 TERMS = "radagree_terms"  # the span group the tagger fills
 

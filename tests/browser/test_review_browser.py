@@ -20,14 +20,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from radagree.store import make_engine, migrate
 from review.config import OidcConfig, WebConfig
 from review.tables import comments, verdicts
 from review.web import AppConfig, create_app
 from support.browser import ServedApp, sign_in
 from support.fhir import free_port
 from support.oidc import CLIENT_ID, CLIENT_SECRET, OidcTestProvider
-from support.review_app import ALAN, RITA, add_accounts, seed_cohort
+from support.review_app import ALAN, RITA, add_accounts, seeded_store
 from support.review_store import PairSpec, scored, seed
 
 pytestmark = pytest.mark.timeout(300)
@@ -49,9 +48,7 @@ OIDC_ACCOUNTS = {
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, scorer):
     folder = tmp_path_factory.mktemp("review-browser")
-    engine = make_engine(f"sqlite:///{folder / 'radagree.db'}")
-    migrate(engine)
-    cohort = seed_cohort(engine, scorer)
+    engine, cohort = seeded_store(folder, scorer)
     prelim = "FINDINGS: Small left pleural effusion. " + " ".join(PAYLOADS)
     final = "FINDINGS: Large left pleural effusion " + PAYLOADS[1] + ". No pneumothorax."
     (xss_pair,) = seed(engine, [PairSpec(prelim, final, scored(scorer, prelim, final), RITA,

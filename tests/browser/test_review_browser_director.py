@@ -17,12 +17,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from radagree.store import make_engine, migrate
 from review.config import WebConfig
 from review.web import AppConfig, create_app
 from support.browser import ServedApp, sign_in
 from support.fhir import free_port
-from support.review_app import RITA, add_accounts, seed_cohort
+from support.review_app import RITA, add_accounts, seeded_store
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -30,9 +29,7 @@ pytestmark = pytest.mark.timeout(300)
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, scorer):
     folder = tmp_path_factory.mktemp("review-browser-18")
-    engine = make_engine(f"sqlite:///{folder / 'radagree.db'}")
-    migrate(engine)
-    cohort = seed_cohort(engine, scorer)
+    engine, cohort = seeded_store(folder, scorer)
     add_accounts(engine)
     port = free_port()
     config = AppConfig(web=WebConfig(secret_key="browser-test-secret-0123456789",

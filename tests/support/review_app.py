@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from starlette.testclient import TestClient
 
+from radagree.store import make_engine, migrate
 from review import add_user
 from review.config import WebConfig
 from review.web import AppConfig, create_app
@@ -52,6 +54,14 @@ def seed_cohort(engine: Any, scorer: Any) -> Seeded:
                  region="head"),
     ])
     return out
+
+
+def seeded_store(folder: Path, scorer: Any) -> tuple[Any, Seeded]:
+    """A migrated SQLite store at `folder`/radagree.db with the cohort seeded: where a served
+    app's site (the browser tests) starts."""
+    engine = make_engine(f"sqlite:///{folder / 'radagree.db'}")
+    migrate(engine)
+    return engine, seed_cohort(engine, scorer)
 
 
 def add_accounts(engine: Any, emails: bool = False) -> None:
