@@ -54,6 +54,15 @@ FAMILIES: dict[str, re.Pattern[str]] = {
 }
 
 
+_ABNORMAL_SAID = re.compile(r"\b(abnormal|abnormality|but|except|however|although)\b",
+                            re.IGNORECASE)
+
+
+def says_normal(sentence: str) -> bool:
+    """A sentence that calls something normal and nothing abnormal."""
+    return bool(_NORMAL_SAID.search(sentence)) and not _ABNORMAL_SAID.search(sentence)
+
+
 def family(m: Mention) -> str | None:
     words = f"{m.label} {m.text}".lower()
     return next((name for name, pattern in FAMILIES.items() if pattern.search(words)), None)
@@ -109,8 +118,10 @@ _RECOMMENDATION = re.compile(
     r"if clinically (warranted|indicated|concerned)|(could|may|should|can) be (considered|"
     r"performed|obtained)|more sensitive for|would be (helpful|useful))\b",
     re.IGNORECASE)
-# How the study was done: dose, fluoroscopy time, lot numbers, contrast given.
+# How the study was done: dose, fluoroscopy time, lot numbers, contrast given, what the
+# images include ("All seven cervical vertebrae are visualized").
 _TECHNIQUE = re.compile(
+    r"\ball ([\w-]+ ){0,8}(are|were) (visualized|included|imaged)\b|"
     r"\b(fluoroscopy time|fluoro time|dose|mgy|dlp|ctdi|air kerma|lot (number|no)|"
     r"was administered|were administered|procedure was|consent|"
     r"time-?out|sterile|prepped|draped|lidocaine|anesthe\w+ (was|were)|"

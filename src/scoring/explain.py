@@ -41,6 +41,16 @@ class ExplanationInput:
     prelim_text: str = ""
     final_text: str = ""
     recommendation_changed: bool = False
+    # (quantity, preliminary value, final value), scoring.measurements
+    measurement_changes: Sequence[tuple[str, float, float]] = ()
+
+
+_BASE_UNIT = {"length": "mm", "velocity": "cm/s", "percent": "%", "volume": "mL"}
+
+
+def _measurements(data: ExplanationInput) -> list[str]:
+    return [f"A measurement differs: preliminary {a:g} {_BASE_UNIT[q]}, final {b:g} "
+            f"{_BASE_UNIT[q]}." for q, a, b in data.measurement_changes[:2]]
 
 
 @dataclass(frozen=True)
@@ -148,6 +158,14 @@ class TemplateExplainer:
             for r in sorted(counted, key=lambda r: r.final_attributes.get("polarity") ==
                             "absent") if r.category == "matched" and not r.descriptive))
         ranked = _ranked(data.rows)
+        if not ranked and (data.recommendation_changed or data.measurement_changes):
+            parts = [head, *_measurements(data)]
+            if data.recommendation_changed:
+                parts.append("The recommendation differs.")
+            if agreed:
+                parts.append(f"Agreed on {len(agreed)} finding"
+                             f"{'s' if len(agreed) != 1 else ''}.")
+            return " ".join(parts)
         if not ranked:
             if not agreed:
                 return (head + " Neither report asserts a finding the other contradicts; "
@@ -160,6 +178,7 @@ class TemplateExplainer:
         if len(ranked) > 6:
             parts.append(f"{len(ranked) - 6} further difference"
                          f"{'s' if len(ranked) > 7 else ''} in the table.")
+        parts += _measurements(data)
         if data.recommendation_changed:
             parts.append("The recommendation differs.")
         if agreed:

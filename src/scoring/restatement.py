@@ -18,6 +18,7 @@ from functools import cached_property
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from scoring.abbreviations import definitions, expand
 from scoring.clinical import content_words
 
 _SENTENCE = re.compile(r"(?:[^.;!?\n]|\.(?=\d))+[.;!?]?")  # "3.2 cm" stays one sentence
@@ -33,9 +34,13 @@ class _Sentence:
 
 
 def _sentences(text: str) -> list[_Sentence]:
+    """Each sentence's content words, with its abbreviations written out: "ACOM complex"
+    and "anterior communicating artery complex" keep the same words."""
+    local = definitions(text)
     out = []
     for m in _SENTENCE.finditer(text):
-        words = content_words(m.group())
+        expanded = expand(m.group(), local)
+        words = content_words(expanded.text if expanded else m.group())
         if words:
             out.append(_Sentence(m.start(), m.end(), words))
     return out

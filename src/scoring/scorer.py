@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 
-from scoring import categories, clinical
+from scoring import categories, clinical, measurements
 from scoring import exam as exams
 from scoring.backends import BuildContext
 from scoring.config import LlmSettings, ScoringConfig
@@ -71,6 +71,7 @@ class _Analysis:
     timings: dict[str, float] = field(default_factory=dict)
     recommendation_changed: bool = False
     category_rows: list[EntityRow] = field(default_factory=list)
+    measurement_changes: list[tuple[str, float, float]] = field(default_factory=list)
 
     def shared(self) -> list[tuple[Mention, Mention]]:
         return [(a.prelim, a.final) for rows in self.alignments.values() for a in rows
@@ -205,7 +206,10 @@ class Scorer:
                 prelim, final, exam, alignments,
                 {"sections": t_sections, "ner": t_ner + t_place, "matching": _ms(t)},
                 clinical.recommendation_changed(*recs),
-                categories.compare(prelim, final, _category_section(list(names)))))
+                categories.compare(prelim, final, _category_section(list(names))),
+                measurements.changed(*(" ".join(text[s.start:s.end] for s in secs)
+                                       for text, secs in ((prelim, layouts[k][0]),
+                                                          (final, layouts[k][1]))))))
         return out
 
     def _said_elsewhere(self, analysis: _Analysis) -> set[int]:
@@ -324,7 +328,12 @@ class Scorer:
         words = {"prelim": clinical.content_words(analysis.prelim),
                  "final": clinical.content_words(analysis.final),
                  "texts": (analysis.prelim, analysis.final),
-                 "restatement": Restatement(analysis.prelim, analysis.final)}
+                 "restatement": Restatement(analysis.prelim, analysis.final),
+                 # A management category stated alike in both reports (BI-RADS 3 and
+                 # BI-RADS 3) is the management decision: a size or grade that differs under
+                 # it does not change management.
+                 "settled": bool(analysis.category_rows) and all(
+                     r.category == "matched" for r in analysis.category_rows)}
         for name, alignments in analysis.alignments.items():
             section_rows = [self._row(a, verdict_of, analysis.exam.region, elsewhere,
                                       words) for a in alignments]
@@ -343,13 +352,15 @@ class Scorer:
             score = 1.0
         score = round(min(max(score, 0.0), 1.0), 4)
         thresholds = self.config.thresholds_for(analysis.exam.modality)
-        disc = discrepancy(rows, analysis.recommendation_changed)
+        disc = discrepancy(rows, analysis.recommendation_changed
+                           or bool(analysis.measurement_changes))
         g = consistent_grade(grade(score, thresholds), disc, self.config.max_grade)
         analysis.timings["scoring"] = _ms(t)
         explain_input = ExplanationInput(
             esas=score, grade=g, max_grade=self.config.max_grade, discrepancy=disc,
             counts=total, rows=rows, prelim_text=analysis.prelim, final_text=analysis.final,
-            recommendation_changed=analysis.recommendation_changed)
+            recommendation_changed=analysis.recommendation_changed,
+            measurement_changes=analysis.measurement_changes)
         return _Tally(rows, sections, total, score, g, thresholds, disc, explain_input)
 
     def _result(self, analysis: _Analysis, tally: _Tally,
@@ -405,11 +416,13 @@ class Scorer:
             v = verdict_of[id(p)]
             category = "matched" if v.same else "mismatched"
             counted = id(p) not in elsewhere
+            settled = words["settled"] and v.reason in ("size", "severity") and \
+                tier != "critical"
             return EntityRow(category=category, reason=v.reason, match=a.match,
                              similarity=a.similarity, decided_by=v.decided_by,
                              counted=counted,
-                             actionable=counted and sig.actionable(category, v.reason, tier,
-                                                                   p, f),
+                             actionable=counted and not settled and sig.actionable(
+                                 category, v.reason, tier, p, f),
                              **common)
         if f is not None:
             counted = f.counted and id(f) not in elsewhere
@@ -439,6 +452,9 @@ def _omitted(p: Mention | None, f: Mention | None, words: dict) -> bool:
         return False
     m = p or f
     assert m is not None
+    sentence = words["texts"][0 if p is not None else 1][m.sentence[0]:m.sentence[1]]
+    if clinical.says_normal(sentence):
+        return False  # an added normal check ("The dens and lateral masses are intact.")
     return words["restatement"].omitted(0 if p is not None else 1, m.span)
 
 

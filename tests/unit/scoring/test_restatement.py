@@ -125,3 +125,73 @@ def test_one_pairing_crossing_two_statements_of_both_reports_is_no_discrepancy(s
     final = _report("Small right pleural effusion. Small left pleural effusion.",
                     "Small bilateral pleural effusions.")
     assert scorer.score(prelim, final, "XR CHEST 2V").discrepancy == "none"
+
+
+# ------------------------------------------------------------------ measurements
+def test_measurements_in_other_units_and_words_are_the_same() -> None:
+    from scoring import measurements
+
+    assert measurements.changed("AAA measuring 4.1 cm. ICA stenosis <50%.",
+                                "The aneurysm measures 41 mm; less than 50 percent stenosis.") \
+        == []
+    assert measurements.values("A 3.2 x 1.1 x 2.4 cm mass.") == {
+        ("length", 32.0), ("length", 11.0), ("length", 24.0)}
+
+
+def test_a_measurement_changed_on_both_sides_is_found_and_an_added_one_is_not() -> None:
+    from scoring import measurements
+
+    assert measurements.changed("Right ICA PSV 141 cm/s.", "Right ICA PSV 162 cm/s.") == [
+        ("velocity", 141.0, 162.0)]
+    assert measurements.changed("Normal LV size.", "Normal LV size, LVEF 58%.") == []
+
+
+def test_a_measurement_change_alone_is_a_minor_discrepancy(scorer) -> None:
+    prelim = _report("Right ICA peak systolic velocity 141 cm/s with mild plaque.",
+                     "Right ICA 50-69% stenosis by velocity criteria.")
+    final = _report("Right ICA peak systolic velocity 162 cm/s with mild plaque.",
+                    "Right ICA 50-69% stenosis by velocity criteria.")
+    r = scorer.score(prelim, final, "US CAROTID BILAT")
+    assert r.discrepancy == "minor"
+    assert "141" in r.explanation and "162" in r.explanation
+    same = scorer.score(prelim, prelim.replace("141 cm/s", "141 cm/sec"), "US CAROTID BILAT")
+    assert same.discrepancy == "none"
+
+
+# ------------------------------------------------------------------ report layout
+def test_advice_under_a_recommendation_heading_is_compared(scorer) -> None:
+    findings = "No suspicious mass, calcifications or distortion."
+    prelim = _report(findings, "BI-RADS 1: Negative.") + \
+        "\nRECOMMENDATION: Annual screening mammography.\n"
+    same = _report(findings, "BI-RADS 1: Negative. Routine annual screening mammography is "
+                   "recommended.")
+    other = _report(findings, "BI-RADS 1: Negative. Diagnostic mammogram in 6 months is "
+                    "recommended.")
+    assert scorer.score(prelim, same, "MAMMO SCREENING BILAT").discrepancy == "none"
+    assert scorer.score(prelim, other, "MAMMO SCREENING BILAT").discrepancy == "minor"
+
+
+def test_a_sub_headings_side_goes_to_its_findings(scorer) -> None:
+    def report(side: str, other: str) -> str:
+        return _report(f"{side} breast: There is a new 1.9 cm irregular spiculated mass.\n"
+                       f"{other} breast: No suspicious mass or calcifications.",
+                       "BI-RADS 5: Highly suggestive of malignancy.")
+
+    r = scorer.score(report("Left", "Right"), report("Right", "Left"), "MAMMO DX BILAT")
+    assert r.discrepancy == "major", r.explanation
+
+
+def test_bilateral_against_both_sides_said_one_by_one_is_no_discrepancy(scorer) -> None:
+    prelim = _report("Mild plaque at both carotid bulbs.",
+                     "1. Right ICA: <50% stenosis.\n2. Left ICA: <50% stenosis.")
+    final = _report("Mild plaque at both carotid bulbs.",
+                    "Less than 50 percent internal carotid artery stenosis bilaterally.")
+    assert scorer.score(prelim, final, "US CAROTID BILAT").discrepancy == "none"
+
+
+def test_a_size_under_an_unchanged_category_is_no_major_discrepancy(scorer) -> None:
+    prelim = _report("Right breast 10 o'clock: oval circumscribed mass, 8 mm.",
+                     "BI-RADS 3: Probably benign. Follow-up ultrasound in 6 months.")
+    final = _report("Right breast 10 o'clock: oval circumscribed mass, 12 mm.",
+                    "BI-RADS 3: Probably benign. Follow-up ultrasound in 6 months.")
+    assert scorer.score(prelim, final, "US BREAST RT LIMITED").discrepancy == "minor"
