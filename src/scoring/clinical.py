@@ -119,9 +119,9 @@ _RECOMMENDATION = re.compile(
     r"performed|obtained)|more sensitive for|would be (helpful|useful))\b",
     re.IGNORECASE)
 # How the study was done: dose, fluoroscopy time, lot numbers, contrast given, what the
-# images include ("All seven cervical vertebrae are visualized").
+# images include ("All seven cervical vertebrae are visualized"), where they were sent (PACS).
 _TECHNIQUE = re.compile(
-    r"\ball ([\w-]+ ){0,8}(are|were) (visualized|included|imaged)\b|"
+    r"\ball ([\w-]+ ){0,8}(are|were) (visualized|included|imaged)\b|\bpacs\b|"
     r"\b(fluoroscopy time|fluoro time|dose|mgy|dlp|ctdi|air kerma|lot (number|no)|"
     r"was administered|were administered|procedure was|consent|"
     r"time-?out|sterile|prepped|draped|lidocaine|anesthe\w+ (was|were)|"

@@ -61,15 +61,34 @@ def same_finding(a: Mention, b: Mention, vocabulary: Vocabulary,
             return None  # an organ said normal denies findings, not devices or mere mentions
         if whole.change == "acute" and chronic(part):
             return None  # "no acute osseous abnormality" leaves the osteophytes standing
+        place = vocabulary.label(whole.anatomy) or ""
+        if ("space" in place or "cavity" in place) and part.anatomy not in (None, whole.anatomy):
+            return None  # "the pleural spaces are clear" says nothing of the lung they hold
         if part.anatomy is None:
             return "normal" if whole.anatomy in _REGION_ROOTS else None
         return "normal" if vocabulary.within(part.anatomy, whole.anatomy) else None
-    if vocabulary.related_heads(a.head, b.head) and vocabulary.compatible(a.anatomy, b.anatomy):
+    heads = (a.head, b.head)
+    if a.head != b.head and a.anatomy is not None and a.anatomy == b.anatomy:
+        # "band-like opacity" (a concept of its own) and "linear opacity" in one place: the
+        # same head noun, said of the same structure
+        noun = _noun(a)
+        if noun is not None and noun == _noun(b) and noun in vocabulary.heads:
+            heads = (noun, noun)
+    if vocabulary.related_heads(*heads) and vocabulary.compatible(a.anatomy, b.anatomy):
         absent = a if a.polarity == "absent" else b
         if denial and absent.concept != absent.head and not absent.concept.startswith("~"):
             return None  # "no full-thickness tear" does not deny a partial-thickness tear
         return "head"
     return None
+
+
+def _noun(m: Mention) -> str | None:
+    """The last word of what the report wrote, singular: the head noun of the phrase."""
+    words = m.text.lower().replace("-", " ").split()
+    if m.kind != "finding" or not words:
+        return None
+    word = words[-1]
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
 def agreement(a: Mention, b: Mention, vocabulary: Vocabulary) -> float:
@@ -106,10 +125,12 @@ def align(
     # and comparing all of them was a third of a pair's scoring.
     by_concept: dict[str, list[int]] = {}
     by_head: dict[str | None, list[int]] = {}
+    by_noun: dict[str | None, list[int]] = {}
     generic_final = []
     for j, f in enumerate(final):
         by_concept.setdefault(f.concept, []).append(j)
         by_head.setdefault(f.head, []).append(j)
+        by_noun.setdefault(_noun(f), []).append(j)
         if f.generic:
             generic_final.append(j)
     heads = [h for h in by_head if h is not None]
@@ -117,7 +138,8 @@ def align(
         if cosine is not None or p.generic:
             candidates: list[int] | set[int] = range(len(final))  # type: ignore[assignment]
         else:
-            candidates = set(by_concept.get(p.concept, ())) | set(generic_final)
+            candidates = set(by_concept.get(p.concept, ())) | set(generic_final) | set(
+                by_noun.get(_noun(p), ()) if _noun(p) is not None else ())
             if p.head is not None:
                 for h in heads:
                     if h == p.head or vocabulary.related_heads(p.head, h):

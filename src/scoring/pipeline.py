@@ -114,6 +114,8 @@ _EXTRA_RULES: list[tuple[str, str, str]] = [
     ("no findings to suggest", "NEGATED_EXISTENCE", "FORWARD"),
     ("without evidence of", "NEGATED_EXISTENCE", "FORWARD"),
     ("not seen", "NEGATED_EXISTENCE", "BACKWARD"),
+    ("is not significantly", "NEGATED_EXISTENCE", "BACKWARD"),
+    ("are not significantly", "NEGATED_EXISTENCE", "BACKWARD"),
     ("not identified", "NEGATED_EXISTENCE", "BACKWARD"),
     ("not visualized", "NEGATED_EXISTENCE", "BACKWARD"),
     ("not present", "NEGATED_EXISTENCE", "BACKWARD"),
