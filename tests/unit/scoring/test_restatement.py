@@ -195,3 +195,21 @@ def test_a_size_under_an_unchanged_category_is_no_major_discrepancy(scorer) -> N
     final = _report("Right breast 10 o'clock: oval circumscribed mass, 12 mm.",
                     "BI-RADS 3: Probably benign. Follow-up ultrasound in 6 months.")
     assert scorer.score(prelim, final, "US BREAST RT LIMITED").discrepancy == "minor"
+
+
+def test_one_head_noun_said_of_one_structure_is_one_finding(scorer) -> None:
+    prelim = _report("Linear opacity at the left lung base, likely atelectasis. No pleural "
+                     "effusion or pneumothorax.", "Left basilar atelectasis.")
+    final = _report("A band-like opacity at the left lung base probably reflects atelectasis. "
+                    "The pleural spaces are clear.", "Left basilar atelectasis.")
+    r = scorer.score(prelim, final, "XR CHEST 2V")
+    assert r.discrepancy == "none", r.explanation
+
+
+def test_a_clear_pleural_space_does_not_deny_a_finding_of_the_lung(scorer) -> None:
+    # The finding is missed, not "denied": the statement is about the pleura.
+    r = scorer.score(_report("The pleural spaces are clear.", "No acute findings."),
+                     _report("Linear opacity at the left lung base.", "No acute findings."),
+                     "XR CHEST 2V")
+    opacity = [e for e in r.entities if e.final_text and "opacity" in e.final_text.lower()]
+    assert opacity and all(e.match != "normal" for e in opacity), opacity
