@@ -58,6 +58,9 @@ def _polarity(ent: Span, e: Entity) -> Polarity:
         return "absent"
     if e.how != "normal" and any(t.lower_ in NEGATION_CUES for t in ent):
         return "absent"
+    doc = ent.doc
+    if ent.start >= 2 and doc[ent.start - 1].text == "-" and doc[ent.start - 2].lower_ == "non":
+        return "absent"  # "non-mass-like", "non-obstructing": the prefix denies the word
     if ent._.is_uncertain or ent._.is_hypothetical:
         return "possible"
     return "present"

@@ -75,9 +75,11 @@ def same_finding(a: Mention, b: Mention, vocabulary: Vocabulary,
         if noun is not None and noun == _noun(b) and noun in vocabulary.heads:
             heads = (noun, noun)
     if vocabulary.related_heads(*heads) and vocabulary.compatible(a.anatomy, b.anatomy):
-        absent = a if a.polarity == "absent" else b
+        absent, stated = (a, b) if a.polarity == "absent" else (b, a)
         if denial and absent.concept != absent.head and not absent.concept.startswith("~"):
             return None  # "no full-thickness tear" does not deny a partial-thickness tear
+        if denial and not vocabulary.kind_of(stated.head, absent.head):
+            return None  # "no collection" denies no "focus": a focus need not be a collection
         return "head"
     return None
 

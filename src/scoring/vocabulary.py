@@ -486,6 +486,11 @@ class Vocabulary:
             return False
         return a == b or b in self._head_chain(a) or a in self._head_chain(b)
 
+    def kind_of(self, narrow: str | None, broad: str | None) -> bool:
+        """`narrow` is `broad` or a kind of it ("mass" is a kind of "lesion")."""
+        return narrow is not None and broad is not None and (
+            narrow == broad or broad in self._head_chain(narrow))
+
     def _head_chain(self, head: str) -> list[str]:
         chain = []
         current = self.heads.get(head)

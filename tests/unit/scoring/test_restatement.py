@@ -213,3 +213,20 @@ def test_a_clear_pleural_space_does_not_deny_a_finding_of_the_lung(scorer) -> No
                      "XR CHEST 2V")
     opacity = [e for e in r.entities if e.final_text and "opacity" in e.final_text.lower()]
     assert opacity and all(e.match != "normal" for e in opacity), opacity
+
+
+def test_a_non_prefix_denies_its_word(scorer) -> None:
+    text = "A wedge-shaped, non-mass-like area of low T2 signal at the left base."
+    read = scorer.ner.read_many([(text, [Section("findings", 0, len(text))])])[0]
+    masses = [m for m in scorer.ner.mentions(read) if m.head == "mass"]
+    assert masses and all(m.polarity == "absent" for m in masses)
+
+
+def test_a_denial_of_a_narrower_kind_does_not_deny_a_broader_word(scorer) -> None:
+    # "no extra-axial collection" says nothing of a "focus" (a lesion need not be one): the
+    # focus is missed, not denied
+    r = scorer.score(_report("No extra-axial collection. No mass effect.", "As above."),
+                     _report("A 1.1 cm focus of restricted diffusion in the left corona "
+                             "radiata. No mass effect.", "As above."), "MRI BRAIN W/WO")
+    assert all(e.reason != "negation" for e in r.entities), r.entities
+    assert any(e.category == "missing" and e.final_text == "focus" for e in r.entities)
