@@ -64,10 +64,13 @@ def _acute_denial_of_old(denial: Mention, finding: Mention) -> bool:
 # A denial qualified by one of these words denies only that kind of the finding: "no
 # suspicious calcifications" beside "vascular calcifications", "no significant stenosis" beside
 # "mild stenosis", "no displaced fracture" beside "a nondisplaced fracture".
-_BENIGN_KIND = frozenset({"benign", "vascular", "secretory", "coarse", "typical", "typically",
-                          "dystrophic", "simple", "physiologic", "physiological"})
+_BENIGN_KIND = frozenset({"benign", "vascular", "vessel", "vessels", "secretory", "coarse",
+                          "typical", "typically", "dystrophic", "simple", "physiologic",
+                          "physiological", "rod", "lucent", "eggshell", "popcorn", "milk",
+                          "encapsulated", "hyperplasia"})
 _SUSPICIOUS_KIND = frozenset({"suspicious", "malignant", "pleomorphic", "spiculated",
-                              "concerning", "worrisome", "enhancing"})
+                              "concerning", "worrisome", "enhancing", "lenticular", "obscured",
+                              "erased", "irregular", "indistinct", "infiltrative", "atypical"})
 
 
 def _narrower_denial(denial: Mention, finding: Mention) -> bool:

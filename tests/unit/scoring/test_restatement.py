@@ -4,6 +4,8 @@ sentences; each test names the route it exercises."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from scoring import clinical
@@ -218,3 +220,23 @@ def test_a_denial_of_a_narrower_kind_does_not_deny_a_broader_word(scorer) -> Non
                              "radiata. No mass effect.", "As above."), "MRI BRAIN W/WO")
     assert all(e.reason != "negation" for e in r.entities), r.entities
     assert any(e.category == "missing" and e.final_text == "focus" for e in r.entities)
+
+
+@pytest.mark.parametrize("denial,finding,narrower", [
+    ("No lenticular or obscured-margin T2 hypointense lesion.",
+     "Typical encapsulated nodules of benign prostatic hyperplasia.", True),
+    ("No suspicious fine pleomorphic calcifications.",
+     "Parallel linear calcifications following the vessels.", True),
+    ("No suspicious calcifications.", "Fine pleomorphic calcifications.", False),
+])
+def test_a_denial_qualified_by_a_suspicious_shape_spares_a_benign_kind(
+        denial: str, finding: str, narrower: bool) -> None:
+    from scoring.context_check import _narrower_denial
+    from scoring.mention import Mention
+
+    def mention(text: str, polarity: str) -> Mention:
+        return Mention("lesion", "lesion", "finding", text, 0, len(text), "findings",
+                       (0, len(text)), polarity=polarity,  # type: ignore[arg-type]
+                       sentence_words=frozenset(re.findall(r"[a-z0-9]+", text.lower())))
+
+    assert _narrower_denial(mention(denial, "absent"), mention(finding, "present")) is narrower
