@@ -115,6 +115,8 @@ _RECOMMENDATION = re.compile(
     r"clinical correlation|correlate clinically|referral|no (further |routine )?follow[- ]?up|"
     r"routine (annual )?screening|annual screening|screening mammogra\w+ in|"
     r"next (\w+ ){0,3}(mammogra\w*|ct|mri|ultrasound|imaging|study|exam\w*|follow[- ]?up) in|"
+    r"(does|do|did) not (require|need|warrant) (further|additional|any)|"
+    r"no further (evaluation|work-?up|imaging|follow[- ]?up) (is )?(needed|required|necessary)|"
     r"if clinically (warranted|indicated|concerned)|(could|may|should|can) be (considered|"
     r"performed|obtained)|more sensitive for|would be (helpful|useful))\b",
     re.IGNORECASE)

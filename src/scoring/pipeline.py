@@ -87,6 +87,7 @@ _EXTRA_RULES: list[tuple[str, str, str]] = [
     ("been excluded", "NEGATED_EXISTENCE", "BACKWARD"),
     ("ruled out", "NEGATED_EXISTENCE", "BACKWARD"),
     ("excludes", "NEGATED_EXISTENCE", "FORWARD"),
+    ("rarely associated with", "NEGATED_EXISTENCE", "FORWARD"),
     ("not met", "NEGATED_EXISTENCE", "BACKWARD"),
     ("are not met", "NEGATED_EXISTENCE", "BACKWARD"),
     ("does not meet criteria for", "NEGATED_EXISTENCE", "FORWARD"),
