@@ -64,7 +64,11 @@ def says_normal(sentence: str) -> bool:
 
 
 def family(m: Mention) -> str | None:
-    words = f"{m.label} {m.text}".lower()
+    return _family(f"{m.label} {m.text}".lower())
+
+
+@functools.lru_cache(maxsize=16384)
+def _family(words: str) -> str | None:
     return next((name for name, pattern in FAMILIES.items() if pattern.search(words)), None)
 
 

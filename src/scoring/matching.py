@@ -127,12 +127,13 @@ def align(
     # and comparing all of them was a third of a pair's scoring.
     by_concept: dict[str, list[int]] = {}
     by_head: dict[str | None, list[int]] = {}
-    by_noun: dict[str | None, list[int]] = {}
+    by_noun: dict[tuple[str | None, str | None], list[int]] = {}
     generic_final = []
     for j, f in enumerate(final):
         by_concept.setdefault(f.concept, []).append(j)
         by_head.setdefault(f.head, []).append(j)
-        by_noun.setdefault(_noun(f), []).append(j)
+        if f.anatomy is not None:
+            by_noun.setdefault((_noun(f), f.anatomy), []).append(j)
         if f.generic:
             generic_final.append(j)
     heads = [h for h in by_head if h is not None]
@@ -141,7 +142,7 @@ def align(
             candidates: list[int] | set[int] = range(len(final))  # type: ignore[assignment]
         else:
             candidates = set(by_concept.get(p.concept, ())) | set(generic_final) | set(
-                by_noun.get(_noun(p), ()) if _noun(p) is not None else ())
+                by_noun.get((_noun(p), p.anatomy), ()) if p.anatomy is not None else ())
             if p.head is not None:
                 for h in heads:
                     if h == p.head or vocabulary.related_heads(p.head, h):

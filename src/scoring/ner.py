@@ -15,6 +15,7 @@ The scorer decides the exam between the two steps, from the procedure or the rea
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -249,6 +250,7 @@ def _written(reading: Reading, x: abbreviations.Expanded, original: str) -> Read
 _SIDE = re.compile(r"\b(left|right|bilateral|both)\b", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=4096)
 def _heading_side(heading: str) -> str | None:
     sides = {m.lower() for m in _SIDE.findall(heading)}
     if not sides:

@@ -50,7 +50,12 @@ class Restatement:
     """The one-to-one sentence alignment of a report pair and what it says of a span."""
 
     def __init__(self, prelim: str, final: str) -> None:
-        self.sides = (_sentences(prelim), _sentences(final))
+        self.texts = (prelim, final)
+
+    @cached_property
+    def sides(self) -> tuple[list[_Sentence], list[_Sentence]]:
+        """Read only when a row asks (most pairs have no finding alone on its side)."""
+        return _sentences(self.texts[0]), _sentences(self.texts[1])
 
     @cached_property
     def _shares(self) -> tuple[list[float], list[float]]:
