@@ -295,9 +295,18 @@ def clinical_mentions(mentions: list[Mention], text: str) -> list[Mention]:
         elif roles[m.sentence] != "finding":
             continue
         if is_clinical(m, sentence):
+            _osteopenia(m)
             m.descriptive = descriptive(m)
             out.append(m)
     return out
+
+
+def _osteopenia(m: Mention) -> None:
+    """"Bone mineralization is mildly decreased" is osteopenia, said in a clause the
+    vocabulary's phrase "decreased bone mineralization" does not match."""
+    if m.change == "decreased" and re.search(r"mineraliz|bone density", m.text, re.IGNORECASE):
+        m.concept = m.head = m.label = "osteopenia"
+        m.change = None
 
 
 # ------------------------------------------------------------------ recommendations

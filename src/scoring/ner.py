@@ -86,6 +86,7 @@ class LexiconNer:
         return [self.mentions(r, region) for r, region in zip(reads, regions, strict=True)]
 
     def read_many(self, items: Sequence[tuple[str, Sequence[Section]]]) -> list[ReadReport]:
+        items = [(_answered(text), sections) for text, sections in items]
         plan: list[tuple[int, Section, Sentence]] = []
         local = [abbreviations.definitions(text) for text, _ in items]
         for i, (text, sections) in enumerate(items):
@@ -248,6 +249,17 @@ def _written(reading: Reading, x: abbreviations.Expanded, original: str) -> Read
 
 
 _SIDE = re.compile(r"\b(left|right|bilateral|both)\b", re.IGNORECASE)
+
+
+# A structured template's feature line answered yes ("- Nonrim arterial phase
+# hyperenhancement: Yes."): the feature is a finding, not an organ heading. The colon becomes a
+# comma (offsets stay); "...: No" lines stay unread (a negative against silence counts nothing).
+_ANSWERED_YES = re.compile(r"(?im)^([ \t]*(?:[-•*]|\d+[.)])?[ \t]*[a-z][^:\n]{2,80}):"
+                           r"(?=[ \t]*(?:yes|present|positive)\b)")
+
+
+def _answered(text: str) -> str:
+    return _ANSWERED_YES.sub(r"\1,", text) if ":" in text else text
 
 
 @functools.lru_cache(maxsize=4096)

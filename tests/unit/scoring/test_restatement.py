@@ -240,3 +240,18 @@ def test_a_denial_qualified_by_a_suspicious_shape_spares_a_benign_kind(
                        sentence_words=frozenset(re.findall(r"[a-z0-9]+", text.lower())))
 
     assert _narrower_denial(mention(denial, "absent"), mention(finding, "present")) is narrower
+
+
+def test_decreased_bone_mineralization_in_a_clause_is_osteopenia(scorer) -> None:
+    text = "Bone mineralization is mildly decreased."
+    read = scorer.ner.read_many([(text, [Section("findings", 0, len(text))])])[0]
+    found = clinical.clinical_mentions(scorer.ner.mentions(read), text)
+    assert [m.concept for m in found] == ["osteopenia"]
+
+
+def test_a_template_feature_answered_yes_is_a_finding(scorer) -> None:
+    text = "LI-RADS features:\n- Nonrim arterial phase hyperenhancement: Yes.\n"
+    read = scorer.ner.read_many([(text, [Section("findings", 0, len(text))])])[0]
+    found = clinical.clinical_mentions(scorer.ner.mentions(read), text)
+    assert any("hyperenhancement" in m.text and m.polarity == "present" for m in found), found
+    assert read.text == text.replace("hyperenhancement:", "hyperenhancement,")
