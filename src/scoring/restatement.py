@@ -24,6 +24,8 @@ from scoring.clinical import content_words
 _SENTENCE = re.compile(r"(?:[^.;!?\n]|\.(?=\d))+[.;!?]?")  # "3.2 cm" stays one sentence
 KEPT_SHARE = 0.4      # a reworded sentence keeps two words in five or more
 OMITTED_SHARE = 0.25  # a sentence whose partner keeps under a quarter was left out
+JOINED_WORDS = 12     # a sentence this long may join several of the other report's
+JOINED_MORE = 3       # ... and the three that keep most of it are read with its partner
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,13 @@ class Restatement:
             words = set(other[j].words)
             for k in (j - 1, j + 1):
                 if 0 <= k < len(other) and k not in verbatim:
+                    words |= other[k].words
+            if len(s.words) >= JOINED_WORDS:
+                # A long sentence joins several of the other report's (a template's lines
+                # written as one prose sentence): the sentences that keep most of it count.
+                best = sorted((k for k in range(len(other)) if k not in verbatim and k != j),
+                              key=lambda k: -len(s.words & other[k].words))[:JOINED_MORE]
+                for k in best:
                     words |= other[k].words
             out.append(len(s.words & words) / len(s.words))
         return out

@@ -41,6 +41,18 @@ def test_a_sentence_left_out_is_omitted_even_when_its_words_recur_elsewhere() ->
     assert not r.kept(1, (start, start + 4))
 
 
+def test_a_long_prose_sentence_joining_template_lines_is_kept() -> None:
+    prelim = ("Spine: Mild uptake at the L4-L5 facet joints bilaterally.\nSkull: Unremarkable."
+              "\nRibs: Unremarkable.\nExtremities: Mild symmetric uptake in both knees, "
+              "degenerative pattern.\nPelvis: Unremarkable.\nSternum: Unremarkable.\n"
+              "Soft tissues: Normal renal and bladder activity.")
+    final = ("Tracer distribution is physiologic apart from mild foci at the L4-L5 facet joints "
+             "bilaterally and mild symmetric activity at both knees in a degenerative pattern, "
+             "with normal renal and bladder activity.")
+    r = Restatement(prelim, final)
+    assert r.kept(1, (final.index("foci"), final.index("foci") + 4))
+
+
 def test_decimals_do_not_split_sentences() -> None:
     r = Restatement("A 3.2 cm mass in the left arm.", "The left arm mass measures 3.2 cm.")
     assert len(r.sides[0]) == 1
