@@ -158,14 +158,13 @@ class TemplateExplainer:
             for r in sorted(counted, key=lambda r: r.final_attributes.get("polarity") ==
                             "absent") if r.category == "matched" and not r.descriptive))
         ranked = _ranked(data.rows)
+        tail = _measurements(data)
+        if data.recommendation_changed:
+            tail.append("The recommendation differs.")
+        if agreed:
+            tail.append(f"Agreed on {len(agreed)} finding{'s' if len(agreed) != 1 else ''}.")
         if not ranked and (data.recommendation_changed or data.measurement_changes):
-            parts = [head, *_measurements(data)]
-            if data.recommendation_changed:
-                parts.append("The recommendation differs.")
-            if agreed:
-                parts.append(f"Agreed on {len(agreed)} finding"
-                             f"{'s' if len(agreed) != 1 else ''}.")
-            return " ".join(parts)
+            return " ".join([head, *tail])
         if not ranked:
             if not agreed:
                 return (head + " Neither report asserts a finding the other contradicts; "
@@ -178,12 +177,7 @@ class TemplateExplainer:
         if len(ranked) > 6:
             parts.append(f"{len(ranked) - 6} further difference"
                          f"{'s' if len(ranked) > 7 else ''} in the table.")
-        parts += _measurements(data)
-        if data.recommendation_changed:
-            parts.append("The recommendation differs.")
-        if agreed:
-            parts.append(f"Agreed on {len(agreed)} finding{'s' if len(agreed) != 1 else ''}.")
-        return " ".join(parts)
+        return " ".join(parts + tail)
 
 
 @explainers.register("template")

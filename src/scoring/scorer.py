@@ -45,6 +45,17 @@ def _version() -> str:
         return "0.0.0+source"
 
 
+@dataclass(frozen=True)
+class _Wording:
+    """What a row of one pair is judged against besides its own mentions."""
+
+    texts: tuple[str, str]
+    restatement: Restatement
+    # A management category stated alike in both reports (BI-RADS 3 and BI-RADS 3) is the
+    # management decision: a size or grade that differs under it does not change management.
+    settled: bool
+
+
 @dataclass
 class _Tally:
     """One pair after the context check: what the explanation and the result are made of."""
@@ -325,15 +336,10 @@ class Scorer:
         sections: list[SectionScore] = []
         weights = self.config.section_weights.model_dump()
         elsewhere = self._said_elsewhere(analysis)
-        words = {"prelim": clinical.content_words(analysis.prelim),
-                 "final": clinical.content_words(analysis.final),
-                 "texts": (analysis.prelim, analysis.final),
-                 "restatement": Restatement(analysis.prelim, analysis.final),
-                 # A management category stated alike in both reports (BI-RADS 3 and
-                 # BI-RADS 3) is the management decision: a size or grade that differs under
-                 # it does not change management.
-                 "settled": bool(analysis.category_rows) and all(
-                     r.category == "matched" for r in analysis.category_rows)}
+        words = _Wording((analysis.prelim, analysis.final),
+                         Restatement(analysis.prelim, analysis.final),
+                         bool(analysis.category_rows) and all(
+                             r.category == "matched" for r in analysis.category_rows))
         for name, alignments in analysis.alignments.items():
             section_rows = [self._row(a, verdict_of, analysis.exam.region, elsewhere,
                                       words) for a in alignments]
@@ -383,7 +389,7 @@ class Scorer:
         )
 
     def _row(self, a: Alignment, verdict_of: dict[int, Verdict], region: str,
-             elsewhere: set[int], words: dict) -> EntityRow:
+             elsewhere: set[int], words: _Wording) -> EntityRow:
         p, f = a.prelim, a.final
         ref = f or p
         assert ref is not None
@@ -416,7 +422,7 @@ class Scorer:
             v = verdict_of[id(p)]
             category = "matched" if v.same else "mismatched"
             counted = id(p) not in elsewhere
-            settled = words["settled"] and v.reason in ("size", "severity") and \
+            settled = words.settled and v.reason in ("size", "severity") and \
                 tier != "critical"
             return EntityRow(category=category, reason=v.reason, match=a.match,
                              similarity=a.similarity, decided_by=v.decided_by,
@@ -444,18 +450,24 @@ _NARROWING_WORDS = frozenset({"new", "other", "additional", "further", "full", "
 _PAIRED_ATTRIBUTES = ("polarity", "laterality", "severity", "size_mm")
 
 
-def _omitted(p: Mention | None, f: Mention | None, words: dict) -> bool:
+def _alone(p: Mention | None, f: Mention | None) -> tuple[Mention, int] | None:
+    """The mention of a row that has one side only, and its side (0 the preliminary)."""
+    if f is None:
+        return None if p is None else (p, 0)
+    return None if p is not None else (f, 1)
+
+
+def _omitted(p: Mention | None, f: Mention | None, words: _Wording) -> bool:
     """A mention alone on its side whose sentence the other report left out (its partner
     sentence keeps under a quarter of its words, of four or more): content left out, even if
     the NER names no finding in it. A fragment ("The facet joints.") says nothing."""
-    if (p is None) == (f is None):
+    alone = _alone(p, f)
+    if alone is None:
         return False
-    m = p or f
-    assert m is not None
-    sentence = words["texts"][0 if p is not None else 1][m.sentence[0]:m.sentence[1]]
-    if clinical.says_normal(sentence):
+    m, side = alone
+    if clinical.says_normal(words.texts[side][m.sentence[0]:m.sentence[1]]):
         return False  # an added normal check ("The dens and lateral masses are intact.")
-    return words["restatement"].omitted(0 if p is not None else 1, m.span)
+    return words.restatement.omitted(side, m.span)
 
 
 def _covers(o: Mention, m: Mention, vocabulary: Vocabulary) -> bool:
@@ -468,15 +480,12 @@ def _covers(o: Mention, m: Mention, vocabulary: Vocabulary) -> bool:
                for a in ("laterality", "size_mm", "severity"))
 
 
-def _restated(p: Mention | None, f: Mention | None, words: dict) -> bool:
+def _restated(p: Mention | None, f: Mention | None, words: _Wording) -> bool:
     """A mention alone on its side whose sentence the other report keeps in other words:
     the attending reworded the sentence and the NER read its finding otherwise (or not at
     all). For an incidental finding that is a difference of words, not of findings."""
-    if (p is None) == (f is None):
-        return False
-    m = p or f
-    assert m is not None
-    return words["restatement"].kept(0 if p is not None else 1, m.span)
+    alone = _alone(p, f)
+    return alone is not None and words.restatement.kept(alone[1], alone[0].span)
 
 
 def _category_section(names: list[str]) -> str:

@@ -482,9 +482,7 @@ class Vocabulary:
     @cache  # noqa: B019 - one vocabulary per process, asked for every candidate pair
     def related_heads(self, a: str | None, b: str | None) -> bool:
         """One head is a kind of the other ("mass" is a kind of "lesion")."""
-        if a is None or b is None:
-            return False
-        return a == b or b in self._head_chain(a) or a in self._head_chain(b)
+        return self.kind_of(a, b) or self.kind_of(b, a)
 
     def kind_of(self, narrow: str | None, broad: str | None) -> bool:
         """`narrow` is `broad` or a kind of it ("mass" is a kind of "lesion")."""
