@@ -115,6 +115,12 @@ def identity(text: str, rng: random.Random) -> str | None:
     return text
 
 
+# A denial with a verb of its own ("No shunt vascularity is appreciated") is a clause, not a
+# noun phrase: "There is no X" or "X is excluded" around it would not be English.
+_CLAUSE = re.compile(r"\b(is|are|was|were|seen|noted|identified|appreciated|demonstrated|"
+                     r"present)\b", re.IGNORECASE)
+
+
 def reword(sentences: list[str], rng: random.Random) -> bool:
     """'There is no X' <-> 'No X', then the sentences shuffled, in place; False when nothing
     changed. The benign edit of both injection benches (IU chest and MedPix)."""
@@ -123,7 +129,7 @@ def reword(sentences: list[str], rng: random.Random) -> bool:
         if s.startswith("There is no "):
             sentences[k] = "No " + s[len("There is no "):]
             changed = True
-        elif s.startswith("No ") and not s.startswith("No acute"):
+        elif s.startswith("No ") and not s.startswith("No acute") and not _CLAUSE.search(s):
             sentences[k] = "There is no " + s[3:]
             changed = True
     if len(sentences) > 1:
@@ -159,7 +165,8 @@ def _expansions() -> list[tuple[str, str]]:
 def restyle_sentence(s: str, rng: random.Random) -> str:
     """One sentence rewritten in another attending's words, meaning kept."""
     m = _NO_X.match(s.strip())
-    if m and " or " not in m.group(1) and " and " not in m.group(1):
+    if m and " or " not in m.group(1) and " and " not in m.group(1) and \
+            not _CLAUSE.search(m.group(1)):
         return rng.choice(_NEGATION_FORMS)(m.group(1).strip())
     for a, b in rng.sample(_HEDGES, len(_HEDGES)):
         if re.search(rf"\b{a}\b", s):

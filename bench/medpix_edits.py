@@ -106,19 +106,36 @@ def omission(case: dict, rng: random.Random) -> str | None:
     return report(ss, case["diagnosis"].strip())
 
 
-_LABEL = re.compile(r"^((?:[A-Za-z0-9/ ]{1,25}|Image \d+):\s*)")
+_LABEL = re.compile(r"^((?:[A-Za-z0-9/ ]{1,25}|Image \d+):\s*|[A-Za-z/ ]{1,20}\s?-\s+)")
+_REPORTING = re.compile(r"\b(demonstrates?|demonstrated|shows?|showed|shown|reveals?|revealed|"
+                        r"confirms?|confirmed|depicts?|depicted)\s+(?:(?:a|an|the)\s+)?(?!no\b)")
+_DETERMINER = re.compile(r"^(the|a|an|this|these|those|its|their)\b", re.IGNORECASE)
+_TECHNIQUE = re.compile(r"\b(was|were) (performed|obtained|acquired|done)\b|^(CT|MRI?|MRA|"
+                        r"imaging|images?|radiographs?|scans?|views?|study|ultrasound|US)\b",
+                        re.IGNORECASE)
 
 
 def _negate(s: str) -> str | None:
+    """The sentence as a report would deny it, or None where no grammatical denial exists.
+
+    A denial is written the way reports write one: "There is no X", "X is not seen",
+    "CT demonstrates no X", a telegraphic "No X". A sentence that opens with a determiner
+    ("The left IVC extends ...") or is about the study itself ("MRI was obtained") has no
+    such form; prefixing "No" there ("No the ...", "No MRI was obtained") negates no finding.
+    """
     label = _LABEL.match(s)  # "CT: large mass" -> "CT: No large mass"
     prefix, body = (s[:label.end()], s[label.end():]) if label else ("", s)
     if not body.strip():
         return None
-    for pattern, repl in ((r"^There (is|are) (?!no )", r"There \1 no "),
-                          (r"\b(is|are) seen\b", r"\1 not seen"),
-                          (r"\b(is|are) (noted|present|identified)\b", r"\1 not \2")):
+    for pattern, repl in ((r"^There (is|are) (?:(?:a|an|the)\s+)?(?!no )", r"There \1 no "),
+                          (r"\b(is|are) (?:also )?(seen|noted|present|identified)\b",
+                           r"\1 not \2")):
         if re.search(pattern, body):
             return prefix + re.sub(pattern, repl, body, count=1)
+    if _REPORTING.search(body):
+        return prefix + _REPORTING.sub(lambda m: f"{m.group(1)} no ", body, count=1)
+    if _DETERMINER.match(body) or _TECHNIQUE.search(body):
+        return None
     return prefix + "No " + body[0].lower() + body[1:]
 
 

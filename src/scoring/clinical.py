@@ -301,6 +301,20 @@ def clinical_mentions(mentions: list[Mention], text: str) -> list[Mention]:
     return out
 
 
+def denials(mentions: list[Mention], text: str) -> list[Mention]:
+    """The denied sentence phrases `clinical_mentions` leaves out ("No loss of the fat
+    plane", "CT shows no septations"): alone they deny nothing anyone said, but against the
+    other report stating the same phrase they are its contradiction (`Scorer._analyse`)."""
+    out = []
+    for m in mentions:
+        sentence = text[m.sentence[0]:m.sentence[1]]
+        if m.polarity == "absent" and why_not(m, sentence) == "normal statement" and \
+                role(sentence) == "finding" and not _normal_near(m, sentence):
+            m.descriptive = True
+            out.append(m)
+    return out
+
+
 def _osteopenia(m: Mention) -> None:
     """"Bone mineralization is mildly decreased" is osteopenia, said in a clause the
     vocabulary's phrase "decreased bone mineralization" does not match."""

@@ -199,8 +199,11 @@ class Scorer:
             regions = [self.vocabulary.region(a) for a in (*rf.places(), *rp.places())]
             exam = exams.merge(self.exam(prelim, final, procedure),
                                exams.from_findings(regions))
-            mp = clinical.clinical_mentions(self.ner.mentions(rp, exam.region), prelim)
-            mf = clinical.clinical_mentions(self.ner.mentions(rf, exam.region), final)
+            np, nf = self.ner.mentions(rp, exam.region), self.ner.mentions(rf, exam.region)
+            mp = clinical.clinical_mentions(np, prelim)
+            mf = clinical.clinical_mentions(nf, final)
+            mp, mf = (mp + self._contradicting(clinical.denials(np, prelim), mf),
+                      mf + self._contradicting(clinical.denials(nf, final), mp))
             t_place = _ms(t)
             t = time.perf_counter()
             names = dict.fromkeys(s.name for s in layouts[k][1])
@@ -222,6 +225,13 @@ class Scorer:
                                        for text, secs in ((prelim, layouts[k][0]),
                                                           (final, layouts[k][1]))))))
         return out
+
+    def _contradicting(self, denials: list[Mention], other: list[Mention]) -> list[Mention]:
+        """The denials of one report that deny a phrase the other report states."""
+        return [d for d in denials if any(
+            o.polarity != "absent" and o.section == d.section
+            and same_finding(d, o, self.vocabulary) in ("exact", "head")
+            and self.vocabulary.compatible(d.anatomy, o.anatomy) for o in other)]
 
     def _said_elsewhere(self, analysis: _Analysis) -> set[int]:
         """Leftovers that the other report states too: a finding moved from the findings to

@@ -267,3 +267,22 @@ def test_a_template_feature_answered_yes_is_a_finding(scorer) -> None:
     found = clinical.clinical_mentions(scorer.ner.mentions(read), text)
     assert any("hyperenhancement" in m.text and m.polarity == "present" for m in found), found
     assert read.text == text.replace("hyperenhancement:", "hyperenhancement,")
+
+
+@pytest.mark.parametrize("stated,denied", [
+    ("Contrast CT shows multiple septations within the body of the gallbladder.",
+     "Contrast CT shows no multiple septations within the body of the gallbladder."),
+    ("A defect is identified at the inferior aspect of the interatrial septum.",
+     "A defect is not identified at the inferior aspect of the interatrial septum."),
+    ("Loss of the fat plane between the tail of the pancreas and the spleen.",
+     "No loss of the fat plane between the tail of the pancreas and the spleen."),
+])
+def test_a_denied_description_contradicts_the_same_description_stated(
+        scorer, stated: str, denied: str) -> None:
+    # A phrase the vocabulary names no finding for is a description: alone, its denial says
+    # nothing, but against the other report stating it, it is a contradiction.
+    r = scorer.score(_report(denied, "As above."), _report(stated, "As above."), None)
+    assert r.discrepancy != "none", r.explanation
+    assert any(e.category == "mismatched" and e.reason == "negation" for e in r.entities)
+    alone = scorer.score(_report(denied, "As above."), _report(denied, "As above."), None)
+    assert alone.discrepancy == "none" and alone.esas == 1.0
