@@ -180,6 +180,11 @@ def restyle_sentence(s: str, rng: random.Random) -> str:
     return s
 
 
+def _first_upper(s: str) -> str:
+    """The first letter capital, the rest as written ("CT", "GGO" stay capitals)."""
+    return s[:1].upper() + s[1:]
+
+
 def restyle(sentences: list[str], rng: random.Random) -> bool:
     """A real restyling, in place: about half the sentences rewritten (negation forms, hedges
     of one strength, minimal/mild, abbreviations), the order changed, and prose turned into
@@ -191,7 +196,7 @@ def restyle(sentences: list[str], rng: random.Random) -> bool:
     if len(sentences) > 1:
         rng.shuffle(sentences)
     if rng.random() < 0.5:  # telegraphic: drop "There is/are"
-        sentences[:] = [re.sub(r"^There (?:is|are) (?:a |an )?", "", s).capitalize()
+        sentences[:] = [_first_upper(re.sub(r"^There (?:is|are) (?:a |an )?", "", s))
                         if not s.startswith("There is no") else s for s in sentences]
     return sentences != before
 

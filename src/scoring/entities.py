@@ -127,7 +127,8 @@ class EntityReader:
                         root.head.i not in finding_tokens and root.head.pos_ == "NOUN":
                     continue  # "blood flow", "mass effect"-like compounds of another noun
                 if root.dep_ in ("compound", "amod", "nmod") and root.head.i not in range(
-                        s.start, s.end) and root.head.i in finding_tokens:
+                        s.start, s.end) and root.head.i in finding_tokens and \
+                        not _comma_between(doc, root.i, root.head.i):
                     # "low attenuation lesion": the head words describe another finding
                     described = [e for e in entities if e.start <= root.head.i < e.end]
                     if described:
@@ -437,6 +438,12 @@ def _distance(q_start: int, q_end: int, e_start: int, e_end: int) -> tuple[int, 
     if q_end <= e_start:
         return (e_start - q_end, 0)
     return (q_start - e_end + 1, 1)
+
+
+def _comma_between(doc: Doc, a: int, b: int) -> bool:
+    """A comma parts a finding from the word a parse hangs on it: in "dense fluid, likely
+    hemopericardium" the fluid is a finding of its own, not a word describing the other."""
+    return any(doc[k].text in (",", ";") for k in range(min(a, b) + 1, max(a, b)))
 
 
 def _negated(tok: Token) -> bool:

@@ -41,6 +41,21 @@ def test_uncertainty_triggers(ner):
         == "possible"
 
 
+@pytest.mark.parametrize("hedge", ["likely representing", "possibly representing",
+                                   "suggestive of", "favored to represent", "presumably"])
+def test_hedges_of_one_strength_read_alike(ner, hedge):
+    # "likely representing" and "suggestive of" are one rung of the certainty ladder: an
+    # attending who writes one for the other changes no certainty
+    text = f"Heterogeneous right paratracheal mass, {hedge} necrotic lymphadenopathy."
+    assert mentions(ner, text)["lymphadenopathy"].polarity == "possible"
+
+
+def test_a_finding_after_a_comma_is_not_a_word_of_the_next(ner):
+    # the parse hangs "fluid" on "hemopericardium" across the comma; it is a finding of its own
+    found = mentions(ner, "The pericardium is full of dense fluid, likely hemopericardium.")
+    assert "fluid" in found and found["fluid"].polarity == "present"
+
+
 def test_gap_pattern_keeps_its_negation(ner):
     found = mentions(ner, "The heart is not enlarged.")
     assert found["cardiomegaly"].polarity == "absent"
