@@ -477,7 +477,10 @@ def _omitted(p: Mention | None, f: Mention | None, words: _Wording) -> bool:
     m, side = alone
     if clinical.says_normal(words.texts[side][m.sentence[0]:m.sentence[1]]):
         return False  # an added normal check ("The dens and lateral masses are intact.")
-    return words.restatement.omitted(side, m.span)
+    # A sentence's main phrase needs a sentence of four words to say anything; a finding word
+    # ("Some calcification is present.") says it in two.
+    statement = m.how == "statement" or m.concept.startswith("~about")
+    return words.restatement.omitted(side, m.span, 4 if statement else 2)
 
 
 def _covers(o: Mention, m: Mention, vocabulary: Vocabulary) -> bool:
