@@ -127,6 +127,9 @@ def _ranked(rows: Sequence[EntityRow]) -> list[EntityRow]:
 
 def _sentence(r: EntityRow) -> str:
     tier = f" ({_TIER_WORDS[r.significance]})" if r.significance and r.actionable else ""
+    if r.category == "missing" and r.reason == "impression":
+        return (f"Not in the preliminary's impression, though stated in its findings: "
+                f"{describe(r.final_attributes, r.label)}.")
     if r.category == "missing":
         return f"Missed: {describe(r.final_attributes, r.label)}{tier}."
     if r.category == "surplus":

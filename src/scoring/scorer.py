@@ -233,12 +233,14 @@ class Scorer:
             and same_finding(d, o, self.vocabulary) in ("exact", "head")
             and self.vocabulary.compatible(d.anatomy, o.anatomy) for o in other)]
 
-    def _said_elsewhere(self, analysis: _Analysis) -> set[int]:
+    def _said_elsewhere(self, analysis: _Analysis) -> tuple[set[int], set[int]]:
         """Leftovers that the other report states too: a finding moved from the findings to
         the impression (unaligned in both), a finding of a family named in other words
         ("spondylosis" / "degenerative changes", unaligned on both sides), or a normal
         statement set against a finding its own report also states. Each counts once: the
-        reports say the same thing."""
+        reports say the same thing. Second: the final's impression findings the preliminary
+        states only in its findings (counted, never a major discrepancy)."""
+        unsummarised: set[int] = set()
         lonely_p = [a.prelim for rows in analysis.alignments.values() for a in rows
                     if a.prelim is not None and a.final is None]
         lonely_f = [a.final for rows in analysis.alignments.values() for a in rows
@@ -260,7 +262,14 @@ class Scorer:
             elif any(o.section != m.section and self._restates(o, m)
                      and _covers(o, m, self.vocabulary)
                      for o in (final if side == "final" else prelim)):
-                out.add(id(m))  # the other report states it too, in another section
+                # the other report states it too, in another section; but a finding the
+                # final's impression leads with, that the preliminary leaves in its findings,
+                # is missing where the clinician reads: a minor discrepancy, not none
+                if side == "prelim" and m.section == "impression" and \
+                        self.significance.tier(m, analysis.exam.region) != "incidental":
+                    unsummarised.add(id(m))
+                else:
+                    out.add(id(m))
         for rows in analysis.alignments.values():
             for a in rows:
                 if a.prelim is not None and a.final is not None and (
@@ -291,7 +300,7 @@ class Scorer:
                        and same_finding(o, part, self.vocabulary) in ("exact", "head")
                        for o in own):
                     out.add(id(a.prelim))
-        return out
+        return out, unsummarised
 
     def _mispaired(self, p: Mention, f: Mention, prelim: list[Mention],
                    final: list[Mention]) -> bool:
@@ -345,14 +354,14 @@ class Scorer:
         rows: list[EntityRow] = []
         sections: list[SectionScore] = []
         weights = self.config.section_weights.model_dump()
-        elsewhere = self._said_elsewhere(analysis)
+        elsewhere, unsummarised = self._said_elsewhere(analysis)
         words = _Wording((analysis.prelim, analysis.final),
                          Restatement(analysis.prelim, analysis.final),
                          bool(analysis.category_rows) and all(
                              r.category == "matched" for r in analysis.category_rows))
         for name, alignments in analysis.alignments.items():
             section_rows = [self._row(a, verdict_of, analysis.exam.region, elsewhere,
-                                      words) for a in alignments]
+                                      unsummarised, words) for a in alignments]
             if name == (analysis.category_rows[0].section if analysis.category_rows else ""):
                 section_rows += analysis.category_rows
             section_rows.sort(key=lambda r: (r.final_span or r.prelim_span or (0, 0)))
@@ -399,7 +408,7 @@ class Scorer:
         )
 
     def _row(self, a: Alignment, verdict_of: dict[int, Verdict], region: str,
-             elsewhere: set[int], words: _Wording) -> EntityRow:
+             elsewhere: set[int], unsummarised: set[int], words: _Wording) -> EntityRow:
         p, f = a.prelim, a.final
         ref = f or p
         assert ref is not None
@@ -443,7 +452,9 @@ class Scorer:
         if f is not None:
             counted = f.counted and id(f) not in elsewhere
             return EntityRow(category="missing", counted=counted,
-                             actionable=counted and sig.actionable("missing", None, tier, p, f),
+                             reason="impression" if id(f) in unsummarised else None,
+                             actionable=counted and id(f) not in unsummarised
+                             and sig.actionable("missing", None, tier, p, f),
                              **common)
         assert p is not None
         counted = p.counted and id(p) not in elsewhere

@@ -286,3 +286,21 @@ def test_a_denied_description_contradicts_the_same_description_stated(
     assert any(e.category == "mismatched" and e.reason == "negation" for e in r.entities)
     alone = scorer.score(_report(denied, "As above."), _report(denied, "As above."), None)
     assert alone.discrepancy == "none" and alone.esas == 1.0
+
+
+def test_a_finding_the_final_impression_leads_with_left_in_the_findings_is_minor(scorer) -> None:
+    # The preliminary describes the effusion but its impression, what the clinician reads,
+    # does not give it: a minor discrepancy of the impression, never none and never major.
+    findings = ("The left lung is clear. Large right pleural effusion with atelectasis of the "
+                "right lower lobe. No pneumothorax.")
+    r = scorer.score(_report(findings, "Clear left lung."),
+                     _report(findings, "Large right pleural effusion. Clear left lung."),
+                     "XR CHEST 2V")
+    assert r.discrepancy == "minor", r.explanation
+    assert "impression" in r.explanation
+    # an incidental finding left to the findings is the same report
+    findings = "Mild degenerative changes of the thoracic spine. The lungs are clear."
+    r = scorer.score(_report(findings, "No acute cardiopulmonary process."),
+                     _report(findings, "No acute cardiopulmonary process. Mild thoracic "
+                             "spondylosis."), "XR CHEST 2V")
+    assert r.discrepancy == "none", r.explanation
