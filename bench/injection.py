@@ -35,6 +35,9 @@ SEVERITY_SWAP = {"mild": "severe", "mildly": "severely", "severe": "mild", "smal
                  "large": "small", "minimal": "extensive", "moderate": "mild", "trace": "large",
                  "tiny": "large", "moderately": "mildly", "slight": "marked",
                  "extensive": "minimal", "marked": "slight", "markedly": "slightly"}
+# "small" / "large" that name an organ or a kind, not a severity: swapping them is another
+# edit (a place or a diagnosis), which the severity edit must not pass for a severity change.
+ORGAN_NAMED = r"(?!\s+(?:bowel|intestin\w*|cell|vessels?|airways?|saphenous|bore)\b)"
 CRITICAL_ADDITIONS = [
     ("Small right apical pneumothorax.", "pneumothorax"),
     ("Large left pleural effusion.", "pleural effusion"),
@@ -285,7 +288,7 @@ def severity_swap(text: str, rng: random.Random) -> str | None:
     words = "|".join(SEVERITY_SWAP)
 
     def swap(s: str) -> str | None:
-        m = re.search(rf"\b({words})\b", s, re.I)
+        m = re.search(rf"\b({words})\b{ORGAN_NAMED}", s, re.I)
         if not m:
             return None
         word = m.group(1)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from functools import cache
 
 from _iu import DATA
-from injection import SEVERITY_SWAP, restyle, reword
+from injection import ORGAN_NAMED, SEVERITY_SWAP, restyle, reword
 
 CASES = DATA / "eval" / "medpix-dev" / "cases.jsonl"
 REGION = {"Head": "head", "Thorax": "thorax", "Abdomen": "abdomen",
@@ -165,7 +165,7 @@ def severity_swap(case: dict, rng: random.Random) -> str | None:
     words = "|".join(SEVERITY_SWAP)
 
     def swap(s: str) -> str | None:
-        m = re.search(rf"\b({words})\b", s, re.I)
+        m = re.search(rf"\b({words})\b{ORGAN_NAMED}", s, re.I)
         if not m or not positive(s):
             return None
         word = m.group(1)

@@ -117,7 +117,8 @@ class RulesClassifier:
         if p.laterality and f.laterality and p.laterality != f.laterality:
             return Verdict(False, "laterality")
         if not self.vocabulary.compatible(p.anatomy, f.anatomy):
-            return Verdict(False, "anatomy")
+            return Verdict(False, "organ" if self.vocabulary.other_organ(p.anatomy, f.anatomy)
+                           else "anatomy")
         if (p.position or "") != (f.position or ""):
             return Verdict(False, "anatomy")
         if p.severity is not None and f.severity is not None and _ladder(p.severity) != \

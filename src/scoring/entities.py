@@ -388,10 +388,17 @@ class EntityReader:
     def _qualifiers(self, doc: Doc, terms: list[Span], entities: list[Entity]) -> None:
         if not entities:
             return
+        organs = [t for t in terms if kind(t) == TermKind.ANATOMY]
         for s in longest([t for t in terms if kind(t) == TermKind.QUALIFIER]):
             target = min(entities, key=lambda e: _distance(s.start, s.end, e.start, e.end))
+            # "large" in "large bowel" names the organ, not a severity ("left" in "left
+            # lower lobe" still gives the side)
+            named = any(a.start <= s.start and s.end <= a.end and len(a) > len(s)
+                        for a in organs)
             for part in value(s).split(";"):
                 key, said = part.split("=", 1)
+                if named and key == "severity":
+                    continue
                 if key == "anatomy":
                     if target.anatomy is None:
                         target.anatomy = said

@@ -21,6 +21,7 @@ _REASON_WORDS = {
     "certainty": "stated with different certainty",
     "laterality": "on a different side",
     "anatomy": "in a different place",
+    "organ": "in another organ",
     "severity": "of a different severity",
     "size": "of a different size",
     "change": "with a different change over time",

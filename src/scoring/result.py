@@ -14,7 +14,7 @@ from scoring.exam import Exam
 
 Category = Literal["matched", "mismatched", "missing", "surplus"]
 Reason = Literal["negation", "certainty", "laterality", "severity", "size", "change", "anatomy",
-                 "category", "recommendation", "impression"]
+                 "category", "recommendation", "impression", "organ"]
 Significance = Literal["critical", "significant", "incidental"]
 Discrepancy = Literal["none", "minor", "major"]
 

@@ -163,7 +163,7 @@ class Significance:
         if reason in ("anatomy", "change") and p is not None and p.kind != "device" and \
                 tier != "critical":
             return False  # a finer or coarser place, "new" against unsaid: descriptive
-        if reason in ("negation", "laterality", "certainty", "category"):
+        if reason in ("negation", "laterality", "certainty", "category", "organ"):
             return True
         assert p is not None and f is not None
         if reason == "anatomy":

@@ -451,6 +451,22 @@ class Vocabulary:
     def coarse(self, rid: str | None) -> str | None:
         return self.anatomy[rid].coarse if rid in self.anatomy else None
 
+    def organ(self, rid: str | None) -> str | None:
+        """The organ a structure belongs to: a separate organ of its coarse label, or the
+        coarse label itself."""
+        if rid is None or rid not in self.anatomy:
+            return None
+        chain = self.ancestors(rid)
+        return next((o for o in SEPARATE_ORGANS if o in chain), self.coarse(rid))
+
+    def other_organ(self, a: str | None, b: str | None) -> bool:
+        """Two places in different organs: "dilated small bowel" is not "dilated colon", as
+        "left lower lobe" and "lung base" are one place named at two grains."""
+        if self.compatible(a, b):
+            return False
+        oa, ob = self.organ(a), self.organ(b)
+        return oa is not None and ob is not None and oa != ob
+
     def label(self, rid: str | None) -> str | None:
         return self.anatomy[rid].label if rid in self.anatomy else None
 
@@ -496,6 +512,11 @@ class Vocabulary:
             chain.append(current.broader)
             current = self.heads.get(current.broader)
         return chain
+
+
+# Organs that share one coarse label and are still never one place: the small intestine, the
+# large intestine and the appendix ("Intestine" holds all three).
+SEPARATE_ORGANS = ("RID132", "RID152", "RID168")
 
 
 @cache

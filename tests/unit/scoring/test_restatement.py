@@ -304,3 +304,20 @@ def test_a_finding_the_final_impression_leads_with_left_in_the_findings_is_minor
                      _report(findings, "No acute cardiopulmonary process. Mild thoracic "
                              "spondylosis."), "XR CHEST 2V")
     assert r.discrepancy == "none", r.explanation
+
+
+def test_the_small_bowel_and_the_colon_are_other_organs_not_a_severity(scorer) -> None:
+    # "large" in "large bowel" names the organ; a finding of the colon against the same finding
+    # of the small bowel is in another organ, where "lung base" / "left lower lobe" is one place
+    r = scorer.score(_report("Several dilated stacked loops of large bowel.", "As above."),
+                     _report("Several dilated stacked loops of small bowel.", "As above."),
+                     "XR ABDOMEN 2V")
+    rows = [e for e in r.entities if e.category == "mismatched"]
+    assert [e.reason for e in rows] == ["organ"], r.entities
+    assert not rows[0].prelim_attributes.get("severity")
+    assert r.discrepancy != "none", r.explanation
+    same = scorer.score(_report("Linear opacity at the lung base, likely atelectasis.",
+                                "As above."),
+                        _report("Linear opacity in the left lower lobe, likely atelectasis.",
+                                "As above."), "XR CHEST 2V")
+    assert all(e.reason != "organ" for e in same.entities)
