@@ -187,7 +187,12 @@ def role(sentence: str) -> Role:
         return "recommendation"
     if _TECHNIQUE.search(sentence):
         return "technique"
+    if _PROTOCOL.search(sentence) and len(sentence.split()) <= 6:
+        return "technique"  # "CT chest PE protocol.": the question, not a finding
     return "finding"
+
+
+_PROTOCOL = re.compile(r"\bprotocol\b", re.IGNORECASE)
 
 
 def is_clinical(m: Mention, sentence: str = "") -> bool:

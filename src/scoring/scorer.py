@@ -316,8 +316,10 @@ class Scorer:
             return False
 
         def restated(m: Mention, others: list[Mention], partner: Mention) -> bool:
-            return any(o is not partner and all(getattr(o, a) == getattr(m, a)
-                                                for a in _PAIRED_ATTRIBUTES)
+            # in the row's own section: an impression's "No portal vein thrombosis" is the
+            # conclusion, whatever else the findings say
+            return any(o is not partner and o.section == partner.section
+                       and all(getattr(o, a) == getattr(m, a) for a in _PAIRED_ATTRIBUTES)
                        and self._restates(o, m) for o in others)
 
         return restated(p, final, f) and restated(f, prelim, p)

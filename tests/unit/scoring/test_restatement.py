@@ -321,3 +321,19 @@ def test_the_small_bowel_and_the_colon_are_other_organs_not_a_severity(scorer) -
                         _report("Linear opacity in the left lower lobe, likely atelectasis.",
                                 "As above."), "XR CHEST 2V")
     assert all(e.reason != "organ" for e in same.entities)
+
+
+def test_a_protocol_line_is_technique_and_a_finding_beside_it_is_not() -> None:
+    assert clinical.role("CT chest PE protocol.") == "technique"
+    assert clinical.role("CT chest PE protocol: large saddle embolus in the main pulmonary "
+                         "artery.") == "finding"
+
+
+def test_an_impression_denial_is_the_conclusion_whatever_the_findings_say(scorer) -> None:
+    # The preliminary's findings describe the thrombus, its impression denies it: the final's
+    # impression diagnosis is contradicted where the clinician reads, not paired away.
+    findings = ("Near occlusive thrombosis of the main portal vein. The findings suggest a "
+                "bland thrombus; no tumor thrombus.")
+    r = scorer.score(_report(findings, "No portal vein thrombosis."),
+                     _report(findings, "Portal vein thrombosis."), "CT ABD/PELVIS W/")
+    assert r.discrepancy == "major", r.explanation
