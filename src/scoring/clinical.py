@@ -183,7 +183,8 @@ def role(sentence: str) -> Role:
         return "history"
     if _COMMUNICATION.search(sentence):
         return "communication"
-    if _RECOMMENDATION.search(sentence):
+    if _RECOMMENDATION.search(sentence) and not (_REPORTED.search(sentence)
+                                                 and not _ADVISING.search(sentence)):
         return "recommendation"
     if _TECHNIQUE.search(sentence):
         return "technique"
@@ -192,6 +193,13 @@ def role(sentence: str) -> Role:
     return "finding"
 
 
+# A follow-up study that was done reports what it showed ("A follow-up CT scan revealed a
+# cystic mass"): a finding, unless the sentence also advises.
+_REPORTED = re.compile(r"\b(showed|shows|revealed|reveals|demonstrat\w+|depict\w*|confirm\w*|"
+                       r"identified|was performed|were performed)\b", re.IGNORECASE)
+_ADVISING = re.compile(r"\b(recommend\w*|advis\w*|consider\w*|should|suggested|warranted|"
+                       r"(may|could|can|would) (be|help)|if|to (confirm|exclude|assess|"
+                       r"evaluate|document))\b", re.IGNORECASE)
 _PROTOCOL = re.compile(r"\bprotocol\b", re.IGNORECASE)
 
 

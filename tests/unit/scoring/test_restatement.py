@@ -337,3 +337,13 @@ def test_an_impression_denial_is_the_conclusion_whatever_the_findings_say(scorer
     r = scorer.score(_report(findings, "No portal vein thrombosis."),
                      _report(findings, "Portal vein thrombosis."), "CT ABD/PELVIS W/")
     assert r.discrepancy == "major", r.explanation
+
+
+@pytest.mark.parametrize("sentence,expected", [
+    ("A follow up CT scan revealed a 23 cm cystic mass in the abdomen.", "finding"),
+    ("Follow-up CT showed interval growth of the mass.", "finding"),
+    ("Follow-up CT in 3 months is recommended.", "recommendation"),
+    ("Follow-up MRI could be performed to confirm the finding.", "recommendation"),
+])
+def test_a_follow_up_study_that_was_done_reports_findings(sentence: str, expected: str) -> None:
+    assert clinical.role(sentence) == expected
