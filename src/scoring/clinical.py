@@ -145,7 +145,8 @@ _DISEASE = re.compile(
     r"malformation|anomaly|deformity|injury|infection|carcinoma|cancer|sarcoma|lymphoma|"
     r"leukemia|metastasis|metastases|occlusion|stenosis|dissection|hematoma|hemorrhage|"
     r"effusion|edema|opacity|opacities|consolidation|defect|defects|thrombosis|"
-    r"obstruction|dilatation|dilation|thickening|narrowing|enlargement)$")
+    r"obstruction|dilatation|dilation|thickening|narrowing|enlargement|abnormality|"
+    r"abnormalities)$")
 
 
 # Words of a phrase that make it no diagnosis: what is done, by whom, with what.

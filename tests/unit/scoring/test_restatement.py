@@ -347,3 +347,11 @@ def test_an_impression_denial_is_the_conclusion_whatever_the_findings_say(scorer
 ])
 def test_a_follow_up_study_that_was_done_reports_findings(sentence: str, expected: str) -> None:
     assert clinical.role(sentence) == expected
+
+
+def test_a_symmetric_signal_abnormality_is_still_an_abnormality(scorer) -> None:
+    # "symmetric" is a normal word beside "the kidneys enhance", not beside an abnormality
+    text = "There is periventricular and deep white matter symmetric signal abnormality."
+    read = scorer.ner.read_many([(text, [Section("findings", 0, len(text))])])[0]
+    found = clinical.clinical_mentions(scorer.ner.mentions(read), text)
+    assert any(m.polarity == "present" for m in found), found
