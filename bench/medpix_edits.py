@@ -109,9 +109,12 @@ def omission(case: dict, rng: random.Random) -> str | None:
 _LABEL = re.compile(r"^((?:[A-Za-z0-9/ ]{1,25}|Image \d+):\s*|[A-Za-z/ ]{1,20}\s?-\s+)")
 _REPORTING = re.compile(r"\b(demonstrates?|demonstrated|shows?|showed|shown|reveals?|revealed|"
                         r"confirms?|confirmed|depicts?|depicted)\s+(?:(?:a|an|the)\s+)?(?!no\b)")
-_DETERMINER = re.compile(r"^(the|a|an|this|these|those|its|their)\b", re.IGNORECASE)
+_DETERMINER = re.compile(r"^(the|a|an|this|these|those|its|their|it|they|although|"
+                         r"additionally|also|all|however|otherwise|then|note|both|each|some|"
+                         r"such)\b", re.IGNORECASE)
 _TECHNIQUE = re.compile(r"\b(was|were) (performed|obtained|acquired|done)\b|^(CT|MRI?|MRA|"
-                        r"imaging|images?|radiographs?|scans?|views?|study|ultrasound|US)\b",
+                        r"imaging|images?|radiographs?|scans?|views?|study|ultrasound|US|IV|contrast|axial|"
+                        r"coronal|sagittal|follow[- ]?up|post|scout|PET|SPECT|rectal)\b",
                         re.IGNORECASE)
 
 
@@ -132,7 +135,11 @@ def _negate(s: str) -> str | None:
                            r"\1 not \2")):
         if re.search(pattern, body):
             return prefix + re.sub(pattern, repl, body, count=1)
-    if _REPORTING.search(body):
+    reported = _REPORTING.search(body)
+    if reported and re.match(r"(the )?following|absence|lack|evidence|distribution|presence",
+                             body[reported.end():], re.IGNORECASE):
+        return None  # "revealed the following:", "demonstrates absence of": no finding to deny
+    if reported:
         return prefix + _REPORTING.sub(lambda m: f"{m.group(1)} no ", body, count=1)
     if _DETERMINER.match(body) or _TECHNIQUE.search(body):
         return None
