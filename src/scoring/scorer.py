@@ -247,13 +247,18 @@ class Scorer:
                     if a.final is not None and a.prelim is None]
         prelim = [a.prelim for rows in analysis.alignments.values() for a in rows if a.prelim]
         final = [a.final for rows in analysis.alignments.values() for a in rows if a.final]
-        kin_of = {side: {clinical.family(o) for o in ms if o.polarity != "absent"} - {None}
+        kin_of = {side: [(clinical.family(o), o.anatomy) for o in ms if o.polarity != "absent"]
                   for side, ms in (("prelim", prelim), ("final", final))}
         out: set[int] = set()
         for m, others, side in [(m, lonely_f, "final") for m in lonely_p] + [
                 (m, lonely_p, "prelim") for m in lonely_f]:
             kin = clinical.family(m)
-            if kin is not None and m.polarity != "absent" and kin in kin_of[side]:
+            if kin is not None and m.polarity != "absent" and any(
+                    k == kin and (kin not in _PLACED_FAMILIES
+                                  or None in (place, m.anatomy) or
+                                  self.vocabulary.coarse(place) ==
+                                  self.vocabulary.coarse(m.anatomy))
+                    for k, place in kin_of[side]):
                 out.add(id(m))  # "spondylosis" against "degenerative changes"
                 continue
             if any(clinical.said_alike(m, o) and o.section != m.section and same_finding(
@@ -469,6 +474,9 @@ class Scorer:
 # hemorrhage", "no other mass", "no full-thickness tear". An unqualified denial beside its own
 # report's finding ("no appendicitis" under a described appendicitis) stays a contradiction.
 _NARROWING_WORDS = frozenset({"new", "other", "additional", "further", "full", "thickness"})
+# Families whose members are one statement only in one place: free fluid in the pelvis is
+# not the endometrial fluid (a degenerative change is named loosely of the whole spine).
+_PLACED_FAMILIES = frozenset({"fluid"})
 # The attributes one pairing can cross: the context check's reasons as mention fields.
 _PAIRED_ATTRIBUTES = ("polarity", "laterality", "severity", "size_mm")
 

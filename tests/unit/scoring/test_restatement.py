@@ -355,3 +355,15 @@ def test_a_symmetric_signal_abnormality_is_still_an_abnormality(scorer) -> None:
     read = scorer.ner.read_many([(text, [Section("findings", 0, len(text))])])[0]
     found = clinical.clinical_mentions(scorer.ner.mentions(read), text)
     assert any(m.polarity == "present" for m in found), found
+
+
+def test_fluid_in_another_organ_is_not_the_same_statement(scorer) -> None:
+    # the fluid family ("free fluid" / "ascites") is one statement in one place only
+    kept = "Bicornuate uterus. Small amount of endometrial fluid."
+    r = scorer.score(_report(kept, "Bicornuate uterus."),
+                     _report(kept + " Small amount of free fluid in the pelvis.",
+                             "Bicornuate uterus."), "US PELVIS TRANSVAGINAL")
+    assert r.discrepancy == "minor", r.explanation
+    r = scorer.score(_report("Small amount of free fluid in the pelvis.", "As above."),
+                     _report("Trace ascites in the pelvis.", "As above."), "CT ABD/PELVIS W/")
+    assert r.discrepancy == "none", r.explanation
