@@ -122,6 +122,8 @@ class EntityReader:
                                  if s.start <= a and b <= s.end and h != e.head]
                 add(e)
             elif term is TermKind.HEAD:
+                if _names_anatomy(doc, s):
+                    continue
                 root = s.root
                 if root.dep_ in ("compound", "nmod") and root.head.i >= s.end and \
                         root.head.i not in finding_tokens and root.head.pos_ == "NOUN":
@@ -197,6 +199,13 @@ class EntityReader:
         for tok, head in sorted(words, key=lambda w: w[0].i):
             if tok.i in in_entity:
                 continue
+            if tok.i + 1 in in_entity and tok.i + 1 < len(doc) and \
+                    doc[tok.i + 1].pos_ in ("NOUN", "PROPN"):
+                # "homogeneously enhancing lesion" however parsed: a descriptor of the
+                # finding it stands before, not a finding of its own
+                owner = next(e for e in entities if e.start <= tok.i + 1 < e.end)
+                owner.descriptors.append(head)
+                continue
             target = tok.head
             if tok.dep_ in ("amod", "compound", "nmod", "advmod") and target.i != tok.i:
                 if target.i in in_entity:
@@ -268,7 +277,8 @@ class EntityReader:
         place_tokens = {i for s in places for i in range(s.start, s.end)}
         for chunk in doc.noun_chunks:
             root = chunk.root
-            if root.i in place_tokens or root.pos_ not in ("NOUN", "PROPN"):
+            if root.i in place_tokens or root.pos_ not in ("NOUN", "PROPN") or \
+                    _names_anatomy(doc, doc[root.i:root.i + 1]):
                 continue
             lemma = root.lemma_.lower()
             if lemma in GENERIC or root.lower_ in GENERIC or not root.is_alpha:
@@ -445,6 +455,15 @@ def _distance(q_start: int, q_end: int, e_start: int, e_end: int) -> tuple[int, 
     if q_end <= e_start:
         return (e_start - q_end, 0)
     return (q_start - e_end + 1, 1)
+
+
+def _names_anatomy(doc: Doc, s: Span) -> bool:
+    """A finding word that is part of a structure's name: the "lateral mass" of C1, the
+    mastoid "air cells". Read as a finding, it would take the side the fracture has."""
+    before = doc[s.start - 1].lower_ if s.start > 0 else ""
+    after = doc[s.end].lower_ if s.end < len(doc) else ""
+    return (before == "lateral" and s.root.lower_.startswith("mass")) or (
+        s.root.lower_ == "air" and after.startswith("cell"))
 
 
 def _comma_between(doc: Doc, a: int, b: int) -> bool:

@@ -56,6 +56,20 @@ def test_a_finding_after_a_comma_is_not_a_word_of_the_next(ner):
     assert "fluid" in found and found["fluid"].polarity == "present"
 
 
+def test_a_structures_name_is_no_finding_and_does_not_take_the_side(ner):
+    # "lateral mass" names a part of C1: the fracture has the side
+    found = mentions(ner, "Minimally displaced fracture of the left lateral mass of the atlas.")
+    assert found["fracture"].laterality == "left"
+    assert not [c for c, m in found.items() if "mass" in m.text.lower()]
+
+
+def test_a_participle_before_a_finding_describes_it(ner):
+    # "small homogeneously enhancing lesion": the size word belongs to the lesion
+    found = mentions(ner, "Small homogeneously enhancing lesion based in the dura.")
+    assert found["lesion"].severity is not None
+    assert "enhancement" not in found
+
+
 def test_gap_pattern_keeps_its_negation(ner):
     found = mentions(ner, "The heart is not enlarged.")
     assert found["cardiomegaly"].polarity == "absent"
