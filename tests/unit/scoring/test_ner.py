@@ -155,3 +155,10 @@ def test_scispacy_wiring_reads_attributes_of_model_entities():
     found = ner.extract(text, split_sections(text))
     assert [(m.concept, m.polarity, m.laterality) for m in found] == \
         [("~pleural effusion", "absent", "left")]
+
+
+@pytest.mark.parametrize("word", ["pelviectasis", "pelvocaliectasis", "caliectasis",
+                                  "dilated collecting system"])
+def test_collecting_system_dilatation_is_hydronephrosis(ner, word):
+    found = mentions(ner, f"Mild left {word}.")
+    assert found["hydronephrosis"].laterality == "left"
