@@ -96,10 +96,24 @@ def _replace(case: dict, rng: random.Random, change: Callable[[str], str | None]
     return None
 
 
+_CAPTION = re.compile(r":\s*$|^\d{1,2} \w{3}:")
+
+
+def _states_only_the_diagnosis(sentence: str, diagnosis: str) -> bool:
+    """"These findings are consistent with a pancreatic pseudocyst." under the impression
+    "Pancreatic Pseudocyst": left out, the report still states all it said."""
+    words = set(re.findall(r"[a-z]{4,}", diagnosis.lower()))
+    said = set(re.findall(r"[a-z]{4,}", sentence.lower()))
+    return bool(words) and words <= said and len(said - words) <= 4
+
+
 def omission(case: dict, rng: random.Random) -> str | None:
-    """Drop one sentence that states a finding."""
+    """Drop one sentence that states a finding: not a caption ("Radiograph of L-spine:"),
+    not a sentence that only restates the impression's diagnosis."""
     ss = sentences(case["findings"])
-    spots = [k for k, s in enumerate(ss) if positive(s)]
+    diagnosis = case["diagnosis"]
+    spots = [k for k, s in enumerate(ss) if positive(s) and not _CAPTION.search(s)
+             and not _states_only_the_diagnosis(s, diagnosis)]
     if not spots:
         return None
     del ss[rng.choice(spots)]
