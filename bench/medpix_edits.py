@@ -23,7 +23,7 @@ CASES = DATA / "eval" / "medpix-dev" / "cases.jsonl"
 REGION = {"Head": "head", "Thorax": "thorax", "Abdomen": "abdomen",
           "Spine and Muscles": "spine/MSK", "Reproductive and Urinary System": "genitourinary"}
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9•\-(])|\n+")
-_NEGATIVE = re.compile(r"\b(no|not|without|negative|absent|normal|unremarkable|intact|"
+_NEGATIVE = re.compile(r"\b(no|not|without|negative|absent|absence|normal|unremarkable|intact|"
                        r"resolved|free of|clear)\b", re.IGNORECASE)
 _BULLET = re.compile(r"^[\s•\-*·]+")
 
