@@ -300,7 +300,7 @@ class EntityReader:
             text = " ".join(t.lower_ for t in words if t.i >= start)
             # The concept is the noun and the nouns that name it ("sac tumor"), not the
             # adjectives a rewording may drop or add ("heterogeneous", "large").
-            key = " ".join(t.lemma_.lower() if t.i == root.i else t.lower_ for t in words
+            key = " ".join(_singular(t) if t.i == root.i else t.lower_ for t in words
                            if t.i == root.i or (t.pos_ in ("NOUN", "PROPN")
                            and t.dep_ in ("compound", "nmod")))
             add(Entity(start, root.i + 1, "~" + key, None, how="phrase", words=text))
@@ -333,7 +333,7 @@ class EntityReader:
                 add(Entity(start, end, f"~about {rid}", None, how="statement", anatomy=rid,
                            fixed=True, words=f"statement about the {label}"))
             else:
-                key = " ".join(t.lemma_.lower() if t.i == root.i else t.lower_ for t in words
+                key = " ".join(_singular(t) if t.i == root.i else t.lower_ for t in words
                                if t.i == root.i or t.pos_ in ("NOUN", "PROPN"))
                 add(Entity(start, end, "~" + key, None, how="statement",
                            words=" ".join(t.lower_ for t in words)))
@@ -455,6 +455,13 @@ def _distance(q_start: int, q_end: int, e_start: int, e_end: int) -> tuple[int, 
     if q_end <= e_start:
         return (e_start - q_end, 0)
     return (q_start - e_end + 1, 1)
+
+
+def _singular(tok: Token) -> str:
+    """The noun without its plural ending ("masses" -> "mass"); not the lemmatizer's Latin
+    guess ("leiomyoma" -> "leiomyomum"), which two writings of one noun do not share."""
+    lemma, word = tok.lemma_.lower(), tok.lower_
+    return lemma if word.startswith(lemma) else word
 
 
 def _names_anatomy(doc: Doc, s: Span) -> bool:

@@ -21,6 +21,8 @@ from scipy.optimize import linear_sum_assignment
 from scoring.abbreviations import definitions, expand
 from scoring.clinical import content_words
 
+_DENIAL = re.compile(r"\b(no|not|without|negative for|absent|absence of|excluded|ruled out)\b",
+                     re.IGNORECASE)
 _SENTENCE = re.compile(r"(?:[^.;!?\n]|\.(?=\d))+[.;!?]?")  # "3.2 cm" stays one sentence
 KEPT_SHARE = 0.4      # a reworded sentence keeps two words in five or more
 OMITTED_SHARE = 0.25  # a sentence whose partner keeps under a quarter was left out
@@ -33,6 +35,7 @@ class _Sentence:
     start: int
     end: int
     words: frozenset[str]
+    denies: bool  # a negation cue: "No bronchial carcinoid" keeps every word it denies
 
 
 def _sentences(text: str) -> list[_Sentence]:
@@ -44,7 +47,8 @@ def _sentences(text: str) -> list[_Sentence]:
         expanded = expand(m.group(), local)
         words = content_words(expanded.text if expanded else m.group())
         if words:
-            out.append(_Sentence(m.start(), m.end(), words))
+            out.append(_Sentence(m.start(), m.end(), words,
+                                 bool(_DENIAL.search(m.group()))))
     return out
 
 
@@ -53,6 +57,7 @@ class Restatement:
 
     def __init__(self, prelim: str, final: str) -> None:
         self.texts = (prelim, final)
+        self._partners: tuple[dict[int, int], dict[int, int]] = ({}, {})
 
     @cached_property
     def sides(self) -> tuple[list[_Sentence], list[_Sentence]]:
@@ -71,6 +76,7 @@ class Restatement:
         rows, cols = linear_sum_assignment(keep / size_p + keep / size_f, maximize=True)
         partner = ({int(i): int(j) for i, j in zip(rows, cols, strict=True)},
                    {int(j): int(i) for i, j in zip(rows, cols, strict=True)})
+        self._partners = partner
         verbatim = ({i for i, j in partner[0].items() if p[i].words == f[j].words},
                     {j for j, i in partner[1].items() if p[i].words == f[j].words})
         return (self._side_shares(p, f, partner[0], verbatim[1]),
@@ -113,8 +119,29 @@ class Restatement:
         return None
 
     def kept(self, side: int, span: tuple[int, int], min_words: int = 2) -> bool:
+        """Kept in other words: its partner keeps two words in five or more, and does not
+        deny what it states (or state what it denies)."""
         found = self.share(side, span)
-        return found is not None and found[1] >= min_words and found[0] >= KEPT_SHARE
+        if found is None or found[1] < min_words or found[0] < KEPT_SHARE:
+            return False
+        return not self._denied_by_partner(side, span)
+
+    def _denied_by_partner(self, side: int, span: tuple[int, int]) -> bool:
+        """The partner denies the mention's own word and its sentence does not, or the other
+        way round ("No bronchial carcinoid" / "Bronchial carcinoid")."""
+        own = self.sides[side]
+        k = next((k for k, s in enumerate(own) if s.start <= span[0] < s.end), None)
+        j = self._partners[side].get(k) if k is not None else None
+        if j is None or own[k].denies == self.sides[1 - side][j].denies:
+            return False
+        words = re.findall(r"[a-z]{3,}", self.texts[side][span[0]:span[1]].lower())
+        if not words:
+            return False
+        near = re.compile(_DENIAL.pattern + r"\W+(?:\w+\W+){0,4}?" + re.escape(words[-1]),
+                          re.IGNORECASE)
+        other = self.sides[1 - side][j]
+        return bool(near.search(self.texts[1 - side][other.start:other.end])) != bool(
+            near.search(self.texts[side][own[k].start:own[k].end]))
 
     def omitted(self, side: int, span: tuple[int, int], min_words: int = 4) -> bool:
         found = self.share(side, span)

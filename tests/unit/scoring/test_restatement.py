@@ -367,3 +367,15 @@ def test_fluid_in_another_organ_is_not_the_same_statement(scorer) -> None:
     r = scorer.score(_report("Small amount of free fluid in the pelvis.", "As above."),
                      _report("Trace ascites in the pelvis.", "As above."), "CT ABD/PELVIS W/")
     assert r.discrepancy == "none", r.explanation
+
+
+def test_a_sentence_that_denies_the_finding_is_not_a_rewording_of_it(scorer) -> None:
+    # "No bronchial carcinoid" keeps every word of "Bronchial carcinoid": kept in words, but
+    # it denies the diagnosis; a denial of something else in the sentence changes nothing
+    r = scorer.score(_report("Multiple pulmonary nodules.", "No benign Metastasizing Leiomyoma"),
+                     _report("Multiple pulmonary nodules.", "Benign Metastasizing Leiomyoma"),
+                     "CT CHEST W/")
+    assert r.discrepancy != "none", r.explanation
+    restated = Restatement("Mild degenerative changes without fracture.",
+                           "Mild degenerative changes. No fracture.")
+    assert restated.kept(1, (0, 4))
