@@ -9,7 +9,7 @@ vLLM's prefix cache serves every entity of a pair from one prefill (DESIGN.md §
   JSON object constrained by a fully bounded schema (label enum + the rules' reason enum).
 
 Hybrid: the rules decide where they are certain — identical attribute sets (same), or a hard
-conflict of negation or laterality (different) — and the LLM is asked only about the rest.
+conflict of negation, laterality or organ (different) — and the LLM is asked only about the rest.
 When the LLM fails, `fallback = "rules"` scores with the rules and marks those entities
 `decided_by = "rules-fallback"`; `fallback = "wait"` raises `LlmUnavailable` to the caller.
 """
@@ -113,7 +113,7 @@ class LlmClassifier:
         if p.attributes() == f.attributes():
             return Verdict(True, decided_by="rules")
         verdict = self.rules.verdict(p, f)
-        if not verdict.same and verdict.reason in ("negation", "laterality"):
+        if not verdict.same and verdict.reason in ("negation", "laterality", "organ"):
             return Verdict(False, verdict.reason, decided_by="rules")
         return None
 
