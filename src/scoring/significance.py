@@ -59,6 +59,8 @@ _AMOUNT_HEADS = frozenset({"effusion", "ascites", "fluid", "narrowing", "stenosi
                            "edema", "atelectasis", "opacity", "lymphadenopathy"})
 # Size bands that change management (shared/notes/significance.md), in mm: a size change that
 # crosses a band is significant; a nodule under the first band is incidental.
+THYROID = "RID7578"
+THYROID_WORKUP_MM = 15.0
 SIZE_BANDS: dict[str, tuple[float, ...]] = {
     "nodule": (6.0, 8.0),          # Fleischner 2017, solid nodule, low risk
     "aneurysm": (30.0, 50.0, 55.0),  # aorta: aneurysm; repair (women, men)
@@ -133,6 +135,11 @@ class Significance:
             return "incidental"
         if m.head == "nodule" and m.size_mm is not None and m.size_mm <= SIZE_BANDS["nodule"][1]:
             return "incidental"  # up to 8 mm: follow-up at most (Fleischner), not work-up
+        if m.head == "nodule" and m.size_mm is not None and m.size_mm < THYROID_WORKUP_MM and \
+                not suspicious and self.vocabulary.within(m.anatomy, THYROID):
+            # ACR white paper on incidental thyroid nodules: under 1.5 cm without suspicious
+            # features, no further evaluation (the patient's age is not in the report pair)
+            return "incidental"
         if family(m) in _INCIDENTAL_FAMILIES:
             return "incidental"  # degenerative change, atherosclerosis, small vessel disease
         inc = self.incidental.listed(m, region)

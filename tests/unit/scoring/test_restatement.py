@@ -379,3 +379,16 @@ def test_a_sentence_that_denies_the_finding_is_not_a_rewording_of_it(scorer) -> 
     restated = Restatement("Mild degenerative changes without fracture.",
                            "Mild degenerative changes. No fracture.")
     assert restated.kept(1, (0, 4))
+
+
+@pytest.mark.parametrize("nodule,expected", [
+    ("1.2 cm hypoattenuating nodule in the left thyroid lobe.", "minor"),
+    ("2.4 cm hypoattenuating nodule in the left thyroid lobe.", "major"),
+])
+def test_an_incidental_thyroid_nodule_under_15_mm_needs_no_work_up(scorer, nodule: str,
+                                                                   expected: str) -> None:
+    # ACR white paper: under 1.5 cm without suspicious features, no further evaluation
+    base = "Right tonsillitis without abscess."
+    r = scorer.score(_report(base, "Right tonsillitis."),
+                     _report(f"{base} {nodule}", "Right tonsillitis."), "CT NECK W/")
+    assert r.discrepancy == expected, r.explanation
