@@ -162,3 +162,13 @@ def test_scispacy_wiring_reads_attributes_of_model_entities():
 def test_collecting_system_dilatation_is_hydronephrosis(ner, word):
     found = mentions(ner, f"Mild left {word}.")
     assert found["hydronephrosis"].laterality == "left"
+
+
+@pytest.mark.parametrize("text,place", [
+    ("Oblique distal fibular fracture with 3 mm displacement.", "RID2871"),
+    ("No talar dome fracture.", "RID2949"),
+    ("Comminuted calcaneal fracture.", "RID2959"),
+])
+def test_a_bones_adjective_places_its_fracture(ner, text, place):
+    fractures = [m for m in mentions(ner, text).values() if "fracture" in m.label]
+    assert fractures and all(ner.vocabulary.within(m.anatomy, place) for m in fractures)
