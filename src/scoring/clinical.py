@@ -292,9 +292,15 @@ def said_alike(a: Mention, b: Mention) -> bool:
 
 
 def _before_advice(m: Mention, sentence: str) -> bool:
-    """A finding stated before the advice in one sentence is still a finding."""
+    """A finding stated before the advice in one sentence is still a finding; not one named
+    in the advice's condition ("if the mass enlarges, MRI could be obtained")."""
     advice = _RECOMMENDATION.search(sentence)
-    return advice is not None and m.end - m.sentence[0] <= advice.start()
+    if advice is None or m.end - m.sentence[0] > advice.start():
+        return False
+    return not _CONDITION.search(sentence[:m.start - m.sentence[0]])
+
+
+_CONDITION = re.compile(r"\b(if|should|unless|in case|in the event)\b", re.IGNORECASE)
 
 
 def clinical_mentions(mentions: list[Mention], text: str) -> list[Mention]:

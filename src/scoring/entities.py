@@ -126,8 +126,11 @@ class EntityReader:
                     continue
                 root = s.root
                 if root.dep_ in ("compound", "nmod") and root.head.i >= s.end and \
-                        root.head.i not in finding_tokens and root.head.pos_ == "NOUN":
-                    continue  # "blood flow", "mass effect"-like compounds of another noun
+                        root.head.i not in finding_tokens and root.head.pos_ == "NOUN" and \
+                        not root.head.lower_.startswith("measur"):
+                    # "blood flow", "mass effect"-like compounds of another noun (not "mass
+                    # measures", the verb the tagger read as a noun)
+                    continue
                 if root.dep_ in ("compound", "amod", "nmod") and root.head.i not in range(
                         s.start, s.end) and root.head.i in finding_tokens and \
                         not _comma_between(doc, root.i, root.head.i):

@@ -392,3 +392,26 @@ def test_an_incidental_thyroid_nodule_under_15_mm_needs_no_work_up(scorer, nodul
     r = scorer.score(_report(base, "Right tonsillitis."),
                      _report(f"{base} {nodule}", "Right tonsillitis."), "CT NECK W/")
     assert r.discrepancy == expected, r.explanation
+
+
+def test_a_finding_named_in_the_condition_of_advice_is_no_finding() -> None:
+    # "if the mass enlarges, MRI could be obtained": advice about a possibility, while a
+    # finding stated before the advice still counts
+    def kept(sentence: str) -> list[str]:
+        from scoring.mention import Mention
+        start = sentence.index("mass")
+        m = Mention(concept="mass", label="mass", kind="finding", text="mass", start=start,
+                    end=start + 4, section="impression", sentence=(0, len(sentence)))
+        return [x.text for x in clinical.clinical_mentions([m], sentence)]
+
+    assert kept("If the mass enlarges or becomes symptomatic, MRI could be obtained.") == []
+    assert kept("Enlarging mass; MRI could be obtained.") == ["mass"]
+
+
+def test_a_mass_that_measures_is_a_mass() -> None:
+    from scoring.ner import LexiconNer
+    from scoring.sections import split_sections
+
+    text = "An oval, circumscribed subcutaneous mass measures 3.2 x 1.1 x 2.4 cm."
+    found = LexiconNer().extract(text, split_sections(text))
+    assert any(m.head == "mass" for m in found), [(m.text, m.head) for m in found]
