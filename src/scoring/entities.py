@@ -94,7 +94,8 @@ class EntityReader:
         primary = longest([s for s in terms if kind(s) in (TermKind.FINDING, TermKind.ABSENT)]
                           + [s for s in terms if kind(s) == TermKind.ANATOMY]
                           + [s for s in terms if kind(s) == TermKind.HEAD])
-        places = [s for s in primary if kind(s) == TermKind.ANATOMY]
+        places = [s for s in primary if kind(s) == TermKind.ANATOMY
+                  and not _orientation(doc, s)]
         taken = [False] * len(doc)
         entities: list[Entity] = []
 
@@ -458,6 +459,13 @@ def _distance(q_start: int, q_end: int, e_start: int, e_end: int) -> tuple[int, 
     if q_end <= e_start:
         return (e_start - q_end, 0)
     return (q_start - e_end + 1, 1)
+
+
+def _orientation(doc: Doc, s: Span) -> bool:
+    """A structure a finding lies along, not in: "a mass parallel to the skin" is in the
+    breast (BI-RADS orientation), "perpendicular to the cortex" in the bone."""
+    words = [t.lower_ for t in doc[max(0, s.start - 3):s.start]]
+    return any(w in ("parallel", "perpendicular") for w in words) and "to" in words
 
 
 def _singular(tok: Token) -> str:

@@ -172,3 +172,11 @@ def test_collecting_system_dilatation_is_hydronephrosis(ner, word):
 def test_a_bones_adjective_places_its_fracture(ner, text, place):
     fractures = [m for m in mentions(ner, text).values() if "fracture" in m.label]
     assert fractures and all(ner.vocabulary.within(m.anatomy, place) for m in fractures)
+
+
+def test_an_orientation_is_no_place(ner):
+    # BI-RADS orientation: "parallel to the skin" says how the mass lies, not where
+    found = mentions(ner, "At the palpable site, right breast 10 o'clock, there is an oval "
+                          "circumscribed hypoechoic mass, parallel to the skin.")
+    masses = [m for m in found.values() if m.head == "mass"]
+    assert masses and all(ner.vocabulary.within(m.anatomy, "RA:breast") for m in masses)
