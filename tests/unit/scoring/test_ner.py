@@ -180,3 +180,12 @@ def test_an_orientation_is_no_place(ner):
                           "circumscribed hypoechoic mass, parallel to the skin.")
     masses = [m for m in found.values() if m.head == "mass"]
     assert masses and all(ner.vocabulary.within(m.anatomy, "RA:breast") for m in masses)
+
+
+@pytest.mark.parametrize("text,place", [
+    ("7 mm pancreatic neck cyst.", "RID173"),
+    ("Hypodense mass in the pancreatic head.", "RID171"),
+])
+def test_the_parts_of_the_pancreas_are_its_parts_not_the_neck(ner, text, place):
+    found = [m for m in mentions(ner, text).values() if m.kind == "finding"]
+    assert found and all(m.anatomy == place for m in found), [(m.text, m.anatomy) for m in found]
