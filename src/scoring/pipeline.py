@@ -335,12 +335,21 @@ class PhraseTable:
         lower = [t.lower_ for t in doc]
         matches = []
         for start in range(len(lower)):
-            node = self.root
-            for end in range(start, len(lower)):
-                node = node.get(lower[end])
-                if node is None:
-                    break
-                matches += [(mid, start, end + 1) for mid in node.get(None, ())]
+            # a hyphen inside a term may be read as a space as well: "low-signal intensity"
+            # is "low signal intensity" (and "low-grade" stays a term of its own)
+            paths = [(self.root, start)]
+            while paths:
+                node, end = paths.pop()
+                if end >= len(lower):
+                    continue
+                word = lower[end]
+                if word == "-" and end > start and end + 1 < len(lower):
+                    paths.append((node, end + 1))
+                child = node.get(word)
+                if child is None:
+                    continue
+                matches += [(mid, start, end + 1) for mid in child.get(None, ())]
+                paths.append((child, end + 1))
         return matches
 
 

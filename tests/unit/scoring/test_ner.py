@@ -189,3 +189,10 @@ def test_an_orientation_is_no_place(ner):
 def test_the_parts_of_the_pancreas_are_its_parts_not_the_neck(ner, text, place):
     found = [m for m in mentions(ner, text).values() if m.kind == "finding"]
     assert found and all(m.anatomy == place for m in found), [(m.text, m.anatomy) for m in found]
+
+
+def test_a_hyphen_inside_a_term_reads_as_a_space(ner):
+    # "low-signal intensity" is the term "low signal intensity"; "low-grade" keeps its own
+    found = mentions(ner, "MR images of the left foot show extensive areas of low-signal "
+                          "intensity around the first metatarsal head.")
+    assert any(m.head == "signal_abnormality" for m in found.values()), found
