@@ -59,6 +59,8 @@ def _polarity(ent: Span, e: Entity) -> Polarity:
     if e.how != "normal" and any(t.lower_ in NEGATION_CUES for t in ent):
         return "absent"
     doc = ent.doc
+    if ent.start >= 1 and doc[ent.start - 1].lower_ in ("no", "without"):
+        return "absent"  # "No abnormal signal": ConText's "no abnormal" overlaps the finding
     if ent.start >= 2 and doc[ent.start - 1].text == "-" and doc[ent.start - 2].lower_ == "non":
         return "absent"  # "non-mass-like", "non-obstructing": the prefix denies the word
     if ent._.is_uncertain or ent._.is_hypothetical:

@@ -196,3 +196,20 @@ def test_a_hyphen_inside_a_term_reads_as_a_space(ner):
     found = mentions(ner, "MR images of the left foot show extensive areas of low-signal "
                           "intensity around the first metatarsal head.")
     assert any(m.head == "signal_abnormality" for m in found.values()), found
+
+
+@pytest.mark.parametrize("text,polarity", [
+    ("Bone scan shows increased uptake in the clivus.", "present"),
+    ("Intense FDG uptake in a right hilar node.", "present"),
+    ("No abnormal uptake.", "absent"),
+])
+def test_increased_uptake_is_a_finding_of_nuclear_medicine(ner, text, polarity):
+    found = [m for m in mentions(ner, text).values() if m.head == "increased_uptake"]
+    assert found and all(m.polarity == polarity for m in found), found
+
+
+@pytest.mark.parametrize("text", ["No abnormal signal.", "No abnormal signal in the cord."])
+def test_no_abnormal_x_denies_x(ner, text):
+    # ConText's own trigger "no abnormal" overlaps the finding "abnormal signal"
+    found = [m for m in mentions(ner, text).values() if m.head == "signal_abnormality"]
+    assert found and all(m.polarity == "absent" for m in found)
