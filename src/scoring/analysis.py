@@ -9,6 +9,7 @@ organ sub-heading, exam) is added by `scoring.ner`, so one reading serves every 
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,11 +62,22 @@ def _polarity(ent: Span, e: Entity) -> Polarity:
     doc = ent.doc
     if ent.start >= 1 and doc[ent.start - 1].lower_ in ("no", "without"):
         return "absent"  # "No abnormal signal": ConText's "no abnormal" overlaps the finding
+    if _DENIED_LINK.search(doc[ent.sent.start:ent.start].text):
+        return "absent"  # "No findings consistent with pneumonia": what is denied is named
     if ent.start >= 2 and doc[ent.start - 1].text == "-" and doc[ent.start - 2].lower_ == "non":
         return "absent"  # "non-mass-like", "non-obstructing": the prefix denies the word
     if ent._.is_uncertain or ent._.is_hypothetical:
         return "possible"
     return "present"
+
+
+# A denial, then (no comma or semicolon between) a link to what it would have shown, ending
+# just before the finding: "no opacity consistent with pneumonia" denies the pneumonia;
+# "a mass without calcification, consistent with lymphoma" does not deny the lymphoma.
+_DENIED_LINK = re.compile(
+    r"\b(no|without|negative for)\b[^,;]*\b(consistent with|compatible with|suggestive of|"
+    r"to suggest|suspicious for|concerning for|diagnostic of|indicative of|typical of|"
+    r"in keeping with|characteristic of)(\s+(an?|the|acute|active))?\s*$", re.IGNORECASE)
 
 
 def _adjective(word: str) -> str:

@@ -213,3 +213,13 @@ def test_no_abnormal_x_denies_x(ner, text):
     # ConText's own trigger "no abnormal" overlaps the finding "abnormal signal"
     found = [m for m in mentions(ner, text).values() if m.head == "signal_abnormality"]
     assert found and all(m.polarity == "absent" for m in found)
+
+
+@pytest.mark.parametrize("text,finding,polarity", [
+    ("No findings consistent with pneumonia.", "pneumonia", "absent"),
+    ("No opacity in the right maxillary sinus consistent with sinusitis.", "HP:0000246",
+     "absent"),
+    ("No consolidation; findings consistent with atelectasis.", "atelectasis", "present"),
+])
+def test_a_denial_names_what_it_would_have_shown(ner, text, finding, polarity):
+    assert mentions(ner, text)[finding].polarity == polarity
