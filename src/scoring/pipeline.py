@@ -81,6 +81,12 @@ _EXTRA_RULES: list[tuple[str, str, str]] = [
     ("cannot rule out", "POSSIBLE_EXISTENCE", "FORWARD"),
     ("difficult to exclude", "POSSIBLE_EXISTENCE", "FORWARD"),
     ("not excluded", "POSSIBLE_EXISTENCE", "BACKWARD"),
+    ("is not excluded", "POSSIBLE_EXISTENCE", "BACKWARD"),
+    ("are not excluded", "POSSIBLE_EXISTENCE", "BACKWARD"),
+    ("has not been excluded", "POSSIBLE_EXISTENCE", "BACKWARD"),
+    ("not ruled out", "POSSIBLE_EXISTENCE", "BACKWARD"),
+    ("is not ruled out", "POSSIBLE_EXISTENCE", "BACKWARD"),
+    ("has not been ruled out", "POSSIBLE_EXISTENCE", "BACKWARD"),
     ("cannot be excluded", "POSSIBLE_EXISTENCE", "BACKWARD"),
     ("can not be excluded", "POSSIBLE_EXISTENCE", "BACKWARD"),
     ("not entirely excluded", "POSSIBLE_EXISTENCE", "BACKWARD"),
@@ -388,6 +394,10 @@ _BACKWARD_NEGATIONS = [f"{aux} not {verb}" for aux in ("is", "are", "was", "were
                        for verb in ("seen", "identified", "visualized", "present",
                                     "demonstrated", "evident", "appreciated", "noted", "visible",
                                     "detected", "found", "observed")]
+# "The previously seen pneumothorax is no longer visualized": resolved, so absent now.
+_BACKWARD_NEGATIONS += [f"{aux} no longer {verb}" for aux in ("is", "are", "was", "were")
+                        for verb in ("seen", "identified", "visualized", "present", "evident",
+                                     "appreciated", "visible", "demonstrated", "noted")]
 
 
 def default_context_rules() -> list[ConTextRule]:

@@ -223,3 +223,13 @@ def test_no_abnormal_x_denies_x(ner, text):
 ])
 def test_a_denial_names_what_it_would_have_shown(ner, text, finding, polarity):
     assert mentions(ner, text)[finding].polarity == polarity
+
+
+@pytest.mark.parametrize("text,concept,polarity", [
+    ("The previously seen pneumothorax is no longer visualized.", "pneumothorax", "absent"),
+    ("Appendicitis is not excluded.", "appendicitis", "possible"),
+    ("Pneumothorax is not ruled out.", "pneumothorax", "possible"),
+])
+def test_resolved_and_not_excluded(ner, text, concept, polarity):
+    found = [m for m in mentions(ner, text).values() if concept in m.label]
+    assert found and all(m.polarity == polarity for m in found), found
