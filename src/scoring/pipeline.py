@@ -182,6 +182,13 @@ _EXTRA_RULES: list[tuple[str, str, str]] = [
     ("no change", "NEGATED_EXISTENCE", "PSEUDO"),
     ("no significant change", "NEGATED_EXISTENCE", "PSEUDO"),
     ("no interval change", "NEGATED_EXISTENCE", "PSEUDO"),
+    # "There is no change in the effusion": the effusion stays; "there is no" must not win
+    ("there is no change", "NEGATED_EXISTENCE", "PSEUDO"),
+    ("there is no significant change", "NEGATED_EXISTENCE", "PSEUDO"),
+    ("there is no interval change", "NEGATED_EXISTENCE", "PSEUDO"),
+    ("there has been no change", "NEGATED_EXISTENCE", "PSEUDO"),
+    ("there has been no significant change", "NEGATED_EXISTENCE", "PSEUDO"),
+    ("there are no changes", "NEGATED_EXISTENCE", "PSEUDO"),
     ("not changed", "NEGATED_EXISTENCE", "PSEUDO"),
     ("not significantly changed", "NEGATED_EXISTENCE", "PSEUDO"),
     ("no longer", "NEGATED_EXISTENCE", "PSEUDO"),

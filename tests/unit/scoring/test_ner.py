@@ -233,3 +233,9 @@ def test_a_denial_names_what_it_would_have_shown(ner, text, finding, polarity):
 def test_resolved_and_not_excluded(ner, text, concept, polarity):
     found = [m for m in mentions(ner, text).values() if concept in m.label]
     assert found and all(m.polarity == polarity for m in found), found
+
+
+def test_there_is_no_change_in_a_finding_keeps_the_finding(ner):
+    found = mentions(ner, "There is no change in the moderate right pleural effusion.")
+    assert found["pleural_effusion"].polarity == "present"
+    assert mentions(ner, "There is no pleural effusion.")["pleural_effusion"].polarity == "absent"
