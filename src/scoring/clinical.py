@@ -146,8 +146,7 @@ _DISEASE = re.compile(
     r"leukemia|metastasis|metastases|occlusion|stenosis|dissection|hematoma|hemorrhage|"
     r"effusion|edema|opacity|opacities|consolidation|defect|defects|thrombosis|"
     r"obstruction|dilatation|dilation|thickening|narrowing|enlargement|abnormality|"
-    r"carcinoid|neoplasm|malignancy|"
-    r"abnormalities)$")
+    r"abnormalities|carcinoid|neoplasm|malignancy)$")
 
 
 # Words of a phrase that make it no diagnosis: what is done, by whom, with what.

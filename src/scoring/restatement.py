@@ -57,7 +57,6 @@ class Restatement:
 
     def __init__(self, prelim: str, final: str) -> None:
         self.texts = (prelim, final)
-        self._partners: tuple[dict[int, int], dict[int, int]] = ({}, {})
 
     @cached_property
     def sides(self) -> tuple[list[_Sentence], list[_Sentence]]:
@@ -65,18 +64,25 @@ class Restatement:
         return _sentences(self.texts[0]), _sentences(self.texts[1])
 
     @cached_property
-    def _shares(self) -> tuple[list[float], list[float]]:
+    def _partners(self) -> tuple[dict[int, int], dict[int, int]]:
+        """Each side's sentence -> its partner on the other side (one to one)."""
         p, f = self.sides
         if not p or not f:
-            return [0.0] * len(p), [0.0] * len(f)
+            return {}, {}
         keep = np.array([[len(a.words & b.words) for b in f] for a in p], dtype=float)
         # Both ways at once: the pair that keeps most of both sentences wins.
         size_p = np.array([len(a.words) for a in p], dtype=float)[:, None]
         size_f = np.array([len(b.words) for b in f], dtype=float)[None, :]
         rows, cols = linear_sum_assignment(keep / size_p + keep / size_f, maximize=True)
-        partner = ({int(i): int(j) for i, j in zip(rows, cols, strict=True)},
-                   {int(j): int(i) for i, j in zip(rows, cols, strict=True)})
-        self._partners = partner
+        return ({int(i): int(j) for i, j in zip(rows, cols, strict=True)},
+                {int(j): int(i) for i, j in zip(rows, cols, strict=True)})
+
+    @cached_property
+    def _shares(self) -> tuple[list[float], list[float]]:
+        p, f = self.sides
+        if not p or not f:
+            return [0.0] * len(p), [0.0] * len(f)
+        partner = self._partners
         verbatim = ({i for i, j in partner[0].items() if p[i].words == f[j].words},
                     {j for j, i in partner[1].items() if p[i].words == f[j].words})
         return (self._side_shares(p, f, partner[0], verbatim[1]),
@@ -113,10 +119,15 @@ class Restatement:
     def share(self, side: int, span: tuple[int, int]) -> tuple[float, int] | None:
         """How much of the sentence holding `span` (side 0 the preliminary, 1 the final)
         its partner keeps, and how many content words it has; None outside any sentence."""
-        for k, s in enumerate(self.sides[side]):
-            if s.start <= span[0] < s.end:
-                return self._shares[side][k], len(s.words)
-        return None
+        k = self._index(side, span)
+        if k is None:
+            return None
+        return self._shares[side][k], len(self.sides[side][k].words)
+
+    def _index(self, side: int, span: tuple[int, int]) -> int | None:
+        """The sentence of this side that holds the start of `span`."""
+        return next((k for k, s in enumerate(self.sides[side]) if s.start <= span[0] < s.end),
+                    None)
 
     def kept(self, side: int, span: tuple[int, int], min_words: int = 2) -> bool:
         """Kept in other words: its partner keeps two words in five or more, and does not
@@ -130,7 +141,7 @@ class Restatement:
         """The partner denies the mention's own word and its sentence does not, or the other
         way round ("No bronchial carcinoid" / "Bronchial carcinoid")."""
         own = self.sides[side]
-        k = next((k for k, s in enumerate(own) if s.start <= span[0] < s.end), None)
+        k = self._index(side, span)
         j = self._partners[side].get(k) if k is not None else None
         if j is None or own[k].denies == self.sides[1 - side][j].denies:
             return False
