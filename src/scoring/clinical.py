@@ -50,7 +50,7 @@ FAMILIES: dict[str, re.Pattern[str]] = {
                                r"leukoaraiosis|gliosis|ischemic change"),
     "volume loss": re.compile(r"atroph|volume loss|prominen\w* (of the )?(sulc|ventric)|"
                               r"sulc|involution"),
-    "fluid": re.compile(r"free fluid|ascites|fluid"),
+    "fluid": re.compile(r"free fluid|ascites|fluid(?! collection)"),
 }
 
 
@@ -214,6 +214,10 @@ def _normal_near(m: Mention, sentence: str) -> bool:
     enhance symmetrically"), not anywhere in a long sentence."""
     start = m.start - m.sentence[0]
     end = m.end - m.sentence[0]
+    if m.how == "vocabulary" and m.concept != "normal_study":
+        # around a named finding, not in it: "patent ductus arteriosus" is its own name
+        return bool(_NORMAL_SAID.search(sentence[max(0, start - 30):start])
+                    or _NORMAL_SAID.search(sentence[end:end + 30]))
     return bool(_NORMAL_SAID.search(sentence[max(0, start - 30):end + 30]))
 
 
@@ -250,14 +254,19 @@ def why_not(m: Mention, sentence: str = "") -> str | None:
 
 
 def descriptive(m: Mention) -> bool:
-    """Kept, but no finding of its own: a sentence's main phrase, a noun phrase that names no
+    """Kept, but no finding of its own: a sentence's main phrase (outside the impression,
+    where a line ending in a disease word is the diagnosis), a noun phrase that names no
     disease, a bare finding word with no concept of the vocabulary ("prominent", "focus")."""
     if m.kind == "device" or m.how in ("vocabulary", "normal"):
         return False
-    if m.how == "statement" or m.concept.startswith("~about"):
+    if m.concept.startswith("~about"):
         return True
     words = m.concept.lstrip("~").split()
-    if m.how == "phrase":
+    if m.how == "statement" and m.section != "impression":
+        return True
+    if m.how in ("phrase", "statement"):
+        # an impression's line is its diagnosis: "Bronchial carcinoid" names a disease the
+        # vocabulary does not know
         return not (words and _DISEASE.search(words[-1]))
     if m.concept != m.head:
         return False  # head + place made a concept ("renal cyst")

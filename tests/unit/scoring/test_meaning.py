@@ -243,3 +243,15 @@ def test_grade_and_class_never_contradict(scorer) -> None:
     same = _report("Small left pleural effusion.", "Small left pleural effusion.")
     result = scorer.score(same, same, "XR CHEST 2V")
     assert result.discrepancy == "none" and result.grade == 5
+
+
+def test_the_pulmonary_artery_abbreviated_with_its_side_or_main(scorer) -> None:
+    # "PA" alone is the frontal view; "main PA", "right PA" name the artery
+    short = mentions(scorer, "Saddle embolus in the main PA extending into the right PA.",
+                     "chest")
+    long = mentions(scorer, "Saddle embolus in the main pulmonary artery extending into the "
+                    "right pulmonary artery.", "chest")
+    assert [m.concept for m in short] == [m.concept for m in long]
+    assert [m.anatomy_label for m in short] == [m.anatomy_label for m in long]
+    view = abbreviations.expand("PA and lateral views of the chest.")
+    assert view is None or "pulmonary" not in view.text

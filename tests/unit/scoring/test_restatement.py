@@ -415,3 +415,37 @@ def test_a_mass_that_measures_is_a_mass() -> None:
     text = "An oval, circumscribed subcutaneous mass measures 3.2 x 1.1 x 2.4 cm."
     found = LexiconNer().extract(text, split_sections(text))
     assert any(m.head == "mass" for m in found), [(m.text, m.head) for m in found]
+
+
+def test_a_fluid_collection_is_not_restated_by_free_fluid(scorer) -> None:
+    # a collection is a discrete finding (an abscess until proven otherwise), not the free
+    # fluid of the same sentence family
+    base = "Small amount of free fluid in the pelvis."
+    r = scorer.score(_report(base, "Small amount of free fluid."),
+                     _report(base + " A 4 cm rim-enhancing fluid collection in the right "
+                             "lower quadrant.", "Small amount of free fluid. Right lower "
+                             "quadrant fluid collection."), "CT ABD/PELVIS W/")
+    assert r.discrepancy != "none", r.explanation
+
+
+def test_a_named_finding_that_starts_with_a_normal_word_is_a_finding(scorer) -> None:
+    # "patent" names the ductus arteriosus finding; a normal word beside it still says normal
+    text = "Patent ductus arteriosus."
+    read = scorer.ner.read_many([(text, [Section("findings", 0, len(text))])])[0]
+    found = clinical.clinical_mentions(scorer.ner.mentions(read), text)
+    assert any(m.polarity == "present" and "ductus" in m.text.lower() for m in found), found
+    text = "Normal chest radiographs."
+    read = scorer.ner.read_many([(text, [Section("findings", 0, len(text))])])[0]
+    assert not clinical.clinical_mentions(scorer.ner.mentions(read), text)
+
+
+def test_an_impression_line_naming_a_disease_is_a_diagnosis(scorer) -> None:
+    # the vocabulary does not know every tumour: an impression's line whose last word is a
+    # disease word is the diagnosis; the same statement in the findings stays descriptive
+    findings = "Well-circumscribed enhancing endobronchial lesion in the right main bronchus."
+    r = scorer.score(_report(findings, "Endobronchial lesion."),
+                     _report(findings, "Endobronchial lesion. Bronchial carcinoid."),
+                     "CT CHEST W/")
+    assert r.discrepancy != "none", r.explanation
+    assert any("carcinoid" in (e.final_text or "").lower() and e.category == "missing"
+               for e in r.entities), r.entities
