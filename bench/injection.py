@@ -238,10 +238,28 @@ def paraphrase(text: str, rng: random.Random) -> str | None:
     return out if out != text else None
 
 
+def _phrases(sentence: str) -> set[str]:
+    low = sentence.lower()
+    return {p for p in _chexpert_phrases() if p in low}
+
+
+def _stated_elsewhere(sections: list[tuple[str, list[str]]], i: int, j: int) -> bool:
+    """Every finding phrase of sentence (i, j) is stated, not denied, by another sentence of
+    the report ("Mild cardiomegaly." in the impression of "The heart is mildly enlarged.
+    ... Cardiomegaly."): left out, the report still says all it said (DESIGN §4: nothing
+    clinical differs)."""
+    phrases = _phrases(sections[i][1][j])
+    others = [s for a, b in _sentences(sections) if (a, b) != (i, j)
+              for s in [sections[a][1][b]] if not _negative(s)]
+    return bool(phrases) and all(any(p in o.lower() for o in others) for p in phrases)
+
+
 def omission(text: str, rng: random.Random) -> str | None:
-    """Drop one sentence that states a positive finding (no negation word)."""
+    """Drop one sentence that states a positive finding (no negation word) that no other
+    sentence of the report states."""
     sections = split(text)
-    spots = [(i, j) for i, j in _sentences(sections) if names_finding(sections[i][1][j])]
+    spots = [(i, j) for i, j in _sentences(sections) if names_finding(sections[i][1][j])
+             and not _stated_elsewhere(sections, i, j)]
     if not spots:
         return None
     i, j = rng.choice(spots)
