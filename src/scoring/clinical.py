@@ -89,6 +89,11 @@ _ABNORMAL_GAS = frozenset({"free", "extraluminal", "intramural", "portal", "pneu
                            "retroperitoneal", "mediastinal", "subcutaneous", "emphysematous",
                            "abscess", "collection", "extravasation", "perforation", "locules",
                            "locule", "dissecting", "venous", "biliary", "pneumobilia"})
+# Where gas belongs: air said of any other place (a muscle, the bladder wall, the liver) is
+# no normal sign.
+_GAS_HOLDING = re.compile(r"bowel|colon|append|stomach|gastr|duoden|jejun|ile|rect|cec|sigmoid|"
+                          r"intestin|esophag|lung|airway|trache|bronch|sinus|mastoid|air cell|"
+                          r"ear|nas|pharyn|laryn|abdom|pelvi|chest|thora")
 # Anatomy whose name reads like a finding.
 _ANATOMY_PHRASES = re.compile(r"\b(lateral mass(es)?|air cells?|calcium score|"
                               r"fibroglandular (density|tissue)|scattered (areas of )?"
@@ -164,6 +169,7 @@ _NOT_A_DIAGNOSIS = frozenset({
     "fraction", "ejection", "velocity", "velocities", "index", "ratio", "psv", "edv", "ef",
     "lvef", "sss", "srs", "sds", "tid", "suv", "hu", "measures", "measuring", "dimension",
     "waveform", "waveforms", "reconstructions", "reconstruction", "quality", "numbering",
+    "contrast", "gadolinium", "dtpa", "iodinated", "gadobutrol", "gadoterate", "iohexol",
 })
 
 
@@ -209,6 +215,10 @@ def is_clinical(m: Mention, sentence: str = "") -> bool:
     return why_not(m, sentence) is None
 
 
+def _gas_out_of_place(m: Mention) -> bool:
+    return bool(m.anatomy_label) and not _GAS_HOLDING.search(m.anatomy_label.lower())
+
+
 def _normal_near(m: Mention, sentence: str) -> bool:
     """A normal word next to the mention ("mineralization is preserved", "the kidneys
     enhance symmetrically"), not anywhere in a long sentence."""
@@ -238,11 +248,15 @@ def why_not(m: Mention, sentence: str = "") -> str | None:
     if m.polarity != "absent" and (_CATEGORY_SENTENCE.search(sentence)
                                    or _UNASSESSED.search(sentence)):
         return "category sentence"
-    if m.head == "air" and m.polarity != "absent" and not (m.sentence_words & _ABNORMAL_GAS):
+    if m.head == "air" and m.polarity != "absent" and not (m.sentence_words & _ABNORMAL_GAS) \
+            and not _gas_out_of_place(m):
         return "normal sign"  # "the appendix contains gas", "nonobstructive bowel gas pattern"
-    if m.polarity == "present" and m.how != "normal" and _normal_near(m, sentence) and \
+    if m.polarity == "present" and m.how != "normal" and m.severity is None and \
+            _normal_near(m, sentence) and \
             not _DISEASE.search(m.text.lower().split()[-1] if m.text.split() else ""):
-        return "said normal"  # "mineralization is preserved"
+        # "mineralization is preserved"; graded, it is a finding ("marked, homogeneous
+        # enhancement")
+        return "said normal"
     if m.polarity == "present" and m.text and re.search(
             _NORMAL_BEFORE + re.escape(m.text.lower()), sentence.lower()):
         return "said normal"  # "normal cervical lordosis", "physiologic fluid"

@@ -449,3 +449,25 @@ def test_an_impression_line_naming_a_disease_is_a_diagnosis(scorer) -> None:
     assert r.discrepancy != "none", r.explanation
     assert any("carcinoid" in (e.final_text or "").lower() and e.category == "missing"
                for e in r.entities), r.entities
+
+
+def test_gas_out_of_a_gas_holding_place_is_no_normal_sign(scorer) -> None:
+    # gas in the appendix or the bowel is normal; in a muscle (a bullet tract) it is a finding
+    def kept(text: str) -> list:
+        read = scorer.ner.read_many([(text, [Section("findings", 0, len(text))])])[0]
+        return [m for m in clinical.clinical_mentions(scorer.ner.mentions(read), text)
+                if m.head == "air"]
+    assert not kept("The appendix contains gas.")
+    assert kept("Air is seen in the left gluteus maximus muscle along the bullet tract.")
+
+
+def test_a_graded_enhancement_is_a_finding_and_the_contrast_agent_none(scorer) -> None:
+    # "homogeneous" says an organ is normal, but graded ("marked") it describes a lesion;
+    # the agent given is technique, never a finding
+    text = "Marked, homogeneous enhancement following administration of gadolinium DTPA."
+    read = scorer.ner.read_many([(text, [Section("findings", 0, len(text))])])[0]
+    found = clinical.clinical_mentions(scorer.ner.mentions(read), text)
+    assert [m.head for m in found] == ["enhancement"], found
+    text = "The liver enhances homogeneously."
+    read = scorer.ner.read_many([(text, [Section("findings", 0, len(text))])])[0]
+    assert not clinical.clinical_mentions(scorer.ner.mentions(read), text)
