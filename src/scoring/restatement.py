@@ -135,9 +135,9 @@ class Restatement:
         found = self.share(side, span)
         if found is None or found[1] < min_words or found[0] < KEPT_SHARE:
             return False
-        return not self._denied_by_partner(side, span)
+        return not self.denied_by_partner(side, span)
 
-    def _denied_by_partner(self, side: int, span: tuple[int, int]) -> bool:
+    def denied_by_partner(self, side: int, span: tuple[int, int]) -> bool:
         """The partner denies the mention's own word and its sentence does not, or the other
         way round ("No bronchial carcinoid" / "Bronchial carcinoid")."""
         own = self.sides[side]

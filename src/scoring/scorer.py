@@ -440,7 +440,8 @@ class Scorer:
             else None,
             "significance": tier,
             "descriptive": (all(m.descriptive for m in (p, f) if m is not None
-                                and not m.generic) and not _omitted(p, f, words))
+                                and not m.generic) and not _omitted(p, f, words)
+                            and not _denied(p, f, words))
             or (tier == "incidental" and not critical and _restated(p, f, words)),
         }
         sig = self.significance
@@ -502,6 +503,14 @@ def _omitted(p: Mention | None, f: Mention | None, words: _Wording) -> bool:
     # ("Some calcification is present.") says it in two.
     statement = m.how == "statement" or m.concept.startswith("~about")
     return words.restatement.omitted(side, m.span, 4 if statement else 2)
+
+
+def _denied(p: Mention | None, f: Mention | None, words: _Wording) -> bool:
+    """A mention alone on its side whose partner sentence denies its very word ("No small
+    feeder from the ACA" / "Small feeder from the ACA"): the other report read the denial
+    as another phrase, but it contradicts the description."""
+    alone = _alone(p, f)
+    return alone is not None and words.restatement.denied_by_partner(alone[1], alone[0].span)
 
 
 def _covers(o: Mention, m: Mention, vocabulary: Vocabulary) -> bool:

@@ -471,3 +471,17 @@ def test_a_graded_enhancement_is_a_finding_and_the_contrast_agent_none(scorer) -
     text = "The liver enhances homogeneously."
     read = scorer.ner.read_many([(text, [Section("findings", 0, len(text))])])[0]
     assert not clinical.clinical_mentions(scorer.ner.mentions(read), text)
+
+
+def test_a_description_its_partner_sentence_denies_is_a_difference(scorer) -> None:
+    # the denial is read as another phrase ("statement about the ACA"), but the sentence
+    # denies the very word the other report states
+    def report(line: str) -> str:
+        return _report("Right occipital lesion with enlarged feeding vessels from the PCA and "
+                       f"MCA. {line}", "Arteriovenous malformation.")
+    r = scorer.score(report("No small feeder from the ACA."), report("Small feeder from the ACA."),
+                     "MRI BRAIN W/WO")
+    assert r.discrepancy != "none", r.explanation
+    same = scorer.score(report("Small feeder from the ACA."),
+                        report("A small feeder arises from the ACA."), "MRI BRAIN W/WO")
+    assert same.discrepancy == "none", same.explanation
