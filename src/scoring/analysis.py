@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from scoring.entities import ENTITY, Entity
 from scoring.mention import Polarity
-from scoring.nlp import Doc, Language, Span
+from scoring.nlp import Doc, Language, Span, Token
 from scoring.pipeline import NEGATION_CUES, build_pipeline
 from scoring.terms import TERMS, TermKind, kind, value
 
@@ -54,11 +54,16 @@ class Reading:
     bare_normal: bool  # "Normal." / "Unremarkable.": says it of the organ heading above it
 
 
+def _prefix(t: Token) -> bool:
+    """"non" of "non-small", a prefix of the word after it, not a word of its own."""
+    return t.lower_ == "non" and t.i + 1 < len(t.doc) and t.doc[t.i + 1].text == "-"
+
+
 def _polarity(ent: Span, e: Entity) -> Polarity:
     if e.absent or ent._.is_negated:
         return "absent"
-    if e.how != "normal" and any(t.lower_ in NEGATION_CUES for t in ent):
-        return "absent"
+    if e.how != "normal" and any(t.lower_ in NEGATION_CUES and not _prefix(t) for t in ent):
+        return "absent"  # but a name's own prefix denies nothing: "non-small cell carcinoma"
     doc = ent.doc
     if ent.start >= 1 and doc[ent.start - 1].lower_ in ("no", "without"):
         return "absent"  # "No abnormal signal": ConText's "no abnormal" overlaps the finding

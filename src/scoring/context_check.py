@@ -93,6 +93,11 @@ def _ladder(severity: int) -> int:
     return max(severity, 2)
 
 
+def _position(m: Mention) -> str:
+    """A position said, where "not displaced" says what an unqualified fracture means."""
+    return "" if m.position in (None, "nondisplaced") else m.position
+
+
 class RulesClassifier:
     """Attribute by attribute, in order of clinical weight; the first difference is the reason.
 
@@ -119,7 +124,7 @@ class RulesClassifier:
         if not self.vocabulary.compatible(p.anatomy, f.anatomy):
             return Verdict(False, "organ" if self.vocabulary.other_organ(p.anatomy, f.anatomy)
                            else "anatomy")
-        if (p.position or "") != (f.position or ""):
+        if _position(p) != _position(f):
             return Verdict(False, "anatomy")
         if p.severity is not None and f.severity is not None and _ladder(p.severity) != \
                 _ladder(f.severity):

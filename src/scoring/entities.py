@@ -91,7 +91,8 @@ class EntityReader:
         if self.external is not None:
             return self._external(doc, terms)
         lenient = bool(doc.user_data.get("lenient"))
-        primary = longest([s for s in terms if kind(s) in (TermKind.FINDING, TermKind.ABSENT)]
+        primary = longest([s for s in terms if kind(s) in (TermKind.FINDING, TermKind.ABSENT)
+                           and not _prefix_denied(doc, s)]
                           + [s for s in terms if kind(s) == TermKind.ANATOMY]
                           + [s for s in terms if kind(s) == TermKind.HEAD])
         places = [s for s in primary if kind(s) == TermKind.ANATOMY
@@ -408,7 +409,7 @@ class EntityReader:
             # "large" in "large bowel" names the organ, not a severity ("left" in "left
             # lower lobe" still gives the side)
             named = any(a.start <= s.start and s.end <= a.end and len(a) > len(s)
-                        for a in organs)
+                        for a in organs) or _cell_type(doc, s)
             for part in value(s).split(";"):
                 key, said = part.split("=", 1)
                 if named and key == "severity":
@@ -459,6 +460,19 @@ def _distance(q_start: int, q_end: int, e_start: int, e_end: int) -> tuple[int, 
     if q_end <= e_start:
         return (e_start - q_end, 0)
     return (q_start - e_end + 1, 1)
+
+
+def _cell_type(doc: Doc, s: Span) -> bool:
+    """"small" of "(non-)small cell carcinoma", "large cell": a kind of cell, no size."""
+    return s.end < len(doc) and doc[s.end].lower_ in ("cell", "cells")
+
+
+def _prefix_denied(doc: Doc, s: Span) -> bool:
+    """A term of several words whose first word a "non-" prefix denies: "non-calcified
+    pleural thickening" is a pleural thickening (not an absent "calcified pleura"),
+    "non-Hodgkin lymphoma" a lymphoma. The shorter term inside it names the finding."""
+    return s.end - s.start > 1 and s.start >= 2 and doc[s.start - 1].text == "-" and \
+        doc[s.start - 2].lower_ == "non"
 
 
 def _orientation(doc: Doc, s: Span) -> bool:

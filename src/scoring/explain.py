@@ -83,8 +83,8 @@ def describe(attributes: dict[str, str], label: str) -> str:
     elif attributes.get("polarity") == "possible":
         words.append("possible")
     for key in ("change", "severity", "laterality"):
-        if key in attributes:
-            words.append(attributes[key])
+        if key in attributes and attributes[key] not in label.split():
+            words.append(attributes[key])  # not "increased increased t2 signal"
     words.append(label)
     text = " ".join(words)
     extras = [attributes[k] for k in ("size", "anatomy", "position") if k in attributes
@@ -135,8 +135,11 @@ def _sentence(r: EntityRow) -> str:
         return f"Missed: {describe(r.final_attributes, r.label)}{tier}."
     if r.category == "surplus":
         return f"Not in the final: {describe(r.prelim_attributes, r.label_of('prelim'))}{tier}."
-    return (f"{r.label[:1].upper() + r.label[1:]} is "
-            f"{_REASON_WORDS.get(r.reason or '', 'different')}: "
+    reason = _REASON_WORDS.get(r.reason or "", "different")
+    if r.reason == "anatomy" and r.prelim_attributes.get("position") != \
+            r.final_attributes.get("position"):
+        reason = "placed or displaced differently"  # a tube's tip, a fracture's fragments
+    return (f"{r.label[:1].upper() + r.label[1:]} is {reason}: "
             f"preliminary '{describe(r.prelim_attributes, r.label_of('prelim'))}', "
             f"final '{describe(r.final_attributes, r.label)}'{tier}.")
 

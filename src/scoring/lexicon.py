@@ -34,7 +34,7 @@ _IRREGULAR_PLURALS = {"pneumothorax": "pneumothoraces", "vertebra": "vertebrae",
                       "meniscus": "menisci", "embolus": "emboli", "thrombus": "thrombi",
                       "calculus": "calculi", "bronchus": "bronchi", "ovary": "ovaries",
                       "testis": "testes", "femur": "femora", "stenosis": "stenoses"}
-_NO_PLURAL = re.compile(r"(ed|ing|ic|al|ous|ar|ive|[^s]is|ness|ment|ax|um)$")
+_NO_PLURAL = re.compile(r"(ed|ic|al|ous|ar|ive|[^s]is|ness|ment|ax|um)$")
 _BRITISH = [("edema", "oedema"), ("hemo", "haemo"), ("hemorrhag", "haemorrhag"),
             ("hemat", "haemat"), ("esophag", "oesophag"), ("tumor", "tumour"),
             ("orthopedic", "orthopaedic"), ("hemithora", "haemithora"), ("anemi", "anaemi"),

@@ -88,7 +88,9 @@ class Mention:
         if self.anatomy:
             out["anatomy"] = self.anatomy_label or self.anatomy
         if self.position:
-            out["position"] = self.position
+            # a fracture is "displaced", a tube "malpositioned": one value, two words
+            out["position"] = "displaced" if self.position == "malpositioned" and \
+                self.kind != "device" else self.position
         if self.historical:
             out["historical"] = "yes"
         return out

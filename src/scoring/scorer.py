@@ -497,8 +497,10 @@ def _omitted(p: Mention | None, f: Mention | None, words: _Wording) -> bool:
     if alone is None:
         return False
     m, side = alone
-    if clinical.says_normal(words.texts[side][m.sentence[0]:m.sentence[1]]):
-        return False  # an added normal check ("The dens and lateral masses are intact.")
+    if m.severity is None and clinical.says_normal(
+            words.texts[side][m.sentence[0]:m.sentence[1]]):
+        return False  # an added normal check ("The dens and lateral masses are intact."),
+        # but not a graded finding ("Marked, homogeneous enhancement")
     # A sentence's main phrase needs a sentence of four words to say anything; a finding word
     # ("Some calcification is present.") says it in two.
     statement = m.how == "statement" or m.concept.startswith("~about")

@@ -255,3 +255,48 @@ def test_the_pulmonary_artery_abbreviated_with_its_side_or_main(scorer) -> None:
     assert [m.anatomy_label for m in short] == [m.anatomy_label for m in long]
     view = abbreviations.expand("PA and lateral views of the chest.")
     assert view is None or "pulmonary" not in view.text
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("Non-small cell lung cancer in the left upper lobe.", "non-small cell lung carcinoma"),
+    ("Non-Hodgkin lymphoma involving the spleen.", "non-hodgkin lymphoma"),
+    ("Scattered non-calcified pleural thickenings.", "pleural thickening"),
+])
+def test_a_non_prefix_names_a_kind_and_denies_no_finding(scorer, text: str,
+                                                          label: str) -> None:
+    # the prefix belongs to the word it is on: a non-small cell carcinoma is a carcinoma
+    # (and "small" there is a kind of cell, no size), a non-calcified thickening a thickening
+    found = [m for m in mentions(scorer, text) if m.label == label]
+    assert found, mentions(scorer, text)
+    assert found[0].polarity == "present" and found[0].severity is None, found[0]
+
+
+def test_a_non_displaced_fracture_is_an_unqualified_fracture(scorer) -> None:
+    def report(line: str) -> str:
+        return _report(line, "Distal radius fracture.")
+    same = scorer.score(report("Non-displaced fracture of the distal left radius."),
+                        report("Fracture of the distal left radius."), "XR WRIST LT 3V")
+    assert same.discrepancy == "none", same.explanation
+    moved = scorer.score(report("Nondisplaced fracture of the distal left radius."),
+                         report("Displaced fracture of the distal left radius."),
+                         "XR WRIST LT 3V")
+    assert moved.discrepancy == "major", moved.explanation
+    assert "displaced" in moved.explanation and "malpositioned" not in moved.explanation
+
+
+def test_a_graded_enhancement_left_out_is_a_difference(scorer) -> None:
+    # "homogeneous" sounds like a normal check, but "marked" grades a lesion's enhancement
+    base = "Fusiform mass along the plantar fascia, isointense to muscle on T1."
+    r = scorer.score(_report(base, "Plantar fibromatosis."),
+                     _report(f"{base} Marked, homogeneous enhancement after gadolinium.",
+                             "Plantar fibromatosis."), "MRI FOOT RT W/WO")
+    assert r.discrepancy != "none", r.explanation
+
+
+def test_a_change_word_of_the_label_is_said_once(scorer) -> None:
+    base = "Bony exostosis of the distal femoral metaphysis."
+    r = scorer.score(_report(base, "Osteochondroma."),
+                     _report(f"{base} It has increased T2 signal.", "Osteochondroma."),
+                     "MRI KNEE RT")
+    assert "increased t2 signal" in r.explanation.lower()
+    assert "increased increased" not in r.explanation.lower(), r.explanation
