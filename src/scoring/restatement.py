@@ -154,6 +154,103 @@ class Restatement:
         return bool(near.search(self.texts[1 - side][other.start:other.end])) != bool(
             near.search(self.texts[side][own[k].start:own[k].end]))
 
+    def sentence_span(self, side: int, span: tuple[int, int]) -> tuple[int, int]:
+        """The sentence of this side that holds `span` (the span itself outside any)."""
+        k = self._index(side, span)
+        return span if k is None else (self.sides[side][k].start, self.sides[side][k].end)
+
     def omitted(self, side: int, span: tuple[int, int], min_words: int = 4) -> bool:
         found = self.share(side, span)
         return found is not None and found[1] >= min_words and found[0] < OMITTED_SHARE
+
+    @cached_property
+    def flips(self) -> list[Flip]:
+        """Partner sentences that say the same words, one of them denying what the other
+        states ("demonstrate no serpentine vascular pattern" / "demonstrate serpentine
+        vascular pattern"): a contradiction even where the NER names no finding in them."""
+        p, f = self.sides
+        out = []
+        for i, j in self._partners[0].items():
+            a, b = p[i], f[j]
+            shared, every = a.words & b.words, (a.words | b.words) - _CUE_STEMS
+            if len(shared) < 3 or len(shared) < FLIP_SHARE * len(every):
+                continue
+            for side, own, other in ((0, a, b), (1, b, a)):
+                found = self._denied_phrase(side, own, 1 - side, other)
+                if found is not None:
+                    spans = (found[0], found[1]) if side == 0 else (found[1], found[0])
+                    out.append(Flip(side, spans, found[2]))
+                    break
+        return out
+
+    def _denied_phrase(self, side: int, own: _Sentence, other_side: int, other: _Sentence
+                       ) -> tuple[tuple[int, int], tuple[int, int], str] | None:
+        """The phrase `own` denies and `other` states undenied: its span in each and its
+        words (the first words after the cue, or the subject of "X is not seen")."""
+        text = self.texts[side][own.start:own.end]
+        other_text = self.texts[other_side][other.start:other.end]
+        for cue in _DENIAL.finditer(text):
+            after = list(_WORD.finditer(text, cue.end()))
+            lead = next((w for w in after if w.group().lower() not in _LEAD_WORDS), None)
+            if lead is None:
+                continue
+            if lead.group().lower() in _SEEN_WORDS:  # "Thrombosis is not seen": the subject
+                before = list(_WORD.finditer(text, 0, cue.start()))
+                words = [w for w in before if w.group().lower() not in _COPULA][-4:]
+                while words and words[0].group().lower() in _LEAD_WORDS:
+                    words = words[1:]  # "A serpiginous vascular pattern is not seen"
+            else:
+                words = after[after.index(lead):][:5]
+                stop = next((k for k, w in enumerate(words) if k and (
+                    w.group().lower() in _PHRASE_END or w.group().lower() in _SEEN_WORDS)),
+                    None)
+                words = words[:stop] if stop else words
+            if not words or words[0].group().lower()[:5] not in other.words:
+                continue
+            phrase = text[words[0].start():words[-1].end()]
+            word = re.compile(r"\b" + re.escape(words[0].group()) + r"\b", re.IGNORECASE)
+            mine, theirs = _denials(word, text), _denials(word, other_text)
+            stated = [m for m, denied in theirs if not denied]
+            if not stated or sum(d for _, d in mine) <= sum(d for _, d in theirs):
+                continue  # the other sentence denies it as often (an identical sentence)
+            same = re.compile(re.escape(phrase), re.IGNORECASE)
+            there = next((m for m, denied in _denials(same, other_text) if not denied),
+                         stated[0])  # the whole phrase where the other says it so
+            return ((own.start + words[0].start(), own.start + words[-1].end()),
+                    (other.start + there.start(), other.start + there.end()), phrase)
+        return None
+
+
+def _denials(word: re.Pattern[str], text: str) -> list[tuple[re.Match[str], bool]]:
+    """Each occurrence of the word, and whether a cue before it in its clause denies it
+    ("no radiographic evidence of free air"), or one after it in its clause: "Significant sinus
+    disease is excluded", "Murphy sign negative", a template's "Extra-axial spaces: No
+    collection"."""
+    return [(m, bool(_DENIAL.search(re.split(r"[,;:]", text[:m.start()])[-1])
+                     or _DENIED_AFTER.search(re.split(r"[,;]", text[m.end():])[0])))
+            for m in word.finditer(text)]
+
+
+@dataclass(frozen=True)
+class Flip:
+    """One sentence denied in the other report: `side` denies; spans are (prelim, final)."""
+
+    side: int
+    spans: tuple[tuple[int, int], tuple[int, int]]
+    phrase: str
+
+
+_DENIED_AFTER = re.compile(_DENIAL.pattern + r"|\bnegative\b", re.IGNORECASE)
+FLIP_SHARE = 0.75  # the two sentences keep three words in four of each other, cue aside
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*")
+_CUE_STEMS = frozenset({"not", "witho", "negat", "absen", "exclu", "ruled"})
+_LEAD_WORDS = frozenset({"evidence", "of", "a", "an", "the", "any", "definite", "convincing",
+                         "significant", "signs", "sign", "suggestion", "findings", "finding",
+                         "to", "suggest", "for", "is", "are", "was", "were", "be"})
+_SEEN_WORDS = frozenset({"seen", "identified", "present", "visualized", "visualised", "noted",
+                         "demonstrated", "evident", "appreciated", "detected", "shown"})
+_COPULA = frozenset({"is", "are", "was", "were", "be", "been"})
+_PHRASE_END = frozenset({"in", "within", "at", "of", "with", "and", "or", "on", "to", "from",
+                         "which", "that", "is", "are", "along", "through", "throughout",
+                         "into", "around", "near", "adjacent", "involving", "extending",
+                         "measuring", "without", "but", "as", "by", "after", "following"})

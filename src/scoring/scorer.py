@@ -32,7 +32,13 @@ from scoring.ner import ner_backends
 from scoring.restatement import Restatement
 from scoring.result import Counts, EntityRow, Method, ScoreResult, SectionScore
 from scoring.sections import Section, recommendation_spans, scored_text_span, split_sections
-from scoring.significance import TIER_ORDER, Significance, consistent_grade, discrepancy
+from scoring.significance import (
+    TIER_ORDER,
+    Significance,
+    consistent_grade,
+    differs,
+    discrepancy,
+)
 from scoring.vocabulary import Vocabulary, load_vocabulary
 
 
@@ -371,6 +377,7 @@ class Scorer:
                                       unsummarised, words) for a in alignments]
             if name == (analysis.category_rows[0].section if analysis.category_rows else ""):
                 section_rows += analysis.category_rows
+            section_rows += self._flip_rows(analysis, name, section_rows, words)
             section_rows.sort(key=lambda r: (r.final_span or r.prelim_span or (0, 0)))
             rows += section_rows
             counts = count(section_rows)
@@ -394,6 +401,47 @@ class Scorer:
             recommendation_changed=analysis.recommendation_changed,
             measurement_changes=analysis.measurement_changes)
         return _Tally(rows, sections, total, score, g, thresholds, disc, explain_input)
+
+    def _flip_rows(self, analysis: _Analysis, name: str, rows: list[EntityRow],
+                   words: _Wording) -> list[EntityRow]:
+        """A sentence the other report repeats with a denial (`Restatement.flips`), where no
+        row of the section already tells that difference: a counted contradiction of words
+        the NER names no finding for. Its significance is unknown, so it is no more than a
+        minor discrepancy; the table shows the phrase."""
+        flips = words.restatement.flips
+        if not flips:
+            return []
+        sections = dict(zip([s.name for s in pair_sections(analysis.prelim, analysis.final)[1]],
+                            pair_sections(analysis.prelim, analysis.final)[1], strict=True))
+        section = sections.get(name)
+        out = []
+        for flip in flips:
+            (ps, pe), (fs, fe) = flip.spans
+            if section is None or not section.start <= fs < section.end:
+                continue
+            sentences = [words.restatement.sentence_span(0, (ps, pe)),
+                         words.restatement.sentence_span(1, (fs, fe))]
+            if any(clinical.role(text[a:b]) != "finding"
+                   for text, (a, b) in zip(words.texts, sentences, strict=True)):
+                continue
+            if any(differs(r) and any(
+                    span is not None and a <= span[0] < b
+                    for span, (a, b) in ((r.prelim_span, sentences[0]),
+                                         (r.final_span, sentences[1]))) for r in rows):
+                continue  # the difference is already a row of its own
+            polarity = ({"polarity": "absent"}, {"polarity": "present"})
+            prelim_attrs, final_attrs = polarity if flip.side == 0 else polarity[::-1]
+            label = flip.phrase  # as written: "low T1", "serpentine vascular pattern"
+            if label[1:2].islower():
+                label = label[0].lower() + label[1:]
+            out.append(EntityRow(
+                category="mismatched", reason="negation", concept=f"~denied {label}",
+                label=label, kind="finding", section=name,
+                prelim_text=words.texts[0][ps:pe], prelim_span=(ps, pe),
+                final_text=words.texts[1][fs:fe], final_span=(fs, fe),
+                prelim_attributes=prelim_attrs, final_attributes=final_attrs,
+                significance="incidental"))
+        return out
 
     def _result(self, analysis: _Analysis, tally: _Tally,
                 explanation: Explanation) -> ScoreResult:

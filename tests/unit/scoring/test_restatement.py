@@ -485,3 +485,48 @@ def test_a_description_its_partner_sentence_denies_is_a_difference(scorer) -> No
     same = scorer.score(report("Small feeder from the ACA."),
                         report("A small feeder arises from the ACA."), "MRI BRAIN W/WO")
     assert same.discrepancy == "none", same.explanation
+
+
+# ------------------------------------------------------------------ a sentence denied
+def _lesion(line: str) -> str:
+    return _report(f"Lobulated mass in the right thigh musculature. {line}",
+                   "Soft tissue mass of the right thigh.")
+
+
+@pytest.mark.parametrize(("denied", "stated"), [
+    ("Post-contrast images demonstrate no serpiginous vascular pattern.",
+     "Post-contrast images demonstrate a serpiginous vascular pattern."),
+    ("A serpiginous vascular pattern is not seen on post-contrast images.",
+     "A serpiginous vascular pattern is seen on post-contrast images."),
+])
+def test_a_sentence_the_other_report_denies_is_a_difference(scorer, denied: str,
+                                                            stated: str) -> None:
+    # the NER names no finding in "serpiginous vascular pattern", but the sentence is the
+    # other report's, denied: a contradiction, at least minor
+    r = scorer.score(_lesion(denied), _lesion(stated), "MRI FEMUR RT W/WO")
+    assert r.discrepancy != "none" and r.esas < 1, r.explanation
+    rows = [e for e in r.entities if e.concept.startswith("~denied")]
+    assert rows and rows[0].prelim_attributes["polarity"] == "absent", r.entities
+    assert "serpiginous vascular pattern" in r.explanation
+
+
+@pytest.mark.parametrize(("prelim", "final"), [
+    ("Post-contrast images demonstrate no serpiginous vascular pattern.",
+     "A serpiginous vascular pattern is not seen."),
+    ("Adjacent bone marrow edema is excluded.", "No adjacent bone marrow edema."),
+    ("Periosteal reaction: none. Cortex: no destruction.",
+     "No periosteal reaction or cortical destruction."),
+])
+def test_a_denial_written_another_way_is_no_difference(scorer, prelim: str, final: str) -> None:
+    r = scorer.score(_lesion(prelim), _lesion(final), "MRI FEMUR RT W/WO")
+    assert r.discrepancy == "none", r.explanation
+    assert not [e for e in r.entities if e.concept.startswith("~denied")], r.entities
+
+
+def test_a_template_label_before_its_denial_is_denied() -> None:
+    # "Extra-axial spaces: No collection." denies what "No extra-axial collection." denies
+    prelim = _report("Extra-axial spaces: No collection.", "Normal MRI of the brain.")
+    final = _report("No extra-axial collection.", "Normal MRI of the brain.")
+    assert not Restatement(prelim, final).flips
+    stated = _report("Extra-axial spaces: Thin collection.", "Normal MRI of the brain.")
+    assert Restatement(prelim, stated).flips
