@@ -42,14 +42,21 @@ def _sentences(text: str) -> list[_Sentence]:
     """Each sentence's content words, with its abbreviations written out: "ACOM complex"
     and "anterior communicating artery complex" keep the same words."""
     local = definitions(text)
-    out = []
-    for m in _SENTENCE.finditer(text):
-        expanded = expand(m.group(), local)
-        words = content_words(expanded.text if expanded else m.group())
-        if words:
-            out.append(_Sentence(m.start(), m.end(), words,
-                                 bool(_DENIAL.search(m.group()))))
-    return out
+    return [s for s in (_sentence(m, local) for m in _SENTENCE.finditer(text)) if s]
+
+
+def _sentence(m: re.Match[str], local: dict[str, str]) -> _Sentence | None:
+    expanded = expand(m.group(), local)
+    words = content_words(expanded.text if expanded else m.group())
+    if not words:
+        return None
+    return _Sentence(m.start(), m.end(), words, bool(_DENIAL.search(m.group())))
+
+
+def _kept(a: _Sentence, b: _Sentence) -> float:
+    """The share of both sentences' words the two keep, the denial cues aside."""
+    every = (a.words | b.words) - _CUE_STEMS
+    return len(a.words & b.words) / len(every) if every else 0.0
 
 
 class Restatement:
@@ -168,12 +175,23 @@ class Restatement:
         """Partner sentences that say the same words, one of them denying what the other
         states ("demonstrate no serpentine vascular pattern" / "demonstrate serpentine
         vascular pattern"): a contradiction even where the NER names no finding in them."""
-        p, f = self.sides
+        # Only sentences without a verbatim copy on the other side can flip (a copy claims
+        # its copy as partner); most pairs have none, and no alignment is paid for them.
+        raw = [list(_SENTENCE.finditer(t)) for t in self.texts]
+        said = [{m.group().strip() for m in ms} for ms in raw]
+        lone = [[m for m in raw[side] if m.group().strip() not in said[1 - side]]
+                for side in (0, 1)]
+        if not any(_DENIAL.search(m.group()) for ms in lone for m in ms):
+            return []
+        p, f = ([_sentence(m, definitions(self.texts[side])) for m in lone[side]]
+                for side in (0, 1))
+        p, f = [a for a in p if a], [b for b in f if b]
         out = []
-        for i, j in self._partners[0].items():
-            a, b = p[i], f[j]
-            shared, every = a.words & b.words, (a.words | b.words) - _CUE_STEMS
-            if len(shared) < 3 or len(shared) < FLIP_SHARE * len(every):
+        for a in p:
+            # the sentence of the other side that keeps most of it, cue aside: with three
+            # words in four kept, there is one such sentence or none
+            b = max(f, key=lambda b: _kept(a, b), default=None)
+            if b is None or _kept(a, b) < FLIP_SHARE or len(a.words & b.words) < 3:
                 continue
             for side, own, other in ((0, a, b), (1, b, a)):
                 found = self._denied_phrase(side, own, 1 - side, other)

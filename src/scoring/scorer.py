@@ -411,9 +411,8 @@ class Scorer:
         flips = words.restatement.flips
         if not flips:
             return []
-        sections = dict(zip([s.name for s in pair_sections(analysis.prelim, analysis.final)[1]],
-                            pair_sections(analysis.prelim, analysis.final)[1], strict=True))
-        section = sections.get(name)
+        section = next((s for s in pair_sections(analysis.prelim, analysis.final)[1]
+                        if s.name == name), None)
         out = []
         for flip in flips:
             (ps, pe), (fs, fe) = flip.spans
