@@ -300,3 +300,15 @@ def test_a_change_word_of_the_label_is_said_once(scorer) -> None:
                      "MRI KNEE RT")
     assert "increased t2 signal" in r.explanation.lower()
     assert "increased increased" not in r.explanation.lower(), r.explanation
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("A complete lack of peristalsis was noted during the swallow.", "aperistalsis"),
+    ("The cyst is bright on T2-weighted images.", "signal abnormality"),
+])
+def test_findings_written_as_a_description_are_read(scorer, text: str, label: str) -> None:
+    # "lack of" names the finding here (absent peristalsis is aperistalsis), and "bright on
+    # T2" is a signal description as much as "T2 hyperintense"
+    found = [m for m in mentions(scorer, text) if label in (m.label, m.concept, m.head)
+             or (label == "signal abnormality" and m.head == "signal_abnormality")]
+    assert found and found[0].polarity == "present", mentions(scorer, text)
