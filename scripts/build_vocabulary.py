@@ -239,7 +239,8 @@ class Decomposer:
         noun_heads = [h for h in heads if " ".join(words[h[0]:h[1]]) in self.nouns]
         head = (noun_heads or heads)[-1][2]
         covered = {i for a, b, _ in heads + places for i in range(a, b)}
-        pure = main == term and anatomy is not None and all(
+        # Two finding words ("calcified adrenal mass") say more than head + place.
+        pure = main == term and anatomy is not None and len(heads) == 1 and all(
             i in covered or w in ("of", "the", "in") for i, w in enumerate(words))
         return head, anatomy, pure
 

@@ -96,7 +96,7 @@ class EntityReader:
                           + [s for s in terms if kind(s) == TermKind.ANATOMY]
                           + [s for s in terms if kind(s) == TermKind.HEAD])
         places = [s for s in primary if kind(s) == TermKind.ANATOMY
-                  and not _orientation(doc, s)]
+                  and not _orientation(doc, s) and not _level_range(doc, s)]
         taken = [False] * len(doc)
         entities: list[Entity] = []
 
@@ -480,6 +480,19 @@ def _orientation(doc: Doc, s: Span) -> bool:
     breast (BI-RADS orientation), "perpendicular to the cortex" in the bone."""
     words = [t.lower_ for t in doc[max(0, s.start - 3):s.start]]
     return any(w in ("parallel", "perpendicular") for w in words) and "to" in words
+
+
+_LEVEL = re.compile(r"[CTLS]\d{1,2}", re.IGNORECASE)
+
+
+def _level_range(doc: Doc, s: Span) -> bool:
+    """A vertebral level that is one end of a disc level ("C5-C6", "L4-5", "L5/S1"): the
+    finding is at the disc space between, not in either vertebra."""
+    if not _LEVEL.fullmatch(s.text):
+        return False
+    text = doc.text
+    return text[s.end_char:s.end_char + 1] in ("-", "/") or (
+        s.start_char > 0 and text[s.start_char - 1] in ("-", "/"))
 
 
 def _singular(tok: Token) -> str:
