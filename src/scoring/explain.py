@@ -131,11 +131,23 @@ def _sentence(r: EntityRow) -> str:
     if r.category == "missing" and r.reason == "impression":
         return (f"Not in the preliminary's impression, though stated in its findings: "
                 f"{describe(r.final_attributes, r.label)}.")
+    if r.category in ("missing", "surplus") and r.reason in ("size", "laterality"):
+        side = "final" if r.category == "missing" else "preliminary"
+        attributes = r.final_attributes if r.category == "missing" else r.prelim_attributes
+        return (f"Described with its {'size' if r.reason == 'size' else 'side'} in the "
+                f"{side} only: {describe(attributes, r.label)}.")
     if r.category == "missing":
         return f"Missed: {describe(r.final_attributes, r.label)}{tier}."
     if r.category == "surplus":
         return f"Not in the final: {describe(r.prelim_attributes, r.label_of('prelim'))}{tier}."
     reason = _REASON_WORDS.get(r.reason or "", "different")
+    if r.concept.startswith(("~laterality of ", "~severity of ")):  # Restatement.swaps
+        what = "another side" if r.reason == "laterality" else "another severity"
+        return (f"The same sentence names {what}: preliminary '{r.prelim_text}', final "
+                f"'{r.final_text}'.")
+    detail = {"size": "size", "laterality": "side"}.get(r.reason or "")
+    if detail and (detail in r.prelim_attributes) != (detail in r.final_attributes):
+        reason = f"given a {detail} by one report only"  # in a sentence the other left out
     if r.reason == "anatomy" and r.prelim_attributes.get("position") != \
             r.final_attributes.get("position"):
         reason = "placed or displaced differently"  # a tube's tip, a fracture's fragments

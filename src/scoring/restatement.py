@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from functools import cached_property
 
 import numpy as np
@@ -20,6 +21,7 @@ from scipy.optimize import linear_sum_assignment
 
 from scoring.abbreviations import definitions, expand
 from scoring.clinical import content_words
+from scoring.vocabulary import read_data_toml
 
 _DENIAL = re.compile(r"\b(no|not|without|negative for|absent|absence of|excluded|ruled out)\b",
                      re.IGNORECASE)
@@ -201,6 +203,45 @@ class Restatement:
                     break
         return out
 
+    @cached_property
+    def swaps(self) -> list[Swap]:
+        """Partner sentences written word for word alike but for one side or severity word
+        ("more pronounced on the left" / "on the right", "Large feeder from the ACA" / "Small
+        feeder"): a difference even where the NER names no finding for the word. Neighbours of
+        one meaning ("minimal" / "mild") are no swap."""
+        raw = [list(_SENTENCE.finditer(t)) for t in self.texts]
+        said = [{m.group().strip() for m in ms} for ms in raw]
+        lone = [[m for m in raw[side] if m.group().strip() not in said[1 - side]]
+                for side in (0, 1)]
+        if not lone[0] or not lone[1]:
+            return []
+        words = [[list(_WORD.finditer(m.group())) for m in ms] for ms in lone]
+        out = []
+        for a, a_words in zip(lone[0], words[0], strict=True):
+            a_text = [w.group().lower() for w in a_words]
+            if not _SWAP_CLASS.keys() & set(a_text):
+                continue
+            for b, b_words in zip(lone[1], words[1], strict=True):
+                b_text = [w.group().lower() for w in b_words]
+                if len(a_text) < 3 or len(a_text) != len(b_text):
+                    continue
+                changed = [op for op in SequenceMatcher(None, a_text, b_text,
+                                                        autojunk=False).get_opcodes()
+                           if op[0] != "equal"]
+                if len(changed) != 1:
+                    continue
+                tag, i1, i2, j1, j2 = changed[0]
+                if tag != "replace" or i2 - i1 != 1 or j2 - j1 != 1:
+                    continue
+                one, two = _SWAP_CLASS.get(a_text[i1]), _SWAP_CLASS.get(b_text[j1])
+                if one is None or two is None or one[0] != two[0] or one[1] == two[1]:
+                    continue
+                out.append(Swap(one[0], (_window(self.texts[0], a, a_words, i1),
+                                         _window(self.texts[1], b, b_words, j1)),
+                                (a_text[i1], b_text[j1])))
+                break
+        return out
+
     def _denied_phrase(self, side: int, own: _Sentence, other_side: int, other: _Sentence
                        ) -> tuple[tuple[int, int], tuple[int, int], str] | None:
         """The phrase `own` denies and `other` states undenied: its span in each and its
@@ -258,6 +299,40 @@ class Flip:
     phrase: str
 
 
+@dataclass(frozen=True)
+class Swap:
+    """One word of a sentence changed for another of its kind: `reason` is "laterality" or
+    "severity"; spans (prelim, final) of the words around it; words (prelim, final)."""
+
+    reason: str
+    spans: tuple[tuple[int, int], tuple[int, int]]
+    words: tuple[str, str]
+
+
+def _window(text: str, sentence: re.Match[str], words: list[re.Match[str]], k: int
+            ) -> tuple[int, int]:
+    """The swapped word with up to three words either side, as a span of the report."""
+    lo, hi = max(k - 3, 0), min(k + 4, len(words))
+    return sentence.start() + words[lo].start(), sentence.start() + words[hi - 1].end()
+
+
+def _swap_class() -> dict[str, tuple[str, int]]:
+    """Word -> (kind, rung): sides, and severity on the context check's ladder ("minimal"
+    and "mild" one rung)."""
+    q = read_data_toml("qualifiers.toml")
+    out: dict[str, tuple[str, int]] = {}
+    for rung, spellings in enumerate(q["laterality"].values()):
+        for w in spellings:
+            if " " not in w and len(w) > 2:  # "l" and "r" name many things
+                out[w] = ("laterality", rung)
+    for level, spellings in q["severity"].items():
+        for w in spellings:
+            if " " not in w and "-" not in w:
+                out[w] = ("severity", max(int(level), 2))
+    return out
+
+
+_SWAP_CLASS = _swap_class()
 _DENIED_AFTER = re.compile(_DENIAL.pattern + r"|\bnegative\b", re.IGNORECASE)
 FLIP_SHARE = 0.75  # the two sentences keep three words in four of each other, cue aside
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*")

@@ -30,7 +30,7 @@ from scoring.matching import Alignment, align, same_finding
 from scoring.mention import Mention
 from scoring.ner import ner_backends
 from scoring.restatement import Restatement
-from scoring.result import Counts, EntityRow, Method, ScoreResult, SectionScore
+from scoring.result import Counts, EntityRow, Method, Reason, ScoreResult, SectionScore
 from scoring.sections import Section, recommendation_spans, scored_text_span, split_sections
 from scoring.significance import (
     TIER_ORDER,
@@ -372,9 +372,12 @@ class Scorer:
                          Restatement(analysis.prelim, analysis.final),
                          bool(analysis.category_rows) and all(
                              r.category == "matched" for r in analysis.category_rows))
+        verdict_of.update(self._details_left_out(analysis, verdict_of, words))
+        described = self._described_again(analysis)
         for name, alignments in analysis.alignments.items():
             section_rows = [self._row(a, verdict_of, analysis.exam.region, elsewhere,
-                                      unsummarised, words) for a in alignments]
+                                      unsummarised | described, words, described)
+                            for a in alignments]
             if name == (analysis.category_rows[0].section if analysis.category_rows else ""):
                 section_rows += analysis.category_rows
             section_rows += self._flip_rows(analysis, name, section_rows, words)
@@ -402,24 +405,82 @@ class Scorer:
             measurement_changes=analysis.measurement_changes)
         return _Tally(rows, sections, total, score, g, thresholds, disc, explain_input)
 
+    def _details_left_out(self, analysis: _Analysis, verdict_of: dict[int, Verdict],
+                          words: _Wording) -> dict[int, Verdict]:
+        """Agreeing pairs whose side or size one report gives in a sentence the other left
+        out, and states nowhere else for that finding ("Solitary left adrenal mass measuring
+        2.8 cm." dropped, "a circumscribed mass" kept): the finding is named in both, but its
+        description is lost with the sentence (a minor difference, never a major one). A
+        detail one report simply adds to a sentence both keep stays words put otherwise."""
+        mentions = ([a.prelim for rows in analysis.alignments.values() for a in rows
+                     if a.prelim is not None],
+                    [a.final for rows in analysis.alignments.values() for a in rows
+                     if a.final is not None])
+        out: dict[int, Verdict] = {}
+        for p, f in analysis.shared():
+            if not verdict_of[id(p)].same or p.polarity == "absent" or p.generic or f.generic:
+                continue
+            for side, m, other in ((1, f, p), (0, p, f)):
+                attr = next((a for a in ("size_mm", "laterality") if getattr(m, a) is not None
+                             and getattr(other, a) is None), None)
+                if attr is None or not words.restatement.omitted(side, m.span, 4):
+                    continue
+                if any(getattr(o, attr) is not None and same_finding(o, m, self.vocabulary)
+                       in ("exact", "head") for o in mentions[1 - side]):
+                    continue  # the other report gives it where it says the finding again
+                out[id(p)] = Verdict(False, "size" if attr == "size_mm" else "laterality",
+                                     verdict_of[id(p)].decided_by)
+                break
+        return out
+
+    def _described_again(self, analysis: _Analysis) -> set[int]:
+        """Mentions alone on their side that give a side or size to a finding the other
+        report states, in the same section, without one ("Solitary left adrenal mass
+        measuring 2.8 cm." beside "The adrenal mass contains fat.", where the other report
+        has only the second): the finding was not missed, its description was (counted,
+        never a major discrepancy). "Another", "second" name another finding; an urgent one
+        is never let off this way."""
+        mentions = ([a.prelim for rows in analysis.alignments.values() for a in rows
+                     if a.prelim is not None],
+                    [a.final for rows in analysis.alignments.values() for a in rows
+                     if a.final is not None])
+        lonely = [(a.prelim or a.final, 0 if a.final is None else 1)
+                  for rows in analysis.alignments.values() for a in rows
+                  if (a.prelim is None) != (a.final is None)]
+        out: set[int] = set()
+        for m, side in lonely:
+            if m is None or m.generic or m.polarity == "absent" or \
+                    m.sentence_words & _ANOTHER_WORDS or \
+                    self.critical.is_critical(m, analysis.exam.region):
+                continue  # an urgent finding said twice may be two: it stays a major one
+            details = [a for a in ("laterality", "size_mm") if getattr(m, a) is not None]
+            if details and any(
+                    o.section == m.section and self._restates(o, m)
+                    and all(getattr(o, a) is None for a in details)
+                    for o in mentions[1 - side]):
+                out.add(id(m))
+        return out
+
     def _flip_rows(self, analysis: _Analysis, name: str, rows: list[EntityRow],
                    words: _Wording) -> list[EntityRow]:
-        """A sentence the other report repeats with a denial (`Restatement.flips`), where no
-        row of the section already tells that difference: a counted contradiction of words
-        the NER names no finding for. Its significance is unknown, so it is no more than a
-        minor discrepancy; the table shows the phrase."""
-        flips = words.restatement.flips
-        if not flips:
+        """A sentence the other report repeats with a denial (`Restatement.flips`) or with
+        one side or severity word changed (`Restatement.swaps`), where no row of the section
+        already tells that difference: a counted difference of words the NER names no
+        finding for. Its significance is unknown, so it is no more than a minor discrepancy;
+        the table shows the phrase."""
+        restatement = words.restatement
+        found = [("negation", flip.spans, flip.phrase, flip.side) for flip in restatement.flips]
+        found += [(swap.reason, swap.spans, None, swap.words) for swap in restatement.swaps]
+        if not found:
             return []
         section = next((s for s in pair_sections(analysis.prelim, analysis.final)[1]
                         if s.name == name), None)
         out = []
-        for flip in flips:
-            (ps, pe), (fs, fe) = flip.spans
+        for reason, ((ps, pe), (fs, fe)), phrase, said in found:
             if section is None or not section.start <= fs < section.end:
                 continue
-            sentences = [words.restatement.sentence_span(0, (ps, pe)),
-                         words.restatement.sentence_span(1, (fs, fe))]
+            sentences = [restatement.sentence_span(0, (ps, pe)),
+                         restatement.sentence_span(1, (fs, fe))]
             if any(clinical.role(text[a:b]) != "finding"
                    for text, (a, b) in zip(words.texts, sentences, strict=True)):
                 continue
@@ -428,13 +489,18 @@ class Scorer:
                     for span, (a, b) in ((r.prelim_span, sentences[0]),
                                          (r.final_span, sentences[1]))) for r in rows):
                 continue  # the difference is already a row of its own
-            polarity = ({"polarity": "absent"}, {"polarity": "present"})
-            prelim_attrs, final_attrs = polarity if flip.side == 0 else polarity[::-1]
-            label = flip.phrase  # as written: "low T1", "serpentine vascular pattern"
+            if phrase is not None:
+                polarity = ({"polarity": "absent"}, {"polarity": "present"})
+                prelim_attrs, final_attrs = polarity if said == 0 else polarity[::-1]
+                label = phrase  # as written: "low T1", "serpentine vascular pattern"
+            else:
+                prelim_attrs, final_attrs = ({reason: said[0]}, {reason: said[1]})
+                label = words.texts[1][fs:fe]  # the words around it, as the final has them
             if label[1:2].islower():
                 label = label[0].lower() + label[1:]
+            concept = f"~denied {label}" if phrase is not None else f"~{reason} of {label}"
             out.append(EntityRow(
-                category="mismatched", reason="negation", concept=f"~denied {label}",
+                category="mismatched", reason=reason, concept=concept,
                 label=label, kind="finding", section=name,
                 prelim_text=words.texts[0][ps:pe], prelim_span=(ps, pe),
                 final_text=words.texts[1][fs:fe], final_span=(fs, fe),
@@ -462,7 +528,8 @@ class Scorer:
         )
 
     def _row(self, a: Alignment, verdict_of: dict[int, Verdict], region: str,
-             elsewhere: set[int], unsummarised: set[int], words: _Wording) -> EntityRow:
+             elsewhere: set[int], unsummarised: set[int], words: _Wording,
+             described: set[int]) -> EntityRow:
         p, f = a.prelim, a.final
         ref = f or p
         assert ref is not None
@@ -507,14 +574,17 @@ class Scorer:
         if f is not None:
             counted = f.counted and id(f) not in elsewhere
             return EntityRow(category="missing", counted=counted,
-                             reason="impression" if id(f) in unsummarised else None,
+                             reason=_detail(f) if id(f) in described else
+                             "impression" if id(f) in unsummarised else None,
                              actionable=counted and id(f) not in unsummarised
                              and sig.actionable("missing", None, tier, p, f),
                              **common)
         assert p is not None
         counted = p.counted and id(p) not in elsewhere
         return EntityRow(category="surplus", counted=counted,
-                         actionable=counted and sig.actionable("surplus", None, tier, p, f),
+                         reason=_detail(p) if id(p) in described else None,
+                         actionable=counted and id(p) not in described
+                         and sig.actionable("surplus", None, tier, p, f),
                          **common)
 
 
@@ -522,11 +592,19 @@ class Scorer:
 # hemorrhage", "no other mass", "no full-thickness tear". An unqualified denial beside its own
 # report's finding ("no appendicitis" under a described appendicitis) stays a contradiction.
 _NARROWING_WORDS = frozenset({"new", "other", "additional", "further", "full", "thickness"})
+# Words that name a finding besides one already described: "a second mass", "another nodule".
+_ANOTHER_WORDS = frozenset({"another", "second", "third", "other", "additional", "separate",
+                            "further", "two", "three", "multiple", "several", "both"})
 # Families whose members are one statement only in one place: free fluid in the pelvis is
 # not the endometrial fluid (a degenerative change is named loosely of the whole spine).
 _PLACED_FAMILIES = frozenset({"fluid"})
 # The attributes one pairing can cross: the context check's reasons as mention fields.
 _PAIRED_ATTRIBUTES = ("polarity", "laterality", "severity", "size_mm")
+
+
+def _detail(m: Mention) -> Reason:
+    """What a description the other report lacks gives (`Scorer._described_again`)."""
+    return "size" if m.size_mm is not None else "laterality"
 
 
 def _alone(p: Mention | None, f: Mention | None) -> tuple[Mention, int] | None:

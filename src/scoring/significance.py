@@ -170,9 +170,11 @@ class Significance:
         if reason in ("anatomy", "change") and p is not None and p.kind != "device" and \
                 tier != "critical":
             return False  # a finer or coarser place, "new" against unsaid: descriptive
+        assert p is not None and f is not None
+        if reason == "laterality" and None in (p.laterality, f.laterality):
+            return False  # a side given by one report only: a finer description
         if reason in ("negation", "laterality", "certainty", "category", "organ"):
             return True
-        assert p is not None and f is not None
         if reason == "anatomy":
             return p.kind == "device" or tier == "critical"
         if reason == "severity" and p.severity is not None and f.severity is not None:

@@ -530,3 +530,92 @@ def test_a_template_label_before_its_denial_is_denied() -> None:
     assert not Restatement(prelim, final).flips
     stated = _report("Extra-axial spaces: Thin collection.", "Normal MRI of the brain.")
     assert Restatement(prelim, stated).flips
+
+
+# ------------------------------------------------- one side or severity word changed
+def _brain(line: str) -> str:
+    return _report(f"Multiple enhancing lesions throughout both hemispheres. {line}",
+                   "Multiple enhancing brain lesions, likely metastases.")
+
+
+@pytest.mark.parametrize(("prelim", "final", "reason"), [
+    ("The most prominent were in the right frontal and parietal region.",
+     "The most prominent were in the left frontal and parietal region.", "laterality"),
+    ("The findings are bilateral although more pronounced on the left.",
+     "The findings are bilateral although more pronounced on the right.", "laterality"),
+    ("Large feeder from the ACA.", "Small feeder from the ACA.", "severity"),
+])
+def test_a_sentence_repeated_with_another_side_or_severity_is_a_difference(
+        scorer, prelim: str, final: str, reason: str) -> None:
+    # no finding word the NER names carries the side or the size: the sentence is the other
+    # report's, word for word, but for that word
+    r = scorer.score(_brain(prelim), _brain(final), "MRI BRAIN W/WO")
+    assert r.discrepancy == "minor" and r.esas < 1, r.explanation
+    rows = [e for e in r.entities if e.concept.startswith(f"~{reason} of")]
+    assert len(rows) == 1 and rows[0].counted, r.entities
+    assert "The same sentence names another" in r.explanation
+
+
+@pytest.mark.parametrize(("prelim", "final"), [
+    ("There is minimal prominence of the ventricles.",
+     "There is mild prominence of the ventricles."),  # one rung of the ladder
+    ("The right and left frontal lobes are most involved.",
+     "The left and right frontal lobes are most involved."),  # reordered, both sides
+    ("The most prominent were in the right frontal and parietal region.",
+     "The largest lesions are in the left frontal and parietal region."),  # more than one word
+])
+def test_a_neighbour_word_or_a_reordering_is_no_swap(prelim: str, final: str) -> None:
+    assert not Restatement(_brain(prelim), _brain(final)).swaps
+
+
+# ------------------------------------------- a side or size lost with its sentence
+_MASS = "Focal areas of macroscopic fat within a circumscribed mass. No calcification."
+_SIZED = "Solitary left adrenal mass measuring 2.8 cm in diameter"
+
+
+@pytest.mark.parametrize("final", [
+    # its own sentence: a second row of the mass, alone on its side
+    _report(f"{_SIZED}.\n{_MASS}", "Adrenal myelolipoma."),
+    # an unpunctuated line the NER reads with the next: one mention, paired
+    _report(f"{_SIZED}\n{_MASS}", "Adrenal myelolipoma."),
+])
+def test_a_size_and_side_left_out_with_their_sentence_are_a_minor_difference(
+        scorer, final: str) -> None:
+    prelim = _report(_MASS, "Adrenal myelolipoma.")
+    r = scorer.score(prelim, final, "CT ABD/PELVIS W/")
+    assert r.discrepancy == "minor" and r.esas < 1, r.explanation
+    row = next(e for e in r.entities if e.reason == "size")
+    assert row.counted and not row.actionable, r.entities
+    assert "calcified" not in row.label  # a plain adrenal mass, not a named kind of one
+    assert "size" in r.explanation and "2.8" in r.explanation
+
+
+def test_a_size_written_into_a_sentence_both_keep_is_no_difference(scorer) -> None:
+    final = _report(f"{_SIZED}.\n{_MASS}", "Adrenal myelolipoma.")
+    kept = _report(f"Solitary adrenal mass.\n{_MASS}", "Adrenal myelolipoma.")
+    r = scorer.score(kept, final, "CT ABD/PELVIS W/")
+    assert r.discrepancy == "none", r.explanation
+
+
+def test_a_fracture_named_by_its_vertebral_level_is_another_fracture(scorer) -> None:
+    # "L1" is the first lumbar vertebra, so the added burst fracture is not the atlas one
+    final = _report("Fracture of the atlas.", "Atlas fracture.")
+    prelim = _report("Fracture of the atlas. Acute burst fracture of L1 with retropulsion.",
+                     "Atlas fracture.")
+    r = scorer.score(prelim, final, "CT CERVICAL SPINE W/O")
+    assert r.discrepancy == "major", r.explanation
+
+
+@pytest.mark.parametrize(("text", "anatomy"), [
+    ("Acute burst fracture of L1 with retropulsion.", "first lumbar vertebra"),
+    ("Fracture of C5.", "fifth cervical vertebra"),
+    ("Moderate central canal stenosis at C5-C6.", None),  # a disc level, not a vertebra
+    ("Disc protrusion at L5-S1.", None),
+    ("Increased T2 signal in the cord.", "spinal cord"),  # T2 is a sequence
+])
+def test_a_vertebra_is_read_from_its_level(scorer, text: str, anatomy: str | None) -> None:
+    r = scorer.score(_report(text, "See findings."), _report(text, "See findings."),
+                     "MRI SPINE")
+    row = r.entities[0]
+    assert row.anatomy_label == anatomy or (anatomy is None and not (
+        row.anatomy_label or "").endswith(" vertebra")), r.entities
