@@ -100,12 +100,14 @@ def agreement(a: Mention, b: Mention, vocabulary: Vocabulary) -> float:
     score += 1.0 * vocabulary.compatible(a.anatomy, b.anatomy)
     for attr in ("severity", "change", "size_mm", "position"):
         score += 0.5 * (getattr(a, attr) == getattr(b, attr))
+    # At one spinal level ("L3-L4: No foraminal narrowing" is not the L4-L5 narrowing).
+    score += 1.0 * (a.level == b.level or None in (a.level, b.level))
     # Said in the same sentence (give or take an edit): a finding described twice is paired
     # description with description.
     union = a.sentence_words | b.sentence_words
     if union:
         score += 2.0 * len(a.sentence_words & b.sentence_words) / len(union)
-    return score / 8.0
+    return score / 9.0
 
 
 def align(
@@ -149,6 +151,8 @@ def align(
                         candidates.update(by_head[h])
         for j in candidates:
             f = final[j]
+            if p.level and f.level and p.level != f.level:
+                continue  # level by level: what one level shows is not another's
             kind = same_finding(p, f, vocabulary)
             if kind is not None:
                 scores[i, j] = _BASE[kind] + agreement(p, f, vocabulary)

@@ -54,6 +54,9 @@ class Mention:
     # bare finding word ("prominent", "focus"). It counts in the ESAS (leaving its sentence
     # out shows) but never makes a discrepancy: the class is about findings.
     descriptive: bool = False
+    # The spinal level it is said at ("L4-L5: ...", "stenosis at C5-6"), where one is named:
+    # a level-by-level report pairs the findings of one level with each other.
+    level: str | None = None
 
     @property
     def generic(self) -> bool:

@@ -118,6 +118,7 @@ class LexiconNer:
         for section, sentence, reading in read.sentences:
             heading = self.heading_places(sentence.heading)
             words = frozenset(_WORD.findall(read.text[sentence.start:sentence.end].lower()))
+            level = spinal_level(sentence.heading, read.text[sentence.start:sentence.end])
             if reading.bare_normal and heading:
                 for rid in heading:
                     out.append(self._normal(read.text, section, sentence, rid))
@@ -125,6 +126,7 @@ class LexiconNer:
                 mention = self._mention(read.text, section, sentence, f, heading, region)
                 if mention is not None:
                     mention.sentence_words = words
+                    mention.level = level
                     if mention.laterality is None and sentence.heading:
                         # "Right breast: ... a spiculated mass": the sub-heading's side
                         mention.laterality = _heading_side(sentence.heading)
@@ -260,6 +262,34 @@ _ANSWERED_YES = re.compile(r"(?im)^([ \t]*(?:[-•*]|\d+[.)])?[ \t]*[a-z][^:\n]{
 
 def _answered(text: str) -> str:
     return _ANSWERED_YES.sub(r"\1,", text) if ":" in text else text
+
+
+_LEVEL = re.compile(r"\b([CTLS])(\d{1,2})(?:\s*(?:-|/|to)\s*([CTLS])?(\d{1,2}))?\b",
+                    re.IGNORECASE)
+
+
+_SEQUENCES = re.compile(r"T[12](\s*(-|/|to)\s*T?[12])?", re.IGNORECASE)  # MR: "T1/T2"
+
+
+def spinal_level(heading: str | None, sentence: str) -> str | None:
+    """The one spinal level a line is about: its sub-heading's ("L4-L5:"), else the one
+    level its sentence names ("moderate stenosis at C5-6"); "L4-5" is "L4-L5". None where a
+    sentence names several, or none."""
+    for text in (heading or "", sentence):
+        found = {_level_name(m) for m in _LEVEL.finditer(text)
+                 if (m.group(4) or text is heading) and not _SEQUENCES.fullmatch(m.group())}
+        if len(found) == 1:
+            return found.pop()
+        if found:
+            return None
+    return None
+
+
+def _level_name(m: re.Match[str]) -> str:
+    first = f"{m.group(1).upper()}{int(m.group(2))}"
+    if m.group(4) is None:
+        return first
+    return f"{first}-{(m.group(3) or m.group(1)).upper()}{int(m.group(4))}"
 
 
 @functools.lru_cache(maxsize=4096)

@@ -435,7 +435,7 @@ class Scorer:
 
     def _described_again(self, analysis: _Analysis) -> set[int]:
         """Mentions alone on their side that give a side or size to a finding the other
-        report states, in the same section, without one ("Solitary left adrenal mass
+        report states, in the same section, without one or as bilateral ("Solitary left adrenal mass
         measuring 2.8 cm." beside "The adrenal mass contains fat.", where the other report
         has only the second): the finding was not missed, its description was (counted,
         never a major discrepancy). "Another", "second" name another finding; an urgent one
@@ -456,7 +456,7 @@ class Scorer:
             details = [a for a in ("laterality", "size_mm") if getattr(m, a) is not None]
             if details and any(
                     o.section == m.section and self._restates(o, m)
-                    and all(getattr(o, a) is None for a in details)
+                    and all(getattr(o, a) in (None, _WIDER.get(a)) for a in details)
                     for o in mentions[1 - side]):
                 out.add(id(m))
         return out
@@ -592,6 +592,9 @@ class Scorer:
 # hemorrhage", "no other mass", "no full-thickness tear". An unqualified denial beside its own
 # report's finding ("no appendicitis" under a described appendicitis) stays a contradiction.
 _NARROWING_WORDS = frozenset({"new", "other", "additional", "further", "full", "thickness"})
+# What a report may say of a finding instead of the other's detail and still state it:
+# "bilateral" narrowing states the left one.
+_WIDER = {"laterality": "bilateral"}
 # Words that name a finding besides one already described: "a second mass", "another nodule".
 _ANOTHER_WORDS = frozenset({"another", "second", "third", "other", "additional", "separate",
                             "further", "two", "three", "multiple", "several", "both"})

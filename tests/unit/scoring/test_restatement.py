@@ -619,3 +619,38 @@ def test_a_vertebra_is_read_from_its_level(scorer, text: str, anatomy: str | Non
     row = r.entities[0]
     assert row.anatomy_label == anatomy or (anatomy is None and not (
         row.anatomy_label or "").endswith(" vertebra")), r.entities
+
+
+# ------------------------------------------------------------- level by level
+@pytest.mark.parametrize(("heading", "sentence", "level"), [
+    ("L3-L4", "Mild disc bulge.", "L3-L4"),
+    (None, "Moderate central canal stenosis at C5-6.", "C5-C6"),
+    ("L5-S1", "Mild disc bulge without significant stenosis.", "L5-S1"),
+    ("L1-L2 and L2-L3", "No significant disc bulge or stenosis.", None),  # two levels
+    (None, "T1/T2 hyperintense lesion.", None),  # MR sequences
+    (None, "Increased T2 signal in the cord.", None),
+])
+def test_the_spinal_level_of_a_line(heading: str | None, sentence: str,
+                                    level: str | None) -> None:
+    from scoring.ner import spinal_level
+
+    assert spinal_level(heading, sentence) == level
+
+
+def test_findings_of_one_level_are_not_paired_with_another_levels(scorer) -> None:
+    # "No foraminal narrowing" at L3-L4 is not the L4-L5 narrowing; the final's left
+    # narrowing is the preliminary's bilateral one graded otherwise: minor
+    prelim = _report(
+        "L3-L4: Mild disc bulge. No foraminal narrowing.\n"
+        "L4-L5: Disc bulge with facet arthropathy. Moderate central canal stenosis. Mild "
+        "bilateral neural foraminal narrowing.",
+        "Degenerative changes, worst at L4-L5.")
+    final = _report(
+        "L3-L4: Mild disc bulge. Foramina patent.\n"
+        "L4-L5: Disc bulge with facet arthropathy. Moderate central canal stenosis. "
+        "Moderate left and mild right neural foraminal narrowing; the left foraminal "
+        "narrowing is accentuated by a small left foraminal osteophyte.",
+        "Degenerative changes, worst at L4-L5.")
+    r = scorer.score(prelim, final, "MRI L SPINE W/O")
+    assert r.discrepancy == "minor", r.explanation
+    assert not any(e.reason == "negation" for e in r.entities if e.counted), r.entities
