@@ -89,7 +89,16 @@ class Expanded:
 @functools.lru_cache(maxsize=8192)
 def _pattern(keys: tuple[str, ...]) -> re.Pattern[str]:
     alternatives = "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True))
-    return re.compile(r"(?<![\w/-])(" + alternatives + r")(?![\w-])")
+    return re.compile(r"(?<![\w/-])(" + alternatives + r")(s?)(?![\w-])")
+
+
+def plural(words: str) -> str:
+    """"internal carotid artery" -> "internal carotid arteries", for "ICAs"."""
+    if words.endswith("y") and not words.endswith(("ay", "ey", "oy", "uy")):
+        return words[:-1] + "ies"
+    if words.endswith(("s", "x", "sh", "ch")):
+        return words + "es"
+    return words + "s"
 
 
 def expand(sentence: str, local: dict[str, str] | None = None) -> Expanded | None:
@@ -104,6 +113,8 @@ def expand(sentence: str, local: dict[str, str] | None = None) -> Expanded | Non
     last = 0
     for m in pattern.finditer(sentence):
         words = table[m.group(1)]
+        if m.group(2):
+            words = plural(words)  # "bilat VAs": both vertebral arteries
         if sentence[max(0, m.start() - len(words) - 3):m.start()].lower().endswith(
                 (words + " (", words + "(")):
             continue  # the definition itself: "subarachnoid hemorrhage (SAH)"

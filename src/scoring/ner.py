@@ -60,6 +60,7 @@ class NerBackend(Protocol):
 ner_backends: Registry[NerBackend] = Registry("ner")
 
 _WORD = re.compile(r"[a-z0-9]+")
+_HEADING_SIDE = re.compile(r"^\s*(right|left|bilateral|both|r|l)\b\.?\s*", re.IGNORECASE)
 _SPLIT_HEADING = re.compile(r"\s*(?:/|,|&|\band\b)\s*", re.IGNORECASE)
 
 
@@ -137,7 +138,8 @@ class LexiconNer:
         """The organs of a sub-heading ("LIVER", "Liver/Gallbladder", "Lungs and pleura")."""
         if not heading:
             return []
-        whole = self._places.get(heading.lower())
+        whole = self._places.get(heading.lower()) or self._places.get(
+            _HEADING_SIDE.sub("", heading).lower())  # "Right superficial femoral artery"
         if whole:
             return [whole]
         parts = [self._places.get(p.lower()) for p in _SPLIT_HEADING.split(heading) if p]
