@@ -140,6 +140,20 @@ _TECHNIQUE = re.compile(
     r"agree with|addendum)\b",
     re.IGNORECASE)
 
+# What the beam or the patient did, not the body: "partial obscuration of the diaphragm due
+# to posterior beam attenuation", "blurring from motion artifact". An opacity "secondary to
+# soft tissue attenuation" on a radiograph stays a finding: overlying tissue is the
+# reader's explanation, and the scorer does not second-guess where a shadow lies.
+_ARTIFACT_AFTER = re.compile(
+    r"[^.;]{0,60}?(?<!not )\b(due to|from|related to|secondary to|caused by|because of) "
+    r"(\w+ ){0,2}((posterior|acoustic|beam|sound) attenuation|shadowing|artifacts?|motion|"
+    r"habitus|streak\w*|beam hardening|overlying (bowel )?gas|bowel gas)\b", re.IGNORECASE)
+
+# What a study looks for, named by the finding: "fat and fibrosis assessment", "CT PE
+# protocol", "aneurysm surveillance" state no finding.
+_PROCEDURE_AFTER = re.compile(r"[\s-]*(assessment|evaluation|screening|surveillance|protocol|"
+                              r"work-?up|quantification|study)\b", re.IGNORECASE)
+
 # A noun phrase the vocabulary does not know counts only when its words name a disease.
 _DISEASE = re.compile(
     r"(itis|itides|osis|oses|oma|omas|omata|emia|aemia|pathy|plasia|trophy|ectasis|ectasia|"
@@ -260,6 +274,10 @@ def why_not(m: Mention, sentence: str = "") -> str | None:
     if m.polarity == "present" and m.text and re.search(
             _NORMAL_BEFORE + re.escape(m.text.lower()), sentence.lower()):
         return "said normal"  # "normal cervical lordosis", "physiologic fluid"
+    if sentence and _ARTIFACT_AFTER.match(sentence[m.end - m.sentence[0]:]):
+        return "artifact"  # "obscuration of the diaphragm due to posterior beam attenuation"
+    if sentence and _PROCEDURE_AFTER.match(sentence[m.end - m.sentence[0]:]):
+        return "reporting words"  # "fibrosis assessment could be considered", "PE protocol"
     if m.how in ("phrase", "statement"):
         words = m.concept.lstrip("~").split()
         if not words or set(words) & _NOT_A_DIAGNOSIS:
@@ -339,6 +357,7 @@ def clinical_mentions(mentions: list[Mention], text: str) -> list[Mention]:
             continue
         if is_clinical(m, sentence):
             _osteopenia(m)
+            _declared_benign(m, sentence)
             m.descriptive = descriptive(m)
             out.append(m)
     return out
@@ -356,6 +375,31 @@ def denials(mentions: list[Mention], text: str) -> list[Mention]:
             m.descriptive = True
             out.append(m)
     return out
+
+
+# Words that make a finding of an incidental kind significant ("complex cyst").
+SUSPICIOUS_WORDS = frozenset({"suspicious", "complex", "malignant", "malignancy", "concerning",
+                              "worrisome", "enlarging", "pleomorphic", "spiculated",
+                              "irregular", "solid", "enhancing", "infiltrative", "necrotic",
+                              "obstructing", "septated", "thick-walled", "biopsy"})
+# A sentence that declares its finding benign ("a side-branch IPMN without worrisome
+# features", "a benign-appearing lymph node"): the reader is told no work-up follows.
+_DECLARED_BENIGN = re.compile(
+    r"\b(without|no|lacks?|lacking) (any )?(worrisome|suspicious|high[- ]risk|concerning|"
+    r"aggressive|malignant) (features?|characteristics|stigmata)\b|"
+    r"\bbenign[- ]appearing\b|\bnormal variant\b|\bof no clinical significance\b",
+    re.IGNORECASE)
+
+
+def _declared_benign(m: Mention, sentence: str) -> None:
+    """Unless the sentence calls it suspicious in its own words ("a solid mass without
+    worrisome features" is still a solid mass)."""
+    declared = _DECLARED_BENIGN.search(sentence)
+    if declared is None or "benign" in m.descriptors:
+        return
+    rest = sentence[:declared.start()] + sentence[declared.end():]
+    if not set(re.findall(r"[\w-]+", rest.lower())) & SUSPICIOUS_WORDS:
+        m.descriptors = (*m.descriptors, "benign")
 
 
 def _osteopenia(m: Mention) -> None:

@@ -202,7 +202,7 @@ class EntityReader:
                   and t.lemma_.lower() in self.verbs and t.dep_ not in ("amod",)
                   and not any(t.i == w.i for w, _ in words)]
         for tok, head in sorted(words, key=lambda w: w[0].i):
-            if tok.i in in_entity:
+            if tok.i in in_entity or _technique_noun_after(doc, tok.i):
                 continue
             if tok.i + 1 in in_entity and tok.i + 1 < len(doc) and \
                     doc[tok.i + 1].pos_ in ("NOUN", "PROPN"):
@@ -433,9 +433,17 @@ _SIZE = re.compile(
 )
 
 
+# A length that says where, not how big: "occluded from 4 cm beyond its origin", "a polyp
+# 20 cm from the anal verge", "the tip 2 cm above the carina".
+_DISTANCE_AFTER = re.compile(r"\s*(beyond|distal to|proximal to|below|above|inferior to|"
+                             r"superior to|from the|from its|off the)\b", re.IGNORECASE)
+
+
 def _sizes(doc: Doc) -> list[tuple[tuple[int, int], float, str]]:
     out = []
     for m in _SIZE.finditer(doc.text):
+        if _DISTANCE_AFTER.match(doc.text, m.end()):
+            continue
         span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
         if span is None:
             continue
@@ -595,3 +603,15 @@ def _most_specific(places: list[str], vocabulary: Vocabulary) -> str | None:
 @Language.factory("radagree_entities")
 def make_entity_reader(nlp: Language, name: str) -> EntityReader:
     return EntityReader(load_vocabulary())
+
+
+# Nouns of how images were made: "thick-slab images", "thin-section CT" describe no finding.
+_TECHNIQUE_NOUNS = frozenset({"slab", "slabs", "section", "sections", "slice", "slices",
+                              "collimation", "reformat", "reformats", "mip", "mips"})
+
+
+def _technique_noun_after(doc: Doc, i: int) -> bool:
+    j = i + 1
+    if j < len(doc) and doc[j].text == "-":
+        j += 1
+    return j < len(doc) and doc[j].lower_ in _TECHNIQUE_NOUNS

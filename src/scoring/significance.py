@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
+from scoring.clinical import SUSPICIOUS_WORDS as _SUSPICIOUS_WORDS
 from scoring.clinical import family
 from scoring.critical import ANY, CriticalFindings
 from scoring.mention import Mention
@@ -48,11 +49,6 @@ _INCIDENTAL_FAMILIES = frozenset({"degenerative", "atherosclerosis", "small vess
 # ischemic change", "healed rib fractures").
 _OLD_WORDS = frozenset({"chronic", "old", "healed", "healing", "remote", "sequela", "sequelae",
                         "prior", "stable", "unchanged", "longstanding"})
-# Words that make a finding of an incidental kind significant ("complex cyst").
-_SUSPICIOUS_WORDS = frozenset({"suspicious", "complex", "malignant", "malignancy", "concerning",
-                               "worrisome", "enlarging", "pleomorphic", "spiculated",
-                               "irregular", "solid", "enhancing", "infiltrative", "necrotic",
-                               "obstructing", "septated", "thick-walled", "biopsy"})
 # Findings whose tier follows their amount: a trace effusion changes nothing, a large one does.
 _AMOUNT_HEADS = frozenset({"effusion", "ascites", "fluid", "narrowing", "stenosis",
                            "hydronephrosis", "dilatation", "enlargement", "thickening",
