@@ -267,6 +267,10 @@ class Scorer:
                     for k, place in kin_of[side]):
                 out.add(id(m))  # "spondylosis" against "degenerative changes"
                 continue
+            if self._side_by_side(m, prelim if side == "final" else final,
+                                  final if side == "final" else prelim):
+                out.add(id(m))  # "right ... left ... stenosis" against "bilateral stenosis"
+                continue
             if any(clinical.said_alike(m, o) and o.section != m.section and same_finding(
                     m, o, self.vocabulary) in ("exact", "head") for o in others):
                 out.add(id(m))  # moved from the findings to the impression
@@ -347,6 +351,23 @@ class Scorer:
         return any(o is not one and o.laterality == other_side and o.polarity == one.polarity
                    and same_finding(o, one, self.vocabulary) in ("exact", "head")
                    for o in own)
+
+    def _side_by_side(self, m: Mention, own: list[Mention], other: list[Mention]) -> bool:
+        """`m` is one side of a finding its report also states on the other side, where the
+        other report says only as bilateral: the two sides are the bilateral one, told side
+        by side (one-to-one alignment leaves one side over). Where the other report names a
+        side too, the side it leaves out was left out."""
+        if m.polarity == "absent" or m.laterality not in ("left", "right"):
+            return False
+        opposite = "left" if m.laterality == "right" else "right"
+        return any(o.laterality == opposite and o.section == m.section and o is not m and
+                   same_finding(o, m, self.vocabulary) in ("exact", "head") and
+                   o.polarity == m.polarity for o in own) and any(
+            b.laterality == "bilateral" and b.polarity == m.polarity and
+            self.vocabulary.compatible(b.anatomy, m.anatomy) and
+            same_finding(b, m, self.vocabulary) in ("exact", "head") for b in other) and \
+            not any(o.laterality in ("left", "right") and o.polarity == m.polarity and
+                    same_finding(o, m, self.vocabulary) in ("exact", "head") for o in other)
 
     def _restates(self, o: Mention, m: Mention) -> bool:
         """`o` says what `m` says: the same finding in a compatible place, of the same

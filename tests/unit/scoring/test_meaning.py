@@ -312,3 +312,71 @@ def test_findings_written_as_a_description_are_read(scorer, text: str, label: st
     found = [m for m in mentions(scorer, text) if label in (m.label, m.concept, m.head)
              or (label == "signal abnormality" and m.head == "signal_abnormality")]
     assert found and found[0].polarity == "present", mentions(scorer, text)
+
+
+# ------------------------------------------------------------------ stop 27
+def test_a_plural_abbreviation_reads_as_its_plural_words(scorer) -> None:
+    x = abbreviations.expand("Both ICAs and VAs are patent.")
+    assert x is not None and "internal carotid arteries" in x.text
+    assert "vertebral arteries" in x.text
+    [occlusion] = [m for m in mentions(scorer, "Right SFA occlusion.", "lower_limb")
+                   if m.head == "occlusion"]
+    assert occlusion.anatomy_label == "superficial femoral artery"
+
+
+def test_a_sided_sub_heading_names_its_structure(scorer) -> None:
+    text = "FINDINGS:\nRight superficial femoral artery: Occluded at its origin.\n"
+    read = scorer.ner.read_many([(text, [Section("findings", 0, len(text))])])[0]
+    [occlusion] = [m for m in scorer.ner.mentions(read, "lower_limb") if m.head == "occlusion"]
+    assert (occlusion.anatomy_label, occlusion.laterality) == ("superficial femoral artery",
+                                                               "right")
+
+
+def test_a_distance_is_no_size(scorer) -> None:
+    [m] = [m for m in mentions(scorer, "The artery is occluded from 4 cm beyond its origin "
+                               "for a length of 8 cm.") if m.head == "occlusion"]
+    assert m.size_mm == 80.0
+
+
+@pytest.mark.parametrize("sentence", [
+    "Elastography or MR-based fat and fibrosis assessment could be considered.",
+    "Partial obscuration of the diaphragm due to posterior beam attenuation.",
+    "Thick-slab images of the pancreas.",
+])
+def test_procedures_and_artefacts_state_no_finding(scorer, sentence: str) -> None:
+    assert [m for m in mentions(scorer, sentence, "abdomen")
+            if m.polarity != "absent" and not m.descriptive] == []
+
+
+def test_an_opacity_not_due_to_motion_is_a_finding(scorer) -> None:
+    assert [m.head for m in mentions(scorer, "Right lower lobe opacity, not due to motion.",
+                                     "chest")] == ["opacity"]
+
+
+def test_a_finding_declared_without_worrisome_features_is_incidental(scorer) -> None:
+    [cyst] = [m for m in mentions(scorer, "7 mm pancreatic neck IPMN without worrisome "
+                                  "features.", "abdomen") if m.polarity != "absent"]
+    assert scorer.significance.tier(cyst, "abdomen") == "incidental"
+    [mass] = [m for m in mentions(scorer, "Solid mass in the pancreatic tail without worrisome "
+                                  "features.", "abdomen") if m.polarity != "absent"]
+    assert scorer.significance.tier(mass, "abdomen") != "incidental"  # "solid" is its own
+
+
+def test_the_common_bile_duct_is_a_bile_duct(scorer) -> None:
+    prelim = _report("5 mm filling defect in the distal CBD.", "Choledocholithiasis.")
+    final = _report("5 mm filling defect in the distal duct.", "Choledocholithiasis.")
+    result = scorer.score(prelim, final, "MRCP")
+    assert result.discrepancy == "none", result.explanation
+
+
+def test_both_sides_told_apart_equal_bilateral(scorer) -> None:
+    sided = _report("Mild plaque.", "1. Right ICA: <50% stenosis.\n2. Left ICA: <50% stenosis.")
+    bilateral = _report("Mild plaque.", "Less than 50 percent internal carotid artery stenosis "
+                        "on both sides.")
+    assert scorer.score(sided, bilateral, "US CAROTID").discrepancy == "none"
+    # where the other report names one side as well, the side it leaves out is a difference
+    both = _report("Bilateral renal artery stenoses. Right renal artery stenosis. Left renal "
+                   "artery stenosis, 70%.", "Renal artery stenosis.")
+    one = _report("Bilateral renal artery stenoses. Right renal artery stenosis.",
+                  "Renal artery stenosis.")
+    assert scorer.score(one, both, "CTA ABD").discrepancy != "none"
