@@ -140,6 +140,10 @@ _TECHNIQUE = re.compile(
     r"agree with|addendum)\b",
     re.IGNORECASE)
 
+# A mass of what was put in: "coil mass", "embolic coil mass", "cement mass".
+_DEVICE_BEFORE = re.compile(r"\b(coil|coils|cement|packing|embolic|glue|onyx)\s*$",
+                            re.IGNORECASE)
+
 # What the beam or the patient did, not the body: "partial obscuration of the diaphragm due
 # to posterior beam attenuation", "blurring from motion artifact". An opacity "secondary to
 # soft tissue attenuation" on a radiograph stays a finding: overlying tissue is the
@@ -274,6 +278,9 @@ def why_not(m: Mention, sentence: str = "") -> str | None:
     if m.polarity == "present" and m.text and re.search(
             _NORMAL_BEFORE + re.escape(m.text.lower()), sentence.lower()):
         return "said normal"  # "normal cervical lordosis", "physiologic fluid"
+    if m.head == "mass" and sentence and _DEVICE_BEFORE.search(
+            sentence[:m.start - m.sentence[0]]):
+        return "device words"  # "the coil mass at the ACOM complex", "cement mass"
     if sentence and _ARTIFACT_AFTER.match(sentence[m.end - m.sentence[0]:]):
         return "artifact"  # "obscuration of the diaphragm due to posterior beam attenuation"
     if sentence and _PROCEDURE_AFTER.match(sentence[m.end - m.sentence[0]:]):

@@ -60,7 +60,8 @@ class NerBackend(Protocol):
 ner_backends: Registry[NerBackend] = Registry("ner")
 
 _WORD = re.compile(r"[a-z0-9]+")
-_HEADING_SIDE = re.compile(r"^\s*(right|left|bilateral|both|r|l)\b\.?\s*", re.IGNORECASE)
+_HEADING_SIDE = re.compile(r"^\s*(?:(?:right|left|bilateral|both)\b|[RL]\.?(?=\s))\s*",
+                           re.IGNORECASE)
 _SPLIT_HEADING = re.compile(r"\s*(?:/|,|&|\band\b)\s*", re.IGNORECASE)
 
 
@@ -297,6 +298,9 @@ def _level_name(m: re.Match[str]) -> str:
 @functools.lru_cache(maxsize=4096)
 def _heading_side(heading: str) -> str | None:
     sides = {m.lower() for m in _SIDE.findall(heading)}
+    short = re.match(r"\s*([RL])\.?\s", heading)  # "L ICA:", "R. kidney:"
+    if short:
+        sides.add("left" if short.group(1) == "L" else "right")
     if not sides:
         return None
     if "both" in sides or "bilateral" in sides or len(sides) > 1:

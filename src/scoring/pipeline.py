@@ -179,6 +179,8 @@ _EXTRA_RULES: list[tuple[str, str, str]] = [
     ("suggesting", "NEGATED_EXISTENCE", "TERMINATE"),
     ("representing", "NEGATED_EXISTENCE", "TERMINATE"),
     ("but", "NEGATED_EXISTENCE", "TERMINATE"),
+    # "mild plaque without ulceration, also with less than 50% stenosis": the stenosis stays
+    ("also", "NEGATED_EXISTENCE", "TERMINATE"),
     ("no change", "NEGATED_EXISTENCE", "PSEUDO"),
     ("no significant change", "NEGATED_EXISTENCE", "PSEUDO"),
     ("no interval change", "NEGATED_EXISTENCE", "PSEUDO"),

@@ -380,3 +380,22 @@ def test_both_sides_told_apart_equal_bilateral(scorer) -> None:
     one = _report("Bilateral renal artery stenoses. Right renal artery stenosis.",
                   "Renal artery stenosis.")
     assert scorer.score(one, both, "CTA ABD").discrepancy != "none"
+
+
+def test_a_one_letter_side_of_a_sub_heading_is_read(scorer) -> None:
+    text = "FINDINGS:\nL ICA: <50% stenosis.\nL-spine: Normal alignment.\n"
+    read = scorer.ner.read_many([(text, [Section("findings", 0, len(text))])])[0]
+    [stenosis] = [m for m in scorer.ner.mentions(read, "neck") if m.head == "narrowing"]
+    assert (stenosis.anatomy_label, stenosis.laterality) == ("internal carotid artery", "left")
+
+
+def test_a_coil_mass_is_the_coils(scorer) -> None:
+    found = mentions(scorer, "Coil mass at the anterior communicating artery complex.", "head")
+    assert "mass" not in {m.head for m in found}
+    assert [m.head for m in found if m.kind == "device"]
+
+
+def test_also_ends_a_denial(scorer) -> None:
+    text = "Mild mixed plaque without ulceration, also with less than 50% stenosis."
+    assert polarity(scorer, text, "narrowing", "neck") == "present"
+    assert polarity(scorer, text, "ulceration", "neck") == "absent"
