@@ -148,15 +148,33 @@ _DEVICE_BEFORE = re.compile(r"\b(coil|coils|cement|packing|embolic|glue|onyx)\s*
 # to posterior beam attenuation", "blurring from motion artifact". An opacity "secondary to
 # soft tissue attenuation" on a radiograph stays a finding: overlying tissue is the
 # reader's explanation, and the scorer does not second-guess where a shadow lies.
-_ARTIFACT_AFTER = re.compile(
-    r"[^.;]{0,60}?(?<!not )\b(due to|from|related to|secondary to|caused by|because of) "
+_ARTIFACT_CAUSE = (
+    r"(?<!not )\b(due to|from|related to|secondary to|caused by|because of) "
     r"(\w+ ){0,2}((posterior|acoustic|beam|sound) attenuation|shadowing|artifacts?|motion|"
-    r"habitus|streak\w*|beam hardening|overlying (bowel )?gas|bowel gas)\b", re.IGNORECASE)
+    r"habitus|streak\w*|beam hardening|overlying (bowel )?gas|bowel gas)\b")
+_ARTIFACT_AFTER = re.compile(r"[^.;]{0,60}?" + _ARTIFACT_CAUSE, re.IGNORECASE)
+_ARTIFACT_IN = re.compile(_ARTIFACT_CAUSE, re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=4096)
+def _artifact_said(sentence: str) -> bool:
+    """Once per sentence: most name no artefact, and the match after each mention is not
+    free."""
+    return _ARTIFACT_IN.search(sentence) is not None
+
 
 # What a study looks for, named by the finding: "fat and fibrosis assessment", "CT PE
 # protocol", "aneurysm surveillance" state no finding.
-_PROCEDURE_AFTER = re.compile(r"[\s-]*(assessment|evaluation|screening|surveillance|protocol|"
-                              r"work-?up|quantification|study)\b", re.IGNORECASE)
+_PROCEDURE_WORDS = (r"(assessment|evaluation|screening|surveillance|protocol|work-?up|"
+                    r"quantification|study)\b")
+_PROCEDURE_AFTER = re.compile(r"[\s-]*" + _PROCEDURE_WORDS, re.IGNORECASE)
+_PROCEDURE_IN = re.compile(r"\b" + _PROCEDURE_WORDS, re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=4096)
+def _procedure_said(sentence: str) -> bool:
+    return _PROCEDURE_IN.search(sentence) is not None
+
 
 # A noun phrase the vocabulary does not know counts only when its words name a disease.
 _DISEASE = re.compile(
@@ -281,9 +299,11 @@ def why_not(m: Mention, sentence: str = "") -> str | None:
     if m.head == "mass" and sentence and _DEVICE_BEFORE.search(
             sentence[:m.start - m.sentence[0]]):
         return "device words"  # "the coil mass at the ACOM complex", "cement mass"
-    if sentence and _ARTIFACT_AFTER.match(sentence[m.end - m.sentence[0]:]):
+    if sentence and _artifact_said(sentence) and \
+            _ARTIFACT_AFTER.match(sentence, m.end - m.sentence[0]):
         return "artifact"  # "obscuration of the diaphragm due to posterior beam attenuation"
-    if sentence and _PROCEDURE_AFTER.match(sentence[m.end - m.sentence[0]:]):
+    if sentence and _procedure_said(sentence) and \
+            _PROCEDURE_AFTER.match(sentence, m.end - m.sentence[0]):
         return "reporting words"  # "fibrosis assessment could be considered", "PE protocol"
     if m.how in ("phrase", "statement"):
         words = m.concept.lstrip("~").split()
@@ -401,12 +421,17 @@ _DECLARED_BENIGN = re.compile(
 def _declared_benign(m: Mention, sentence: str) -> None:
     """Unless the sentence calls it suspicious in its own words ("a solid mass without
     worrisome features" is still a solid mass)."""
-    declared = _DECLARED_BENIGN.search(sentence)
-    if declared is None or "benign" in m.descriptors:
-        return
-    rest = sentence[:declared.start()] + sentence[declared.end():]
-    if not set(re.findall(r"[\w-]+", rest.lower())) & SUSPICIOUS_WORDS:
+    if "benign" not in m.descriptors and _declares_benign(sentence):
         m.descriptors = (*m.descriptors, "benign")
+
+
+@functools.lru_cache(maxsize=4096)
+def _declares_benign(sentence: str) -> bool:
+    declared = _DECLARED_BENIGN.search(sentence)
+    if declared is None:
+        return False
+    rest = sentence[:declared.start()] + sentence[declared.end():]
+    return not set(re.findall(r"[\w-]+", rest.lower())) & SUSPICIOUS_WORDS
 
 
 def _osteopenia(m: Mention) -> None:
