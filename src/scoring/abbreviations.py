@@ -16,6 +16,7 @@ import functools
 import re
 from dataclasses import dataclass
 
+from scoring import lexicon
 from scoring.vocabulary import read_data_toml
 
 _PARENTHESIS = re.compile(r"\(\s*([A-Z][A-Za-z0-9]{1,6})s?\s*\)")
@@ -92,13 +93,10 @@ def _pattern(keys: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"(?<![\w/-])(" + alternatives + r")(s?)(?![\w-])")
 
 
-def plural(words: str) -> str:
+def _plural(words: str) -> str:
     """"internal carotid artery" -> "internal carotid arteries", for "ICAs"."""
-    if words.endswith("y") and not words.endswith(("ay", "ey", "oy", "uy")):
-        return words[:-1] + "ies"
-    if words.endswith(("s", "x", "sh", "ch")):
-        return words + "es"
-    return words + "s"
+    head, space, last = words.rpartition(" ")
+    return head + space + (lexicon.plural(last) or last)
 
 
 def expand(sentence: str, local: dict[str, str] | None = None) -> Expanded | None:
@@ -114,7 +112,7 @@ def expand(sentence: str, local: dict[str, str] | None = None) -> Expanded | Non
     for m in pattern.finditer(sentence):
         words = table[m.group(1)]
         if m.group(2):
-            words = plural(words)  # "bilat VAs": both vertebral arteries
+            words = _plural(words)  # "bilat VAs": both vertebral arteries
         if sentence[max(0, m.start() - len(words) - 3):m.start()].lower().endswith(
                 (words + " (", words + "(")):
             continue  # the definition itself: "subarachnoid hemorrhage (SAH)"
