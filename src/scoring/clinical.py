@@ -156,11 +156,11 @@ _ARTIFACT_AFTER = re.compile(r"[^.;]{0,60}?" + _ARTIFACT_CAUSE, re.IGNORECASE)
 _ARTIFACT_IN = re.compile(_ARTIFACT_CAUSE, re.IGNORECASE)
 
 
-@functools.lru_cache(maxsize=4096)
-def _artifact_said(sentence: str) -> bool:
-    """Once per sentence: most name no artefact, and the match after each mention is not
-    free."""
-    return _ARTIFACT_IN.search(sentence) is not None
+@functools.lru_cache(maxsize=8192)
+def _said(pattern: re.Pattern[str], sentence: str) -> bool:
+    """Once per sentence: most name no artefact or procedure, and the match after each
+    mention is not free."""
+    return pattern.search(sentence) is not None
 
 
 # What a study looks for, named by the finding: "fat and fibrosis assessment", "CT PE
@@ -169,11 +169,6 @@ _PROCEDURE_WORDS = (r"(assessment|evaluation|screening|surveillance|protocol|wor
                     r"quantification|study)\b")
 _PROCEDURE_AFTER = re.compile(r"[\s-]*" + _PROCEDURE_WORDS, re.IGNORECASE)
 _PROCEDURE_IN = re.compile(r"\b" + _PROCEDURE_WORDS, re.IGNORECASE)
-
-
-@functools.lru_cache(maxsize=4096)
-def _procedure_said(sentence: str) -> bool:
-    return _PROCEDURE_IN.search(sentence) is not None
 
 
 # A noun phrase the vocabulary does not know counts only when its words name a disease.
@@ -299,11 +294,10 @@ def why_not(m: Mention, sentence: str = "") -> str | None:
     if m.head == "mass" and sentence and _DEVICE_BEFORE.search(
             sentence[:m.start - m.sentence[0]]):
         return "device words"  # "the coil mass at the ACOM complex", "cement mass"
-    if sentence and _artifact_said(sentence) and \
-            _ARTIFACT_AFTER.match(sentence, m.end - m.sentence[0]):
+    end = m.end - m.sentence[0]
+    if sentence and _said(_ARTIFACT_IN, sentence) and _ARTIFACT_AFTER.match(sentence, end):
         return "artifact"  # "obscuration of the diaphragm due to posterior beam attenuation"
-    if sentence and _procedure_said(sentence) and \
-            _PROCEDURE_AFTER.match(sentence, m.end - m.sentence[0]):
+    if sentence and _said(_PROCEDURE_IN, sentence) and _PROCEDURE_AFTER.match(sentence, end):
         return "reporting words"  # "fibrosis assessment could be considered", "PE protocol"
     if m.how in ("phrase", "statement"):
         words = m.concept.lstrip("~").split()
