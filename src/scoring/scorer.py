@@ -359,15 +359,19 @@ class Scorer:
         side too, the side it leaves out was left out."""
         if m.polarity == "absent" or m.laterality not in ("left", "right"):
             return False
+
+        def alike(o: Mention) -> bool:
+            return o is not m and o.polarity == m.polarity and \
+                same_finding(o, m, self.vocabulary) in ("exact", "head")
+
         opposite = "left" if m.laterality == "right" else "right"
-        return any(o.laterality == opposite and o.section == m.section and o is not m and
-                   same_finding(o, m, self.vocabulary) in ("exact", "head") and
-                   o.polarity == m.polarity for o in own) and any(
-            b.laterality == "bilateral" and b.polarity == m.polarity and
-            self.vocabulary.compatible(b.anatomy, m.anatomy) and
-            same_finding(b, m, self.vocabulary) in ("exact", "head") for b in other) and \
-            not any(o.laterality in ("left", "right") and o.polarity == m.polarity and
-                    same_finding(o, m, self.vocabulary) in ("exact", "head") for o in other)
+        if not any(o.laterality == opposite and o.section == m.section and alike(o)
+                   for o in own):
+            return False  # not told apart in its own report
+        if not any(b.laterality == "bilateral" and alike(b) and
+                   self.vocabulary.compatible(b.anatomy, m.anatomy) for b in other):
+            return False  # the other report has no bilateral statement of it
+        return not any(o.laterality in ("left", "right") and alike(o) for o in other)
 
     def _restates(self, o: Mention, m: Mention) -> bool:
         """`o` says what `m` says: the same finding in a compatible place, of the same
