@@ -60,8 +60,10 @@ class NerBackend(Protocol):
 ner_backends: Registry[NerBackend] = Registry("ner")
 
 _WORD = re.compile(r"[a-z0-9]+")
-_HEADING_SIDE = re.compile(r"^\s*(?:(?:right|left|bilateral|both)\b|[RL]\.?(?=\s))\s*",
-                           re.IGNORECASE)
+_ONE_LETTER_SIDE = r"([RL])\.?(?=\s)"  # "L ICA:", "R. kidney:", not "L-spine"
+_HEADING_SIDE = re.compile(r"^\s*(?:(?:right|left|bilateral|both)\b|" + _ONE_LETTER_SIDE
+                           + r")\s*", re.IGNORECASE)
+_SHORT_SIDE = re.compile(r"\s*" + _ONE_LETTER_SIDE)  # upper case only: "l" may be a word
 _SPLIT_HEADING = re.compile(r"\s*(?:/|,|&|\band\b)\s*", re.IGNORECASE)
 
 
@@ -298,7 +300,7 @@ def _level_name(m: re.Match[str]) -> str:
 @functools.lru_cache(maxsize=4096)
 def _heading_side(heading: str) -> str | None:
     sides = {m.lower() for m in _SIDE.findall(heading)}
-    short = re.match(r"\s*([RL])\.?\s", heading)  # "L ICA:", "R. kidney:"
+    short = _SHORT_SIDE.match(heading)
     if short:
         sides.add("left" if short.group(1) == "L" else "right")
     if not sides:
