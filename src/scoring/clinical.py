@@ -131,13 +131,16 @@ _RECOMMENDATION = re.compile(
     re.IGNORECASE)
 # How the study was done: dose, fluoroscopy time, lot numbers, contrast given, what the
 # images include ("All seven cervical vertebrae are visualized"), where they were sent (PACS).
+# An addendum's own words about itself; what it reports ("Addendum: small thrombus within
+# the SMA") is a finding like any other.
 _TECHNIQUE = re.compile(
     r"\ball ([\w-]+ ){0,8}(are|were) (visualized|included|imaged)\b|\bpacs\b|"
     r"\b(fluoroscopy time|fluoro time|dose|mgy|dlp|ctdi|air kerma|lot (number|no)|"
     r"was administered|were administered|procedure was|consent|"
     r"time-?out|sterile|prepped|draped|lidocaine|anesthe\w+ (was|were)|"
     r"electronically signed|dictated|attestation|i have (personally )?reviewed|"
-    r"agree with|addendum)\b",
+    r"agree with|(this|an) addendum (is|was|has been) (made|issued|dictated|added)|"
+    r"no change to the report)\b",
     re.IGNORECASE)
 
 # A mass of what was put in: "coil mass", "embolic coil mass", "cement mass".

@@ -112,6 +112,19 @@ def test_reporting_sentences_state_no_finding(scorer, sentence: str) -> None:
 
 
 @pytest.mark.parametrize("sentence", [
+    "Addendum: small thrombus within the proximal portion of the SMA.",
+    "Narrowing of the duodenum between the SMA and aorta.Addendum: small thrombus in the SMA.",
+])
+def test_what_an_addendum_reports_is_a_finding(scorer, sentence: str) -> None:
+    assert "thrombosis" in {m.head for m in mentions(scorer, sentence)}
+
+
+def test_an_addendum_about_itself_states_no_finding(scorer) -> None:
+    assert mentions(scorer, "This addendum is made to correct the date. No change to the "
+                            "report.") == []
+
+
+@pytest.mark.parametrize("sentence", [
     "The appendix is normal and contains gas.",
     "Normal cervical lordosis.",
     "The lateral masses of C1 are symmetric.",
