@@ -90,8 +90,15 @@ def _adjective(word: str) -> str:
     return word[:-2] if word.endswith("ly") else word
 
 
+# Position words that only a device can have: a catheter "embolized" to the pulmonary artery
+# is out of place, an aneurysm "embolized" was treated.
+_DEVICE_ONLY_POSITION = frozenset({"embolized", "embolised"})
+
+
 def _found(ent: Span, e: Entity, places: tuple[str, ...]) -> Found:
     q = e.quals
+    positions = [p for p in q.get("position", [])
+                 if e.kind == "device" or p[2].lower() not in _DEVICE_ONLY_POSITION]
     sides = {v for _, v, _ in q.get("laterality", [])}
     severity = min(q["severity"]) if q.get("severity") else None
     size = min(q["size"]) if q.get("size") else None
@@ -103,7 +110,7 @@ def _found(ent: Span, e: Entity, places: tuple[str, ...]) -> Found:
         severity=int(severity[1]) if severity else None,
         severity_words=_adjective(severity[2].lower()) if severity else None,
         change=min(q["change"])[1] if q.get("change") else None,
-        position=min(q["position"])[1] if q.get("position") else None,
+        position=min(positions)[1] if positions else None,
         size_mm=float(size[1]) if size else None, size_words=size[2] if size else None,
         sentence_anatomy=places, descriptors=tuple(dict.fromkeys(e.descriptors)),
     )

@@ -196,6 +196,7 @@ _NOT_A_DIAGNOSIS = frozenset({
     "telephone", "nurse", "phone", "resident", "radiologist", "physician", "surgeon",
     "service", "department", "page", "call", "referral", "consultation", "discretion",
     "limits", "statement", "addendum", "attestation", "dose", "minutes", "time", "lot",
+    "place",
     "pacs", "administration", "protocol", "technique", "comparison", "recommendation",
     "interval", "assessment", "category", "criteria", "score", "radiograph", "radiographs",
     "ultrasound", "views", "view", "images", "sequence", "reformats", "unit", "ward",

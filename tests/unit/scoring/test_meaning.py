@@ -297,6 +297,24 @@ def test_a_non_displaced_fracture_is_an_unqualified_fracture(scorer) -> None:
     assert "displaced" in moved.explanation and "malpositioned" not in moved.explanation
 
 
+def test_an_embolized_catheter_is_out_of_place_an_embolized_aneurysm_treated(scorer) -> None:
+    moved = scorer.score(_report("Right chest port.", "Central venous catheter in place."),
+                         _report("Right chest port.", "Embolized central venous catheter."),
+                         "XR CHEST 1V")
+    assert moved.discrepancy == "major", moved.explanation
+    treated = "Coils in an anterior communicating artery aneurysm"
+    r = scorer.score(_report(f"{treated}.", "As above."),
+                     _report(f"{treated}, previously embolized.", "As above."), "CTA HEAD")
+    assert r.discrepancy == "none", r.explanation
+
+
+def test_in_place_is_no_finding(scorer) -> None:
+    r = scorer.score(_report("Right chest port.", "Central venous catheter."),
+                     _report("Right chest port.", "Central venous catheter in place."),
+                     "XR CHEST 1V")
+    assert r.esas == 1.0 and r.discrepancy == "none", r.explanation
+
+
 def test_a_graded_enhancement_left_out_is_a_difference(scorer) -> None:
     # "homogeneous" sounds like a normal check, but "marked" grades a lesion's enhancement
     base = "Fusiform mass along the plantar fascia, isointense to muscle on T1."
