@@ -4,9 +4,10 @@ For every case and edit type (`medpix_edits.py`), score (edited preliminary, rea
 report, per body region and per modality, how often the score and the discrepancy class behave
 as the targets demand: identity ESAS 1 and no discrepancy (100%); benign rewording no
 discrepancy (false alarms <= 5%); each error ESAS < 1 and a discrepancy (>= 95%); an added
-critical finding a major discrepancy (>= 95%). Then coverage: the share of finals with at
-least one finding entity (>= 99%) and of diagnoses recognised as a finding in the impression
-(>= 95%).
+critical finding a major discrepancy (>= 95%). `omission_each` leaves out every finding
+sentence of a case in turn (one pair each), where `omission` draws one at random. Then
+coverage: the share of finals with at least one finding entity (>= 99%) and of diagnoses
+recognised as a finding in the impression (>= 95%).
 
     python bench/eval_medpix.py [--seed 7] [--show-failures EDIT] [--region head]
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cpu import reference_loop
-from medpix_edits import BENIGN, ERRORS, REGION, final_report, medpix_cases
+from medpix_edits import BENIGN, ERRORS, EVERY, REGION, final_report, medpix_cases
 from scoring import Scorer, ScoringConfig
 
 TARGET = 0.95
@@ -41,6 +42,9 @@ def build(seed: int) -> list[dict]:
             prelim = edit(case, random.Random(f"{seed}-{case['id']}-{name}"))
             if prelim is not None:
                 out.append({"case": case, "edit": name, "prelim": prelim, "final": final})
+        for name, edits in EVERY.items():
+            out += [{"case": case, "edit": name, "prelim": prelim, "final": final}
+                    for prelim in edits(case)]
     return out
 
 
@@ -60,7 +64,7 @@ def table(rows: list[dict], key: str, groups: list[str]) -> None:
         cells[row["edit"], row[key]].append(row["ok"])
         cells[row["edit"], "all"].append(row["ok"])
     print(f"\n{'edit':<22}" + "".join(f"{g:>15}" for g in [*groups, "all"]))
-    for edit in [*BENIGN, *ERRORS]:
+    for edit in [*BENIGN, *ERRORS, *EVERY]:
         line = f"{edit:<22}"
         for g in [*groups, "all"]:
             oks = cells.get((edit, g), [])

@@ -107,17 +107,60 @@ def _states_only_the_diagnosis(sentence: str, diagnosis: str) -> bool:
     return bool(words) and words <= said and len(said - words) <= 4
 
 
-def omission(case: dict, rng: random.Random) -> str | None:
-    """Drop one sentence that states a finding: not a caption ("Radiograph of L-spine:"),
-    not a sentence that only restates the impression's diagnosis."""
+_ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5", "vi": "6"}
+_REPORTING_WORDS = frozenset(re.findall(r"\w+", """
+    this that these those which with were was been being have has also noted seen shows show
+    showed shown demonstrates demonstrate demonstrated reveals revealed confirms confirmed
+    evaluated consistent represents represent again finding findings image images there
+    their they from into"""))
+
+
+def _words(text: str) -> set[str]:
+    """Words of four letters or more and every number ("Class III" = "Class 3")."""
+    out = set()
+    for w in re.findall(r"[a-z]+|\d+(?:\.\d+)?", text.lower()):
+        w = _ROMAN.get(w, w)
+        if w[0].isdigit() or len(w) >= 4:
+            out.add(w)
+    return out
+
+
+def _said_elsewhere(k: int, ss: list[str], diagnosis: str) -> bool:
+    """Every word and number of sentence k is in the rest of the case ("This was evaluated
+    as a Bosniak Class 3 renal cyst." beside "Bosniak Class III complex renal cyst", a
+    sentence repeated under a second sequence): left out, the report still says it all.
+    A text test, not the scorer's reading, so the bench does not grade itself."""
+    rest = _words(diagnosis).union(*(_words(s) for j, s in enumerate(ss) if j != k))
+    own = _words(ss[k]) - _REPORTING_WORDS
+    return bool(own) and own <= rest
+
+
+def omission_spots(case: dict) -> list[int]:
+    """Sentences that state a finding: not a caption ("Radiograph of L-spine:"), not a
+    sentence that only restates the impression's diagnosis or the rest of the case."""
     ss = sentences(case["findings"])
     diagnosis = case["diagnosis"]
-    spots = [k for k, s in enumerate(ss) if positive(s) and not _CAPTION.search(s)
-             and not _states_only_the_diagnosis(s, diagnosis)]
-    if not spots:
-        return None
-    del ss[rng.choice(spots)]
+    return [k for k, s in enumerate(ss) if positive(s) and not _CAPTION.search(s)
+            and not _states_only_the_diagnosis(s, diagnosis)
+            and not _said_elsewhere(k, ss, diagnosis)]
+
+
+def _without(case: dict, k: int) -> str:
+    ss = sentences(case["findings"])
+    del ss[k]
     return report(ss, case["diagnosis"].strip())
+
+
+def omission(case: dict, rng: random.Random) -> str | None:
+    """Drop one sentence that states a finding, drawn at random."""
+    spots = omission_spots(case)
+    return _without(case, rng.choice(spots)) if spots else None
+
+
+def omissions(case: dict) -> list[str]:
+    """Each sentence that states a finding dropped in turn: one pair per sentence, so the
+    rate does not hang on which sentence a seed draws (cells of 36 cases move 3% a pair)."""
+    return [_without(case, k) for k in omission_spots(case)]
 
 
 _LABEL = re.compile(r"^((?:[A-Za-z0-9/ ]{1,25}|Image \d+):\s*|[A-Za-z/ ]{1,20}\s?-\s+)")
@@ -263,4 +306,8 @@ ERRORS: dict[str, Callable[[dict, random.Random], str | None]] = {
     "called_normal": called_normal,
     "other_case": other_case,
     "added_critical": added_critical,
+}
+# Edits that make several preliminaries of one case.
+EVERY: dict[str, Callable[[dict], list[str]]] = {
+    "omission_each": omissions,
 }
