@@ -59,8 +59,20 @@ def _prefix(t: Token) -> bool:
     return t.lower_ == "non" and t.i + 1 < len(t.doc) and t.doc[t.i + 1].text == "-"
 
 
+# A denial of what a finding does, not of the finding: "no residual filling of the
+# aneurysm", "without enhancement of the cyst", "enhancement within the thrombus is excluded"
+# say the aneurysm, the cyst and the thrombus are there.
+_DENIED_PROPERTY_OF = re.compile(
+    r"\b(filling|opacification|enhancement|flow|rupture|"
+    r"growth|enlargement|recanalization|thrombosis|perfusion|extension|invasion)\s+"
+    r"(of|within|in)\s+(the|an?|this|that|its)\s+([\w-]+\s+){0,2}$", re.IGNORECASE)
+
+
 def _polarity(ent: Span, e: Entity) -> Polarity:
-    if e.absent or ent._.is_negated:
+    if e.absent:
+        return "absent"
+    if ent._.is_negated and not _DENIED_PROPERTY_OF.search(
+            ent.doc[ent.sent.start:ent.start].text + " "):
         return "absent"
     if e.how != "normal" and any(t.lower_ in NEGATION_CUES and not _prefix(t) for t in ent):
         return "absent"  # but a name's own prefix denies nothing: "non-small cell carcinoma"
