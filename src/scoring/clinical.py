@@ -388,6 +388,16 @@ def clinical_mentions(mentions: list[Mention], text: str) -> list[Mention]:
     return out
 
 
+def treated(mentions: list[Mention], text: str) -> list[Mention]:
+    """The findings a history sentence names ("Status post coiling of a left MCA
+    aneurysm"): no finding of this study, so they never count, but the other report
+    stating the treated aneurysm ("coil mass in the treated aneurysm") missed nothing
+    (`Scorer._said_elsewhere`)."""
+    return [m for m in mentions if m.polarity == "present"
+            and role(text[m.sentence[0]:m.sentence[1]]) == "history"
+            and is_clinical(m, text[m.sentence[0]:m.sentence[1]])]
+
+
 def denials(mentions: list[Mention], text: str) -> list[Mention]:
     """The denied sentence phrases `clinical_mentions` leaves out ("No loss of the fat
     plane", "CT shows no septations"): alone they deny nothing anyone said, but against the

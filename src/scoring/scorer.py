@@ -89,6 +89,8 @@ class _Analysis:
     recommendation_changed: bool = False
     category_rows: list[EntityRow] = field(default_factory=list)
     measurement_changes: list[tuple[str, float, float]] = field(default_factory=list)
+    # findings each report names only as history ("status post coiling of an aneurysm")
+    treated: tuple[list[Mention], list[Mention]] = field(default_factory=lambda: ([], []))
 
     def shared(self) -> list[tuple[Mention, Mention]]:
         return [(a.prelim, a.final) for rows in self.alignments.values() for a in rows
@@ -229,7 +231,8 @@ class Scorer:
                 categories.compare(prelim, final, _category_section(list(names))),
                 measurements.changed(*(" ".join(text[s.start:s.end] for s in secs)
                                        for text, secs in ((prelim, layouts[k][0]),
-                                                          (final, layouts[k][1]))))))
+                                                          (final, layouts[k][1])))),
+                (clinical.treated(np, prelim), clinical.treated(nf, final))))
         return out
 
     def _contradicting(self, denials: list[Mention], other: list[Mention]) -> list[Mention]:
@@ -270,6 +273,9 @@ class Scorer:
             if self._side_by_side(m, prelim if side == "final" else final,
                                   final if side == "final" else prelim):
                 out.add(id(m))  # "right ... left ... stenosis" against "bilateral stenosis"
+                continue
+            if self._treated_there(m, analysis.treated[1 if side == "final" else 0]):
+                out.add(id(m))  # "coil mass in the aneurysm" / "status post coiling of it"
                 continue
             if any(clinical.said_alike(m, o) and o.section != m.section and same_finding(
                     m, o, self.vocabulary) in ("exact", "head") for o in others):
@@ -373,6 +379,16 @@ class Scorer:
             return False  # the other report has no bilateral statement of it
         return not any(o.laterality in ("left", "right") and alike(o) for o in other)
 
+    def _treated_there(self, m: Mention, treated: list[Mention]) -> bool:
+        """`m` is a finding the other report names as treated or known: the same finding
+        in a compatible place, unless `m` is new, growing or back ("recurrent meningioma",
+        "residual aneurysm neck" after its resection or coiling: that is the finding)."""
+        if m.polarity == "absent" or m.change in (*_GROWING, "acute") or \
+                m.sentence_words & _BACK:
+            return False
+        return any(same_finding(t, m, self.vocabulary) in ("exact", "head")
+                   and self.vocabulary.compatible(t.anatomy, m.anatomy) for t in treated)
+
     def _restates(self, o: Mention, m: Mention) -> bool:
         """`o` says what `m` says: the same finding in a compatible place, of the same
         polarity and side, and not "stable" against "new"."""
@@ -380,8 +396,7 @@ class Scorer:
             return False
         if not self.vocabulary.compatible(o.anatomy, m.anatomy):
             return False
-        growing = ("new", "increased", "worse", "worsening", "enlarging")
-        if (o.change in growing or m.change in growing) and o.change != m.change:
+        if (o.change in _GROWING or m.change in _GROWING) and o.change != m.change:
             return False
         return same_finding(o, m, self.vocabulary) in ("exact", "head")
 
@@ -626,6 +641,11 @@ _ANOTHER_WORDS = frozenset({"another", "second", "third", "other", "additional",
 # Families whose members are one statement only in one place: free fluid in the pelvis is
 # not the endometrial fluid (a degenerative change is named loosely of the whole spine).
 _PLACED_FAMILIES = frozenset({"fluid"})
+# Changes that make a finding news against the same finding said as it was.
+_GROWING = ("new", "increased", "worse", "worsening", "enlarging")
+# Words that say a treated finding is there again.
+_BACK = frozenset({"recurrent", "recurrence", "recurred", "residual", "regrowth", "remnant",
+                   "progression", "progressive", "progressed", "persistent", "new"})
 # The attributes one pairing can cross: the context check's reasons as mention fields.
 _PAIRED_ATTRIBUTES = ("polarity", "laterality", "severity", "size_mm")
 

@@ -315,6 +315,37 @@ def test_in_place_is_no_finding(scorer) -> None:
     assert r.esas == 1.0 and r.discrepancy == "none", r.explanation
 
 
+@pytest.mark.parametrize("sentence", [
+    "No residual filling of the aneurysm.",
+    "Evidence of enhancement within the thrombus is excluded.",
+    "The cyst shows no enhancement of its wall.",
+])
+def test_a_denied_property_of_a_finding_leaves_the_finding(scorer, sentence: str) -> None:
+    assert "absent" not in {m.polarity for m in mentions(scorer, sentence)
+                            if m.head in ("aneurysm", "thrombosis", "cyst")}
+    assert polarity(scorer, "No aneurysm.", "aneurysm") == "absent"
+
+
+def test_a_finding_named_as_treated_was_not_missed(scorer) -> None:
+    r = scorer.score(_report("Status post EVAR of an abdominal aortic aneurysm. No endoleak.",
+                             "No endoleak."),
+                     _report("Endovascular stent graft repair of the infrarenal abdominal "
+                             "aortic aneurysm. No endoleak.", "No endoleak."), "CTA ABD/PELVIS")
+    assert not [e for e in r.entities if e.counted and e.head == "aneurysm"
+                and e.category != "matched"], r.explanation
+    assert r.discrepancy != "major", r.explanation
+
+
+@pytest.mark.parametrize(("history", "now"), [
+    ("Status post resection of a left frontal meningioma.", "Recurrent left frontal meningioma."),
+    ("History of appendicitis.", "Acute appendicitis."),
+    ("Status post coiling of a left MCA aneurysm.", "Enlarging left MCA aneurysm."),
+])
+def test_a_treated_finding_back_or_acute_is_a_finding(scorer, history: str, now: str) -> None:
+    r = scorer.score(_report(history, "As above."), _report(now, "As above."))
+    assert r.discrepancy == "major", r.explanation
+
+
 def test_a_graded_enhancement_left_out_is_a_difference(scorer) -> None:
     # "homogeneous" sounds like a normal check, but "marked" grades a lesion's enhancement
     base = "Fusiform mass along the plantar fascia, isointense to muscle on T1."
