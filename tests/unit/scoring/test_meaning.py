@@ -346,6 +346,14 @@ def test_a_treated_finding_back_or_acute_is_a_finding(scorer, history: str, now:
     assert r.discrepancy == "major", r.explanation
 
 
+def test_reversed_portal_flow_missed_is_major_a_normal_waveform_no_finding(scorer) -> None:
+    r = scorer.score(_report("Patent main portal vein. Cirrhotic liver.", "Cirrhosis."),
+                     _report("Hepatofugal flow in the main portal vein. Cirrhotic liver.",
+                             "Cirrhosis with hepatofugal portal venous flow."), "US ABDOMEN")
+    assert r.discrepancy == "major", r.explanation
+    assert mentions(scorer, "Triphasic waveforms with brief diastolic flow reversal.") == []
+
+
 def test_a_graded_enhancement_left_out_is_a_difference(scorer) -> None:
     # "homogeneous" sounds like a normal check, but "marked" grades a lesion's enhancement
     base = "Fusiform mass along the plantar fascia, isointense to muscle on T1."
