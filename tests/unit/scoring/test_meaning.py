@@ -385,6 +385,14 @@ def test_findings_written_as_a_description_are_read(scorer, text: str, label: st
 
 
 # ------------------------------------------------------------------ stop 27
+def test_evar_is_the_endograft(scorer) -> None:
+    r = scorer.score(_report("EVAR in place. No endoleak.", "Stable EVAR without endoleak."),
+                     _report("Endograft in satisfactory position. No endoleak.",
+                             "Stable endograft without endoleak."), "CTA ABD/PELVIS")
+    assert r.discrepancy == "none", r.explanation
+    assert [e for e in r.entities if e.kind == "device" and e.category == "matched"]
+
+
 def test_a_plural_abbreviation_reads_as_its_plural_words(scorer) -> None:
     x = abbreviations.expand("Both ICAs and VAs are patent.")
     assert x is not None and "internal carotid arteries" in x.text
