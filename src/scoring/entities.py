@@ -50,6 +50,10 @@ _EPONYM_WORDS = frozenset({"syndrome", "disease", "sign", "malformation", "anoma
 _ABBREVIATION = re.compile(r"^[A-Z][A-Z0-9]{1,5}s?$")
 # Abbreviations of technique, views and units: never a finding.
 _TECHNIQUE = frozenset(_WORDS["technique"])
+# Words after a finding that state it ("enhancement present", "fluid noted"), which the tagger
+# sometimes reads as the noun the finding word modifies.
+_STATED_AS_NOUN = frozenset({"present", "seen", "noted", "identified", "evident", "visualized",
+                             "visualised", "demonstrated"})
 _NEGATORS = frozenset({"no", "not", "without", "never", "n't", "none", "neither", "nor"})
 
 
@@ -129,9 +133,11 @@ class EntityReader:
                 root = s.root
                 if root.dep_ in ("compound", "nmod") and root.head.i >= s.end and \
                         root.head.i not in finding_tokens and root.head.pos_ == "NOUN" and \
-                        not root.head.lower_.startswith("measur"):
+                        not root.head.lower_.startswith("measur") and \
+                        root.head.lower_ not in _STATED_AS_NOUN:
                     # "blood flow", "mass effect"-like compounds of another noun (not "mass
-                    # measures", the verb the tagger read as a noun)
+                    # measures" or "enhancement present", a verb or adjective the tagger read
+                    # as a noun)
                     continue
                 if root.dep_ in ("compound", "amod", "nmod") and root.head.i not in range(
                         s.start, s.end) and root.head.i in finding_tokens and \

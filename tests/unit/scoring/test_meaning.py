@@ -477,3 +477,48 @@ def test_also_ends_a_denial(scorer) -> None:
     text = "Mild mixed plaque without ulceration, also with less than 50% stenosis."
     assert polarity(scorer, text, "narrowing", "neck") == "present"
     assert polarity(scorer, text, "ulceration", "neck") == "absent"
+
+
+def test_a_finding_stated_as_present_is_read(scorer) -> None:
+    # the tagger reads "present" as the noun "enhancement" modifies
+    found = mentions(scorer, "There is diffuse robust enhancement present.", "upper_limb")
+    assert "enhancement" in {m.head for m in found}
+
+
+def test_a_date_is_no_finding(scorer) -> None:
+    found = mentions(scorer, "23 Jan: non-contrast head CT.", "head")
+    assert not [m for m in found if "jan" in m.text.lower()]
+
+
+def test_elevation_is_a_hemidiaphragm_only_beside_the_diaphragm(scorer) -> None:
+    assert polarity(scorer, "The right hemidiaphragm is mildly elevated.",
+                    "elevated_hemidiaphragm", "chest") == "present"
+    found = mentions(scorer, "MRS: elevation of NAA.", "head")
+    assert "elevated_hemidiaphragm" not in {m.head for m in found}
+
+
+@pytest.mark.parametrize(("sentence", "expected"), [
+    ("Loss of gray-white matter differentiation in the right insula.", "present"),
+    ("There is loss of the normal grey-white differentiation.", "present"),
+    ("Gray-white differentiation is preserved.", "absent"),
+])
+def test_gray_white_differentiation_is_read_both_ways(scorer, sentence: str,
+                                                      expected: str) -> None:
+    assert polarity(scorer, sentence, "loss_of_gray_white_differentiation", "head") == expected
+
+
+@pytest.mark.parametrize(("sentence", "concept", "exam"), [
+    ("Loss of gray-white matter differentiation in the left insula.",
+     "loss_of_gray_white_differentiation", "CT HEAD WO"),
+    ("Duplex Doppler of the portal vein shows highly pulsatile flow.",
+     "pulsatile_portal_flow", "US ABDOMEN"),
+    ("Post gadolinium sequences demonstrate a serpentine vascular pattern.",
+     "serpiginous_vessels", "MRI L SPINE W/WO"),
+    ("Indistinct right heart border on the frontal view.", "obscured_heart_border", "XR CHEST 2V"),
+])
+def test_a_sign_left_out_is_a_discrepancy(scorer, sentence: str, concept: str,
+                                          exam: str) -> None:
+    base = "Small amount of fluid in the dependent pelvis."
+    r = scorer.score(_report(base, "As above."), _report(f"{sentence} {base}", "As above."), exam)
+    assert r.discrepancy != "none", r.explanation
+    assert concept in {e.concept for e in r.entities if e.category == "missing"}
