@@ -135,12 +135,42 @@ def _said_elsewhere(k: int, ss: list[str], diagnosis: str) -> bool:
     return bool(own) and own <= rest
 
 
+# Sentences that state no finding, judged from the text alone (the scorer is not asked): how
+# the study was done ("CT KUB was performed to evaluate for suspected renal stones"), teaching
+# ("MR imaging is useful in ..."), and normal words the negative list lacks ("All the vessels
+# are patent", "Nor is there ..."). A sentence that also reports what an image shows stays.
+_NORMAL_WORDS = re.compile(
+    r"^nor\b|\b(is|are|remains?|appears?) (all )?(patent|preserved|symmetric|symmetrical)\b|"
+    r"\bare all patent\b|\bsymmetric aeration\b|\bage[- ]appropriate\b", re.IGNORECASE)
+_BUT = re.compile(r"\b(however|but|except|although)\b", re.IGNORECASE)
+_HOW_DONE = re.compile(
+    r"\b(was|were) (performed|obtained|administered|recommended|recalled|removed|reimaged)\b|"
+    r"\b(is|are) (useful|commonly accepted)\b|\bimages? (are|is|was|were) "
+    r"(demonstrated|shown|presented|from|taken)\b|\bprotocol\b", re.IGNORECASE)
+_SHOWS = re.compile(r"\b(demonstrat\w*|show\w*|reveal\w*|seen|noted|consistent|suggest\w*|"
+                    r"confirm\w*|depict\w*|compatible)\b", re.IGNORECASE)
+_TECHNIQUE_WORDS = frozenset({"ct", "mri", "mr", "film", "films", "chest", "abdominal", "abdomen",
+                              "pelvis", "and", "with", "without", "contrast", "radiograph",
+                              "radiographs", "pet", "ultrasound", "w", "wo"})
+
+
+def states_no_finding(sentence: str) -> bool:
+    """A sentence left out without leaving out a finding (see _HOW_DONE)."""
+    if _NORMAL_WORDS.search(sentence) and not _BUT.search(sentence):
+        return True
+    if set(re.findall(r"[a-z]+", sentence.lower())) <= _TECHNIQUE_WORDS:
+        return True  # a caption: "Chest Film and CT", "Abdominal CT (with contrast):1."
+    return bool(_HOW_DONE.search(sentence)) and not _SHOWS.search(sentence)
+
+
 def omission_spots(case: dict) -> list[int]:
     """Sentences that state a finding: not a caption ("Radiograph of L-spine:"), not a
-    sentence that only restates the impression's diagnosis or the rest of the case."""
+    sentence of technique or teaching, not a sentence that only restates the impression's
+    diagnosis or the rest of the case."""
     ss = sentences(case["findings"])
     diagnosis = case["diagnosis"]
     return [k for k, s in enumerate(ss) if positive(s) and not _CAPTION.search(s)
+            and not states_no_finding(s)
             and not _states_only_the_diagnosis(s, diagnosis)
             and not _said_elsewhere(k, ss, diagnosis)]
 
