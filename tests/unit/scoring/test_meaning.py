@@ -522,3 +522,17 @@ def test_a_sign_left_out_is_a_discrepancy(scorer, sentence: str, concept: str,
     r = scorer.score(_report(base, "As above."), _report(f"{sentence} {base}", "As above."), exam)
     assert r.discrepancy != "none", r.explanation
     assert concept in {e.concept for e in r.entities if e.category == "missing"}
+
+
+def test_a_lipoma_is_where_the_report_puts_it(scorer) -> None:
+    found = mentions(scorer, "Lipoma at level L2 and the filum terminale.", "spine")
+    assert found and "epicardial_fat" not in {m.concept for m in found}
+    assert "epicardial_fat" in {m.concept for m in mentions(scorer, "Cardiophrenic fat pad.",
+                                                            "chest")}
+
+
+def test_an_mr_spectroscopy_peak_is_a_finding(scorer) -> None:
+    assert polarity(scorer, "MR spectroscopy: elevated choline peak.",
+                    "abnormality", "head") == "present"
+    found = mentions(scorer, "MRS: elevation of NAA.", "head")
+    assert "abnormal_mr_spectroscopy" in {m.concept for m in found}
