@@ -86,6 +86,13 @@ class Expanded:
         b = self.ends[end - 1] if end > start else a
         return a, max(a, b)
 
+    def then(self, later: Expanded | None) -> Expanded:
+        """This rewriting followed by `later` (a rewriting of this text), as one way back."""
+        if later is None:
+            return self
+        return Expanded(later.text, tuple(self.starts[i] for i in later.starts),
+                        tuple(self.ends[i - 1] for i in later.ends))
+
 
 @functools.lru_cache(maxsize=8192)
 def _pattern(keys: tuple[str, ...]) -> re.Pattern[str]:
@@ -105,10 +112,7 @@ def expand(sentence: str, local: dict[str, str] | None = None) -> Expanded | Non
     if not any(c.isupper() for c in sentence):
         return None
     pattern = _pattern(tuple(table))
-    parts: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    last = 0
+    out: list[tuple[int, int, str]] = []
     for m in pattern.finditer(sentence):
         words = table[m.group(1)]
         if m.group(2):
@@ -116,15 +120,27 @@ def expand(sentence: str, local: dict[str, str] | None = None) -> Expanded | Non
         if sentence[max(0, m.start() - len(words) - 3):m.start()].lower().endswith(
                 (words + " (", words + "(")):
             continue  # the definition itself: "subarachnoid hemorrhage (SAH)"
-        parts.append(sentence[last:m.start()])
-        starts.extend(range(last, m.start()))
-        ends.extend(range(last + 1, m.start() + 1))
-        parts.append(words)
-        starts.extend([m.start()] * len(words))
-        ends.extend([m.end()] * len(words))
-        last = m.end()
-    if not parts:
+        out.append((m.start(), m.end(), words))
+    return rewrite(sentence, out)
+
+
+def rewrite(sentence: str, replacements: list[tuple[int, int, str]]) -> Expanded | None:
+    """The sentence with each (start, end) span replaced by its words, in order, and the way
+    back (each character of a replacement is the whole span replaced); None for none."""
+    if not replacements:
         return None
+    parts: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    last = 0
+    for start, end, words in replacements:
+        parts.append(sentence[last:start])
+        starts.extend(range(last, start))
+        ends.extend(range(last + 1, start + 1))
+        parts.append(words)
+        starts.extend([start] * len(words))
+        ends.extend([end] * len(words))
+        last = end
     parts.append(sentence[last:])
     starts.extend(range(last, len(sentence) + 1))
     ends.extend(range(last + 1, len(sentence) + 2))

@@ -82,10 +82,14 @@ class CriticalFindings:
         unread: list[str] = []
         texts = [words for _, words in entries]
         reads = ner.read_many([(t, [Section("report", 0, len(t))]) for t in texts])
+        speller = getattr(ner, "speller", None)
         for (region, words), read in zip(entries, reads, strict=True):
             if words in vocabulary.findings:
                 f = vocabulary.findings[words]
                 rules.append(Rule(words, region, f.id, f.head, f.anatomy))
+                continue
+            if strict and speller is not None and speller.correct(words) is not None:
+                unread.append(words)  # a site's typo is named, not read as a guess
                 continue
             found = [m for m in ner.mentions(read, region if region in REGIONS else "unknown")
                      if m.polarity != "absent" and m.how not in ("normal", "statement")]

@@ -29,6 +29,7 @@ from scoring.exam import REGION_ROOT
 from scoring.mention import SEVERITY_WORDS, Mention
 from scoring.sections import Section, split_sections
 from scoring.sentences import Sentence, split_sentences
+from scoring.spelling import Speller
 from scoring.vocabulary import Vocabulary, load_vocabulary
 
 
@@ -77,6 +78,7 @@ class LexiconNer:
         self.vocabulary = vocabulary or load_vocabulary()
         self.reader = reader or SentenceReader()
         self._places = self.vocabulary.anatomy_term_index()
+        self.speller = Speller.of(self.vocabulary)
 
     # ---------------------------------------------------------------- protocol
     def extract(self, text: str, sections: Sequence[Section],
@@ -104,8 +106,7 @@ class LexiconNer:
                     plan.append((i, section, sentence))
         # Abbreviations written out before reading ("SAH" -> "subarachnoid hemorrhage"); what
         # is found is mapped back to the words as written.
-        expanded = [abbreviations.expand(items[i][0][s.start:s.end], local[i])
-                    for i, _, s in plan]
+        expanded = [self._rewritten(items[i][0][s.start:s.end], local[i]) for i, _, s in plan]
         readings = self.reader.read_many(
             [(x.text if x else items[i][0][s.start:s.end], s.lenient)
              for (i, _, s), x in zip(plan, expanded, strict=True)])
@@ -115,6 +116,12 @@ class LexiconNer:
                 reading = _written(reading, x, items[i][0][sentence.start:sentence.end])
             out[i].sentences.append((section, sentence, reading))
         return out
+
+    def _rewritten(self, sentence: str, local: dict[str, str]) -> abbreviations.Expanded | None:
+        """Abbreviations written out, then typos of vocabulary words corrected."""
+        x = abbreviations.expand(sentence, local)
+        typos = self.speller.correct(x.text if x is not None else sentence)
+        return x.then(typos) if x is not None else typos
 
     # ---------------------------------------------------------------- placing findings
     def mentions(self, read: ReadReport, region: str = "unknown") -> list[Mention]:
