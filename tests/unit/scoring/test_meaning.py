@@ -536,3 +536,11 @@ def test_an_mr_spectroscopy_peak_is_a_finding(scorer) -> None:
                     "abnormality", "head") == "present"
     found = mentions(scorer, "MRS: elevation of NAA.", "head")
     assert "abnormal_mr_spectroscopy" in {m.concept for m in found}
+
+
+def test_intramedullary_is_the_bone_it_names(scorer) -> None:
+    [m] = mentions(scorer, "Intramedullary calcifications in the left humeral shaft.",
+                   "upper_limb")
+    assert m.anatomy_label != "spinal cord"
+    [nail] = mentions(scorer, "Intramedullary nail in the tibia.", "lower_limb")
+    assert (nail.kind, nail.concept) == ("device", "orthopedic_hardware")
