@@ -515,6 +515,10 @@ def test_gray_white_differentiation_is_read_both_ways(scorer, sentence: str,
     ("Post gadolinium sequences demonstrate a serpentine vascular pattern.",
      "serpiginous_vessels", "MRI L SPINE W/WO"),
     ("Indistinct right heart border on the frontal view.", "obscured_heart_border", "XR CHEST 2V"),
+    ("NF spots in the right globus pallidus.", "nf_spots", "MRI BRAIN W/WO"),
+    ("Increased periorbital fat bilaterally.", "increased_orbital_fat", "CT ORBITS W"),
+    ("However, the scutum is blunted.", "scutum_erosion", "CT TEMPORAL BONES WO"),
+    ("The ventricles are small.", "small_ventricles", "CT HEAD WO"),
 ])
 def test_a_sign_left_out_is_a_discrepancy(scorer, sentence: str, concept: str,
                                           exam: str) -> None:
@@ -529,6 +533,11 @@ def test_a_lipoma_is_where_the_report_puts_it(scorer) -> None:
     assert found and "epicardial_fat" not in {m.concept for m in found}
     assert "epicardial_fat" in {m.concept for m in mentions(scorer, "Cardiophrenic fat pad.",
                                                             "chest")}
+
+
+def test_a_beveled_edge_is_a_lytic_lesion(scorer) -> None:
+    found = mentions(scorer, "Lytic calvarial lesion with a beveled edge.", "head")
+    assert "beveled_edge_lesion" in {m.concept for m in found}
 
 
 def test_an_mr_spectroscopy_peak_is_a_finding(scorer) -> None:
