@@ -553,3 +553,12 @@ def test_intramedullary_is_the_bone_it_names(scorer) -> None:
     assert m.anatomy_label != "spinal cord"
     [nail] = mentions(scorer, "Intramedullary nail in the tibia.", "lower_limb")
     assert (nail.kind, nail.concept) == ("device", "orthopedic_hardware")
+
+
+def test_an_endovascular_stent_is_the_stent(scorer) -> None:
+    r = scorer.score(_report("Stent in the left common iliac artery.", "Patent stent."),
+                     _report("Endovascular stent in the left common iliac artery.",
+                             "Patent stent."), "CTA ABD/PELVIS")
+    assert r.discrepancy == "none", r.explanation
+    devices = [e for e in r.entities if e.kind == "device"]
+    assert devices and all(e.category == "matched" for e in devices), devices
