@@ -24,6 +24,7 @@ from scoring.vocabulary import Vocabulary, qualifier_words, read_data_toml
 _MIN_LENGTH = 6
 _WORD = re.compile(r"[A-Za-z]+")
 _LETTERS = re.compile(r"[a-z]+")
+_VOWELS = frozenset("aeiouy")
 
 
 @functools.cache
@@ -47,9 +48,6 @@ def _edits(word: str) -> set[str]:
             | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
             | {a + c + b[1:] for a, b in splits if b and b[0] in _VOWELS for c in _VOWELS}
             | {a + c + b for a, b in splits for c in letters})
-
-
-_VOWELS = frozenset("aeiouy")
 
 
 def _typo(word: str, meant: str) -> bool:
